@@ -1,0 +1,378 @@
+//! The event bus: Redis Streams with consumer groups in a cluster, an in-process bus in the
+//! embedded default. Both deliver at least once; consumers deduplicate by event id
+//! ([`crate::outbox::dedup`]).
+
+use std::{collections::VecDeque, sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+use crate::outbox::Event;
+
+/// Why the bus refused an operation.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("event encoding: {0}")]
+    Encoding(#[from] serde_json::Error),
+    #[error("no consumer acknowledged the event within {0:?}")]
+    NotAcknowledged(Duration),
+    #[error("the bus is closed")]
+    Closed,
+}
+
+/// Publishes events and hands them to consumer groups.
+#[async_trait]
+pub trait EventBus: Send + Sync + 'static {
+    /// Returns once the bus holds the event durably enough for every consumer group to get it.
+    async fn publish(&self, event: &Event) -> Result<(), BusError>;
+
+    /// Joins consumer `consumer` of `group` for `topics`. Each event reaches one consumer per
+    /// group; an unacknowledged event is delivered again.
+    async fn subscribe(
+        &self,
+        group: &str,
+        consumer: &str,
+        topics: &[&str],
+    ) -> Result<Box<dyn Subscription>, BusError>;
+}
+
+/// One consumer's view of a group.
+#[async_trait]
+pub trait Subscription: Send {
+    /// The next event, or `None` when nothing arrived within `max_wait`.
+    async fn next(&mut self, max_wait: Duration) -> Result<Option<Delivery>, BusError>;
+
+    /// Marks a delivery handled; until then it may be delivered again.
+    async fn ack(&mut self, delivery: Delivery) -> Result<(), BusError>;
+}
+
+/// An event handed to a consumer.
+pub struct Delivery {
+    pub event: Event,
+    token: DeliveryToken,
+}
+
+enum DeliveryToken {
+    Redis { stream: String, entry_id: String },
+    InProcess(oneshot::Sender<()>),
+}
+
+// ---------------------------------------------------------------------------------------------
+// In-process bus
+
+/// The embedded default's bus. `publish` waits until every group subscribed to the topic has
+/// acknowledged the event (or times out, leaving the event in the outbox to be relayed again), so
+/// an event is deleted from the outbox only once it has been handled.
+pub struct InProcessBus {
+    groups: Mutex<Vec<Group>>,
+    ack_timeout: Duration,
+}
+
+/// A group's queue: events with the ack each must send back.
+type GroupQueue = Arc<Mutex<mpsc::UnboundedReceiver<(Event, oneshot::Sender<()>)>>>;
+
+struct Group {
+    name: String,
+    topics: Vec<String>,
+    tx: mpsc::UnboundedSender<(Event, oneshot::Sender<()>)>,
+    rx: GroupQueue,
+}
+
+impl InProcessBus {
+    pub fn new(ack_timeout: Duration) -> Self {
+        Self {
+            groups: Mutex::new(Vec::new()),
+            ack_timeout,
+        }
+    }
+}
+
+impl Default for InProcessBus {
+    fn default() -> Self {
+        Self::new(Duration::from_secs(10))
+    }
+}
+
+#[async_trait]
+impl EventBus for InProcessBus {
+    async fn publish(&self, event: &Event) -> Result<(), BusError> {
+        let mut acks = Vec::new();
+        {
+            let groups = self.groups.lock().await;
+            for g in groups.iter().filter(|g| g.topics.contains(&event.topic)) {
+                let (ack_tx, ack_rx) = oneshot::channel();
+                if g.tx.send((event.clone(), ack_tx)).is_ok() {
+                    acks.push(ack_rx);
+                }
+            }
+        }
+        let all = futures::future::join_all(acks);
+        match tokio::time::timeout(self.ack_timeout, all).await {
+            Ok(results) if results.iter().all(Result::is_ok) => Ok(()),
+            _ => Err(BusError::NotAcknowledged(self.ack_timeout)),
+        }
+    }
+
+    async fn subscribe(
+        &self,
+        group: &str,
+        _consumer: &str,
+        topics: &[&str],
+    ) -> Result<Box<dyn Subscription>, BusError> {
+        let mut groups = self.groups.lock().await;
+        let rx = if let Some(g) = groups.iter_mut().find(|g| g.name == group) {
+            for t in topics {
+                if !g.topics.iter().any(|x| x == t) {
+                    g.topics.push((*t).to_string());
+                }
+            }
+            g.rx.clone()
+        } else {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let rx = Arc::new(Mutex::new(rx));
+            groups.push(Group {
+                name: group.to_string(),
+                topics: topics.iter().map(|t| (*t).to_string()).collect(),
+                tx,
+                rx: rx.clone(),
+            });
+            rx
+        };
+        Ok(Box::new(InProcessSubscription { rx }))
+    }
+}
+
+struct InProcessSubscription {
+    rx: GroupQueue,
+}
+
+#[async_trait]
+impl Subscription for InProcessSubscription {
+    async fn next(&mut self, max_wait: Duration) -> Result<Option<Delivery>, BusError> {
+        let mut rx = self.rx.lock().await;
+        match tokio::time::timeout(max_wait, rx.recv()).await {
+            Ok(Some((event, ack))) => Ok(Some(Delivery {
+                event,
+                token: DeliveryToken::InProcess(ack),
+            })),
+            Ok(None) => Err(BusError::Closed),
+            Err(_) => Ok(None),
+        }
+    }
+
+    async fn ack(&mut self, delivery: Delivery) -> Result<(), BusError> {
+        if let DeliveryToken::InProcess(tx) = delivery.token {
+            let _ = tx.send(());
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redis Streams bus
+
+/// Events on Redis Streams, one stream per topic, all under one hash tag so a consumer can read
+/// several topics in one XREADGROUP on Redis Cluster too.
+pub struct RedisBus {
+    client: redis::Client,
+    conn: redis::aio::ConnectionManager,
+    prefix: String,
+    max_len: usize,
+    /// A delivered but unacknowledged entry idle this long is claimed by another consumer.
+    claim_idle: Duration,
+}
+
+impl RedisBus {
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, BusError> {
+        let client = redis::Client::open(url)?;
+        let conn = client.get_connection_manager().await?;
+        Ok(Self {
+            client,
+            conn,
+            prefix: prefix.to_string(),
+            max_len: 100_000,
+            claim_idle: Duration::from_secs(30),
+        })
+    }
+
+    /// Sets how long an unacknowledged delivery waits before another consumer claims it.
+    pub fn with_claim_idle(mut self, idle: Duration) -> Self {
+        self.claim_idle = idle;
+        self
+    }
+
+    fn stream_key(&self, topic: &str) -> String {
+        format!("{}:{{events}}:{}", self.prefix, topic)
+    }
+}
+
+#[async_trait]
+impl EventBus for RedisBus {
+    async fn publish(&self, event: &Event) -> Result<(), BusError> {
+        let body = serde_json::to_string(event)?;
+        let mut conn = self.conn.clone();
+        let _: String = redis::cmd("XADD")
+            .arg(self.stream_key(&event.topic))
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(self.max_len)
+            .arg("*")
+            .arg("event")
+            .arg(body)
+            .query_async(&mut conn)
+            .await?;
+        Ok(())
+    }
+
+    async fn subscribe(
+        &self,
+        group: &str,
+        consumer: &str,
+        topics: &[&str],
+    ) -> Result<Box<dyn Subscription>, BusError> {
+        let mut conn = self.conn.clone();
+        let streams: Vec<String> = topics.iter().map(|t| self.stream_key(t)).collect();
+        for key in &streams {
+            // Start at 0: a group created after events were published still sees them.
+            let res: Result<(), redis::RedisError> = redis::cmd("XGROUP")
+                .arg("CREATE")
+                .arg(key)
+                .arg(group)
+                .arg("0")
+                .arg("MKSTREAM")
+                .query_async(&mut conn)
+                .await;
+            if let Err(err) = res
+                && err.code() != Some("BUSYGROUP")
+            {
+                return Err(err.into());
+            }
+        }
+        // Blocking reads get their own connection so they never stall other commands.
+        let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+        let reader = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        Ok(Box::new(RedisSubscription {
+            reader,
+            conn,
+            group: group.to_string(),
+            consumer: consumer.to_string(),
+            streams,
+            buffer: VecDeque::new(),
+            reading_pending: true,
+            claim_idle: self.claim_idle,
+            last_claim: tokio::time::Instant::now(),
+        }))
+    }
+}
+
+struct RedisSubscription {
+    reader: redis::aio::MultiplexedConnection,
+    conn: redis::aio::ConnectionManager,
+    group: String,
+    consumer: String,
+    streams: Vec<String>,
+    buffer: VecDeque<Delivery>,
+    /// First this consumer's own pending entries (delivered before a restart), then new ones.
+    reading_pending: bool,
+    claim_idle: Duration,
+    last_claim: tokio::time::Instant,
+}
+
+impl RedisSubscription {
+    fn push_entries(&mut self, stream: &str, ids: Vec<redis::streams::StreamId>) {
+        for entry in ids {
+            let Some(redis::Value::BulkString(raw)) = entry.map.get("event") else {
+                tracing::error!(stream, entry = %entry.id, "stream entry without an event field");
+                continue;
+            };
+            match serde_json::from_slice::<Event>(raw) {
+                Ok(event) => self.buffer.push_back(Delivery {
+                    event,
+                    token: DeliveryToken::Redis {
+                        stream: stream.to_string(),
+                        entry_id: entry.id,
+                    },
+                }),
+                Err(err) => {
+                    tracing::error!(stream, entry = %entry.id, error = %err, "undecodable event skipped")
+                }
+            }
+        }
+    }
+
+    /// Takes over entries another (dead) consumer left unacknowledged for too long.
+    async fn claim_stale(&mut self) -> Result<(), BusError> {
+        for stream in self.streams.clone() {
+            let reply: redis::streams::StreamAutoClaimReply = redis::cmd("XAUTOCLAIM")
+                .arg(&stream)
+                .arg(&self.group)
+                .arg(&self.consumer)
+                .arg(self.claim_idle.as_millis() as u64)
+                .arg("0-0")
+                .arg("COUNT")
+                .arg(100)
+                .query_async(&mut self.conn)
+                .await?;
+            self.push_entries(&stream, reply.claimed);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Subscription for RedisSubscription {
+    async fn next(&mut self, max_wait: Duration) -> Result<Option<Delivery>, BusError> {
+        if let Some(d) = self.buffer.pop_front() {
+            return Ok(Some(d));
+        }
+        if self.last_claim.elapsed() >= self.claim_idle {
+            self.last_claim = tokio::time::Instant::now();
+            self.claim_stale().await?;
+            if let Some(d) = self.buffer.pop_front() {
+                return Ok(Some(d));
+            }
+        }
+        let id = if self.reading_pending { "0" } else { ">" };
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg("GROUP")
+            .arg(&self.group)
+            .arg(&self.consumer)
+            .arg("COUNT")
+            .arg(100);
+        if !self.reading_pending {
+            cmd.arg("BLOCK").arg(max_wait.as_millis().max(1) as u64);
+        }
+        cmd.arg("STREAMS").arg(&self.streams);
+        for _ in &self.streams {
+            cmd.arg(id);
+        }
+        let reply: Option<redis::streams::StreamReadReply> =
+            cmd.query_async(&mut self.reader).await?;
+        let mut got_any = false;
+        for key in reply.map(|r| r.keys).unwrap_or_default() {
+            got_any |= !key.ids.is_empty();
+            self.push_entries(&key.key, key.ids);
+        }
+        if self.reading_pending && !got_any {
+            self.reading_pending = false;
+        }
+        Ok(self.buffer.pop_front())
+    }
+
+    async fn ack(&mut self, delivery: Delivery) -> Result<(), BusError> {
+        if let DeliveryToken::Redis { stream, entry_id } = delivery.token {
+            let _: i64 = redis::cmd("XACK")
+                .arg(stream)
+                .arg(&self.group)
+                .arg(entry_id)
+                .query_async(&mut self.conn)
+                .await?;
+        }
+        Ok(())
+    }
+}

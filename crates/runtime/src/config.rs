@@ -1,0 +1,348 @@
+//! Configuration: embedded commented defaults → optional file → `DATABASE_URL` →
+//! `SWITCHBOARD__SECTION__KEY` environment variables, validated before anything binds.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+/// The embedded, commented defaults (also printed by `switchboard config defaults`).
+pub const DEFAULTS: &str = include_str!("defaults.toml");
+
+/// Why the configuration was refused; the message always names the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A source could not be read or a value did not deserialize.
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    /// A value deserialized but is not acceptable.
+    #[error("configuration: invalid value for key `{key}`: {reason}")]
+    Invalid {
+        /// Dotted key, e.g. `database.url`.
+        key: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// The whole configuration of a Switchboard process.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub telemetry: TelemetrySettings,
+    pub server: ServerSettings,
+    pub gateway: PortSettings,
+    pub channel: ChannelSettings,
+    pub routing: PortSettings,
+    pub presence: PresenceSettings,
+    pub ticketing: PortSettings,
+    pub endpoints: EndpointSettings,
+    pub outbox: OutboxSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub max_connections: u32,
+    pub connect_timeout_secs: u64,
+    pub migrate_on_start: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    pub url: String,
+    pub key_prefix: String,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    pub log_format: LogFormat,
+    pub log_filter: String,
+    pub service_name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortSettings {
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelSettings {
+    pub port: u16,
+    pub webhook_port: u16,
+    pub whatsapp: WhatsAppSettings,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhatsAppSettings {
+    pub app_secret: String,
+    pub verify_token: String,
+    pub graph_base_url: String,
+    pub api_version: String,
+}
+
+impl std::fmt::Debug for WhatsAppSettings {
+    // Secrets never reach logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WhatsAppSettings")
+            .field("app_secret", &"<redacted>")
+            .field("verify_token", &"<redacted>")
+            .field("graph_base_url", &self.graph_base_url)
+            .field("api_version", &self.api_version)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PresenceSettings {
+    pub port: u16,
+    pub heartbeat_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointSettings {
+    pub gateway: String,
+    pub channel: String,
+    pub routing: String,
+    pub presence: String,
+    pub ticketing: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxSettings {
+    pub poll_interval_ms: u64,
+    pub batch_size: u32,
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (if any), then the process environment, and validates.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(file, env)
+    }
+
+    /// Like [`Settings::load`] with an explicit environment (tests use this).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let env: std::collections::HashMap<String, String> = env.into_iter().collect();
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        if let Some(path) = file {
+            builder = builder.add_source(config::File::from(path).required(true));
+        }
+        if let Some(url) = env.get("DATABASE_URL").filter(|v| !v.is_empty()) {
+            // A source (not an override) so SWITCHBOARD__DATABASE__URL still wins over it.
+            let map = std::collections::HashMap::from([("DATABASE__URL".to_string(), url.clone())]);
+            builder = builder.add_source(
+                config::Environment::default()
+                    .separator("__")
+                    .source(Some(map)),
+            );
+        }
+        let switchboard_env: std::collections::HashMap<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("SWITCHBOARD__"))
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("SWITCHBOARD")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(switchboard_env)),
+        );
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks what types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: &str| ConfigError::Invalid {
+            key,
+            reason: reason.to_string(),
+        };
+        let url = &self.database.url;
+        if url.starts_with("sqlite:") {
+            if !url.contains("{service}") {
+                return Err(invalid(
+                    "database.url",
+                    "a SQLite URL must contain `{service}` so each service owns its own file",
+                ));
+            }
+        } else if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(invalid(
+                "database.url",
+                "expected a sqlite:// or postgres:// URL",
+            ));
+        }
+        if self.database.max_connections == 0 {
+            return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        let redis = &self.redis.url;
+        if !(redis.is_empty() || redis.starts_with("redis://") || redis.starts_with("rediss://")) {
+            return Err(invalid(
+                "redis.url",
+                "expected redis:// or rediss://, or empty",
+            ));
+        }
+        if self.redis.key_prefix.is_empty() || self.redis.key_prefix.contains(['{', '}', ' ']) {
+            return Err(invalid(
+                "redis.key_prefix",
+                "must be non-empty without braces or spaces",
+            ));
+        }
+        if self.server.host.parse::<std::net::IpAddr>().is_err() {
+            return Err(invalid("server.host", "expected an IP address"));
+        }
+        if self.presence.heartbeat_ttl_secs == 0 {
+            return Err(invalid("presence.heartbeat_ttl_secs", "must be at least 1"));
+        }
+        if self.outbox.poll_interval_ms == 0 {
+            return Err(invalid("outbox.poll_interval_ms", "must be at least 1"));
+        }
+        if self.outbox.batch_size == 0 {
+            return Err(invalid("outbox.batch_size", "must be at least 1"));
+        }
+        for (key, value) in [
+            ("endpoints.gateway", &self.endpoints.gateway),
+            ("endpoints.channel", &self.endpoints.channel),
+            ("endpoints.routing", &self.endpoints.routing),
+            ("endpoints.presence", &self.endpoints.presence),
+            ("endpoints.ticketing", &self.endpoints.ticketing),
+        ] {
+            if !value.is_empty() && !value.starts_with("http://") && !value.starts_with("https://")
+            {
+                return Err(ConfigError::Invalid {
+                    key,
+                    reason: "expected http:// or https:// URL, or empty".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The gRPC port configured for a service.
+    pub fn grpc_port(&self, service: crate::Service) -> u16 {
+        use crate::Service::*;
+        match service {
+            Gateway => self.gateway.port,
+            Channel => self.channel.port,
+            Routing => self.routing.port,
+            Presence => self.presence.port,
+            Ticketing => self.ticketing.port,
+        }
+    }
+
+    /// The configured endpoint of another service (empty when not configured).
+    pub fn endpoint(&self, service: crate::Service) -> &str {
+        use crate::Service::*;
+        match service {
+            Gateway => &self.endpoints.gateway,
+            Channel => &self.endpoints.channel,
+            Routing => &self.endpoints.routing,
+            Presence => &self.endpoints.presence,
+            Ticketing => &self.endpoints.ticketing,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn embedded_defaults_are_valid() {
+        let s = Settings::load_from(None, env(&[])).expect("defaults load");
+        assert_eq!(s.gateway.port, 50051);
+        assert_eq!(s.ticketing.port, 50055);
+        assert_eq!(s.channel.webhook_port, 8080);
+        assert!(s.redis.url.is_empty());
+    }
+
+    #[test]
+    fn env_overrides_nested_keys() {
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("SWITCHBOARD__ROUTING__PORT", "6053"),
+                ("SWITCHBOARD__CHANNEL__WHATSAPP__APP_SECRET", "s3cret"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(s.routing.port, 6053);
+        assert_eq!(s.channel.whatsapp.app_secret, "s3cret");
+    }
+
+    #[test]
+    fn bad_value_names_the_key() {
+        let err = Settings::load_from(None, env(&[("SWITCHBOARD__ROUTING__PORT", "seventy")]))
+            .expect_err("must fail");
+        assert!(err.to_string().contains("routing.port"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_names_the_key() {
+        let err = Settings::load_from(None, env(&[("SWITCHBOARD__ROUTING__PROT", "1")]))
+            .expect_err("must fail");
+        assert!(err.to_string().contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn sqlite_url_needs_service_placeholder() {
+        let err = Settings::load_from(
+            None,
+            env(&[("SWITCHBOARD__DATABASE__URL", "sqlite://one.db")]),
+        )
+        .expect_err("must fail");
+        assert!(err.to_string().contains("database.url"), "{err}");
+    }
+
+    #[test]
+    fn database_url_is_honoured_below_switchboard_env() {
+        let s = Settings::load_from(None, env(&[("DATABASE_URL", "postgres://a/b")])).expect("ok");
+        assert_eq!(s.database.url, "postgres://a/b");
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("DATABASE_URL", "postgres://a/b"),
+                ("SWITCHBOARD__DATABASE__URL", "postgres://c/d"),
+            ]),
+        )
+        .expect("ok");
+        assert_eq!(s.database.url, "postgres://c/d");
+    }
+}

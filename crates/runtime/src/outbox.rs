@@ -1,0 +1,326 @@
+//! The transactional outbox: a service writes its events in the same transaction as the change
+//! ([`enqueue`]), and a relay moves committed events to the event bus, deleting each row only
+//! after the bus accepted it. A crash between commit and relay loses nothing (the row stays and
+//! is relayed after restart); a crash between publish and delete relays it again, so consumers
+//! deduplicate by event id (at-least-once).
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
+    sea_query::{LockBehavior, LockType},
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::{bus::EventBus, ids::EventId};
+
+/// A fact that happened, as relayed on the bus.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Unique id; consumers deduplicate on it.
+    pub id: EventId,
+    /// The tenant the fact belongs to.
+    pub organization_id: String,
+    /// Dotted topic, `<service>.<entity>.<verb>`, e.g. `routing.organization.created`.
+    pub topic: String,
+    /// Id of the entity the fact is about.
+    pub aggregate_id: String,
+    /// Topic-specific body.
+    pub payload: serde_json::Value,
+    /// W3C `traceparent` of the span that produced it, so consumers continue the trace.
+    pub traceparent: Option<String>,
+    /// When the change committed (by the producer's clock).
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// An event to write with a change.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub organization_id: String,
+    pub topic: String,
+    pub aggregate_id: String,
+    pub payload: serde_json::Value,
+}
+
+/// The `outbox_events` table every service has in its own storage.
+pub mod entity {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "outbox_events")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        #[sea_orm(unique)]
+        pub event_id: String,
+        pub organization_id: String,
+        pub topic: String,
+        pub aggregate_id: String,
+        pub payload: String,
+        pub traceparent: Option<String>,
+        pub occurred_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The migration that creates `outbox_events`; every service's migrator lists it.
+pub mod migration {
+    use sea_orm_migration::{prelude::*, schema::*};
+
+    pub struct CreateOutbox;
+
+    impl MigrationName for CreateOutbox {
+        fn name(&self) -> &str {
+            "m0001_create_outbox_events"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for CreateOutbox {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .create_table(
+                    Table::create()
+                        .table("outbox_events")
+                        .if_not_exists()
+                        .col(big_integer("seq").auto_increment().primary_key())
+                        .col(string_len_uniq("event_id", 64))
+                        .col(string_len("organization_id", 64))
+                        .col(string_len("topic", 128))
+                        .col(string_len("aggregate_id", 64))
+                        .col(text("payload"))
+                        .col(string_len_null("traceparent", 128))
+                        .col(timestamp_with_time_zone("occurred_at"))
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .drop_table(Table::drop().table("outbox_events").to_owned())
+                .await
+        }
+    }
+}
+
+/// Writes `event` in the caller's transaction; it is relayed once that transaction commits.
+pub async fn enqueue<C: ConnectionTrait>(conn: &C, event: NewEvent) -> Result<EventId, DbErr> {
+    let id = EventId::generate();
+    let row = entity::ActiveModel {
+        event_id: Set(id.to_string()),
+        organization_id: Set(event.organization_id),
+        topic: Set(event.topic),
+        aggregate_id: Set(event.aggregate_id),
+        payload: Set(event.payload.to_string()),
+        traceparent: Set(crate::telemetry::current_traceparent()),
+        occurred_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    entity::Entity::insert(row)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(id)
+}
+
+/// Wakes the relay right after a commit so events do not wait for the next poll.
+#[derive(Clone, Default)]
+pub struct RelayWaker(Arc<Notify>);
+
+impl RelayWaker {
+    /// Call after committing a transaction that enqueued events.
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// Moves committed events from a service's outbox to the bus.
+pub struct Relay {
+    db: DatabaseConnection,
+    bus: Arc<dyn EventBus>,
+    batch_size: u64,
+    poll_interval: Duration,
+    waker: RelayWaker,
+}
+
+impl Relay {
+    pub fn new(
+        db: DatabaseConnection,
+        bus: Arc<dyn EventBus>,
+        batch_size: u32,
+        poll_interval: Duration,
+    ) -> Self {
+        Self {
+            db,
+            bus,
+            batch_size: u64::from(batch_size),
+            poll_interval,
+            waker: RelayWaker::default(),
+        }
+    }
+
+    /// A handle that wakes this relay.
+    pub fn waker(&self) -> RelayWaker {
+        self.waker.clone()
+    }
+
+    /// Relays until `shutdown`; a failed pass is retried after the poll interval.
+    pub async fn run(self, shutdown: CancellationToken) {
+        loop {
+            let relayed = match self.relay_once().await {
+                Ok(n) => n,
+                Err(err) => {
+                    tracing::warn!(error = %err, "outbox relay pass failed; retrying");
+                    0
+                }
+            };
+            if relayed as u64 == self.batch_size {
+                continue;
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = self.waker.0.notified() => {}
+                _ = tokio::time::sleep(self.poll_interval) => {}
+            }
+        }
+    }
+
+    /// One pass: claims up to a batch of the oldest events (SKIP LOCKED, so replicas share the
+    /// work), publishes them in order and deletes what the bus accepted.
+    pub async fn relay_once(&self) -> anyhow::Result<usize> {
+        let txn = self.db.begin().await?;
+        let mut query = entity::Entity::find()
+            .order_by_asc(entity::Column::Seq)
+            .limit(self.batch_size);
+        if txn.get_database_backend() == DbBackend::Postgres {
+            query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        }
+        let rows = query.all(&txn).await?;
+        if rows.is_empty() {
+            txn.commit().await?;
+            return Ok(0);
+        }
+        let mut published = Vec::with_capacity(rows.len());
+        let mut failure = None;
+        for row in rows {
+            let seq = row.seq;
+            let event = match to_event(row) {
+                Ok(e) => e,
+                Err(err) => {
+                    // A row that cannot be decoded would block the outbox forever; it is logged
+                    // and dropped (it can only come from a bug in the writer).
+                    tracing::error!(seq, error = %err, "undecodable outbox row dropped");
+                    published.push(seq);
+                    continue;
+                }
+            };
+            if let Err(err) = self.bus.publish(&event).await {
+                failure = Some(err);
+                break;
+            }
+            published.push(seq);
+        }
+        let n = published.len();
+        if !published.is_empty() {
+            entity::Entity::delete_many()
+                .filter(entity::Column::Seq.is_in(published))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        if let Some(err) = failure {
+            return Err(anyhow::anyhow!(
+                "bus refused an event after {n} were relayed: {err}"
+            ));
+        }
+        tracing::debug!(relayed = n, "outbox relayed");
+        Ok(n)
+    }
+}
+
+fn to_event(row: entity::Model) -> anyhow::Result<Event> {
+    Ok(Event {
+        id: EventId::parse(&row.event_id)?,
+        organization_id: row.organization_id,
+        topic: row.topic,
+        aggregate_id: row.aggregate_id,
+        payload: serde_json::from_str(&row.payload)?,
+        traceparent: row.traceparent,
+        occurred_at: row.occurred_at,
+    })
+}
+
+/// Consumers record the events they handled here, in the same transaction as the effect, so a
+/// redelivered event changes nothing (`processed_events`, one row per consumer group and event).
+pub mod dedup {
+    use sea_orm::{ConnectionTrait, DbErr, Statement};
+    use sea_orm_migration::{prelude::*, schema::*};
+
+    use crate::ids::EventId;
+
+    /// Records `event_id` for `group`; false when it was already recorded (skip the effect).
+    pub async fn first_delivery<C: ConnectionTrait>(
+        conn: &C,
+        group: &str,
+        event_id: &EventId,
+    ) -> Result<bool, DbErr> {
+        let backend = conn.get_database_backend();
+        let sql = match backend {
+            sea_orm::DbBackend::Postgres => {
+                "INSERT INTO processed_events (consumer_group, event_id, processed_at) VALUES ($1, $2, CURRENT_TIMESTAMP) ON CONFLICT DO NOTHING"
+            }
+            _ => {
+                "INSERT INTO processed_events (consumer_group, event_id, processed_at) VALUES (?, ?, CURRENT_TIMESTAMP) ON CONFLICT DO NOTHING"
+            }
+        };
+        let res = conn
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [group.into(), event_id.as_str().into()],
+            ))
+            .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    /// The migration that creates `processed_events`.
+    pub struct CreateProcessedEvents;
+
+    impl MigrationName for CreateProcessedEvents {
+        fn name(&self) -> &str {
+            "m0002_create_processed_events"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl MigrationTrait for CreateProcessedEvents {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .create_table(
+                    Table::create()
+                        .table("processed_events")
+                        .if_not_exists()
+                        .col(string_len("consumer_group", 128))
+                        .col(string_len("event_id", 64))
+                        .col(timestamp_with_time_zone("processed_at"))
+                        .primary_key(Index::create().col("consumer_group").col("event_id"))
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .drop_table(Table::drop().table("processed_events").to_owned())
+                .await
+        }
+    }
+}

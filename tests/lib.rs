@@ -1,0 +1,1 @@
+//! Suite-level integration tests live in `suite/`.
