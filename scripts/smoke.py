@@ -9,8 +9,10 @@ For every address:
               server's own service name (switchboard.<name>.v1.<Name>Service)
               must answer SERVING.
   reflection  ServerReflection list_services (grpc.reflection.v1 and
-              grpc.reflection.v1alpha; at least one must work) must list all
-              five Switchboard services, and file_containing_symbol for the
+              grpc.reflection.v1alpha; at least one must work) must list the
+              server's own service and grpc.health.v1.Health, all servers
+              together must list the five Switchboard services, and
+              file_containing_symbol for the
               server's own service must return a FileDescriptorProto that
               defines it.
 
@@ -41,6 +43,8 @@ except ImportError as e:  # pragma: no cover - environment problem
     sys.exit(2)
 
 NAMES = ("gateway", "channel", "routing", "presence", "ticketing")
+# Every service any server listed through reflection.
+LISTED_EVERYWHERE: set[str] = set()
 ALL_SERVICES = tuple(f"switchboard.{n}.v1.{n.capitalize()}Service" for n in NAMES)
 CHECKS = ("health", "reflection")
 
@@ -195,13 +199,15 @@ def check_reflection(
             )
             continue
         names = {s.name for s in resp.list_services_response.service}
-        missing = [s for s in ALL_SERVICES if s not in names]
+        # Each server advertises what it serves: its own service and health.
+        missing = [s for s in (own_service(name), "grpc.health.v1.Health") if s not in names]
         label = f"{name} reflection {version} list_services"
         if missing:
             res.fail(label, f"missing {', '.join(missing)} (got {', '.join(sorted(names)) or 'nothing'})")
         else:
             res.ok(label, f"{len(names)} services")
         listed |= names
+        LISTED_EVERYWHERE.update(names)
         working.append((version, method))
 
     if not working:
@@ -331,6 +337,13 @@ def main(argv: list[str] | None = None) -> int:
                 res.fail(f"{name} checks", str(e))
         finally:
             channel.close()
+
+    if "reflection" in checks and {n for n, _ in args.addr} >= set(NAMES):
+        missing = [s for s in ALL_SERVICES if s not in LISTED_EVERYWHERE]
+        if missing:
+            res.fail("suite reflection", f"no server lists {', '.join(missing)}")
+        else:
+            res.ok("suite reflection", f"all {len(ALL_SERVICES)} switchboard.*.v1 services listed")
 
     total = len(res.passed) + len(res.failed)
     if res.failed:

@@ -25,16 +25,23 @@ pub async fn serve(
     service: Service,
     listener: TcpListener,
     routes: Routes,
+    readiness: Readiness,
     shutdown: CancellationToken,
     grace: Duration,
 ) -> anyhow::Result<()> {
     let (reporter, health) = tonic_health::server::health_reporter();
-    reporter
-        .set_service_status("", ServingStatus::Serving)
-        .await;
-    reporter
-        .set_service_status(service.grpc_name(), ServingStatus::Serving)
-        .await;
+    let first = readiness.check().await;
+    set_status(&reporter, service, first.is_ok()).await;
+    if let Err(reason) = &first {
+        tracing::warn!(%service, %reason, "not ready at start");
+    }
+    let watcher = tokio::spawn(watch_readiness(
+        readiness,
+        reporter.clone(),
+        service,
+        first.is_ok(),
+        shutdown.clone(),
+    ));
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(switchboard_proto::FILE_DESCRIPTOR_SET)
@@ -58,12 +65,7 @@ pub async fn serve(
         let drain_started = drain_started.clone();
         async move {
             shutdown.cancelled().await;
-            reporter
-                .set_service_status("", ServingStatus::NotServing)
-                .await;
-            reporter
-                .set_service_status(service.grpc_name(), ServingStatus::NotServing)
-                .await;
+            set_status(&reporter, service, false).await;
             tracing::info!(%service, "not serving; draining in-flight calls");
             drain_started.cancel();
         }
@@ -81,6 +83,7 @@ pub async fn serve(
     tracing::debug!(%service, %local, "grpc server started");
 
     tokio::pin!(server);
+    let _stop_watcher = AbortOnDrop(watcher);
     tokio::select! {
         res = &mut server => res?,
         _ = async {
@@ -103,4 +106,74 @@ fn tokio_stream_listener(
         });
         Some((res, listener))
     })
+}
+
+/// What a service needs to answer before it reports SERVING.
+pub struct Readiness {
+    pub db: Option<sea_orm::DatabaseConnection>,
+    pub redis: Option<redis::aio::ConnectionManager>,
+}
+
+impl Readiness {
+    /// Ok when every dependency answers; otherwise which one does not.
+    pub async fn check(&self) -> Result<(), String> {
+        if let Some(db) = &self.db
+            && !crate::db::ping(db).await
+        {
+            return Err("database does not answer".into());
+        }
+        if let Some(redis) = &self.redis {
+            let mut conn = redis.clone();
+            let pong: Result<String, _> = redis::cmd("PING").query_async(&mut conn).await;
+            if pong.is_err() {
+                return Err("redis does not answer".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn set_status(reporter: &tonic_health::server::HealthReporter, service: Service, up: bool) {
+    let status = if up {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
+    };
+    reporter.set_service_status("", status).await;
+    reporter
+        .set_service_status(service.grpc_name(), status)
+        .await;
+}
+
+/// Re-checks readiness every few seconds and flips health when it changes.
+async fn watch_readiness(
+    readiness: Readiness,
+    reporter: tonic_health::server::HealthReporter,
+    service: Service,
+    mut up: bool,
+    shutdown: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+        let now = readiness.check().await;
+        if now.is_ok() != up && !shutdown.is_cancelled() {
+            up = now.is_ok();
+            match &now {
+                Ok(()) => tracing::info!(%service, "dependencies answer again; serving"),
+                Err(reason) => tracing::warn!(%service, %reason, "not ready"),
+            }
+            set_status(&reporter, service, up).await;
+        }
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

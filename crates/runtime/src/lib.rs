@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod errors;
 pub mod grpc;
+pub mod host;
 pub mod ids;
 pub mod outbox;
 pub mod shutdown;

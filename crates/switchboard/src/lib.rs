@@ -1,1 +1,224 @@
+//! Starting any set of Switchboard services in one process: the `serve`, `migrate` and
+//! `healthcheck` behind the `switchboard` binary, and what tests use to start targets in-process.
 
+use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
+
+use switchboard_runtime::{
+    Infra, Service, Settings,
+    bus::{EventBus, InProcessBus, RedisBus},
+    clients::Endpoints,
+    grpc::bind,
+    host::Listeners,
+};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// The services of one process, running.
+pub struct Running {
+    /// Where each started service answers gRPC.
+    pub grpc: BTreeMap<Service, SocketAddr>,
+    /// Where the channel's webhook HTTP server answers, when channel runs here.
+    pub webhook: Option<SocketAddr>,
+    /// What the services share (bus, Redis, endpoints).
+    pub infra: Infra,
+    tasks: JoinSet<(Service, anyhow::Result<()>)>,
+    shutdown: CancellationToken,
+}
+
+impl Running {
+    /// Waits until every service stopped (after `shutdown`), or one failed (then stops the rest).
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        let mut first_error = None;
+        while let Some(joined) = self.tasks.join_next().await {
+            let (service, result) = joined?;
+            if let Err(err) = result {
+                tracing::error!(%service, error = %err, "service stopped with an error");
+                if first_error.is_none() {
+                    first_error = Some(anyhow::anyhow!("{service}: {err:#}"));
+                }
+                self.shutdown.cancel();
+            } else if !self.shutdown.is_cancelled() {
+                tracing::error!(%service, "service stopped unexpectedly");
+                first_error.get_or_insert_with(|| anyhow::anyhow!("{service} stopped"));
+                self.shutdown.cancel();
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// The token that stops every service here.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Lines naming every address served, as `make run` prints them.
+    pub fn describe(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .grpc
+            .iter()
+            .map(|(svc, addr)| format!("{svc:<9} gRPC     {addr}  ({})", svc.grpc_name()))
+            .collect();
+        if let Some(addr) = self.webhook {
+            lines.push(format!(
+                "channel   webhooks http://{addr}/webhooks/whatsapp  (probes /healthz /readyz)"
+            ));
+        }
+        lines
+    }
+}
+
+/// The event bus and Redis connection the settings ask for: Redis Streams when `redis.url` is
+/// set, the in-process bus otherwise.
+pub async fn connect_bus(
+    settings: &Settings,
+) -> anyhow::Result<(Arc<dyn EventBus>, Option<redis::aio::ConnectionManager>)> {
+    if settings.redis.url.is_empty() {
+        return Ok((Arc::new(InProcessBus::default()), None));
+    }
+    let bus = RedisBus::connect(&settings.redis.url, &settings.redis.key_prefix)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot reach redis at redis.url: {e}"))?;
+    let client = redis::Client::open(settings.redis.url.as_str())?;
+    let conn = client.get_connection_manager().await?;
+    Ok((Arc::new(bus), Some(conn)))
+}
+
+/// Binds and starts `targets` with `settings`; they stop when `shutdown` is cancelled.
+pub async fn start(
+    settings: Settings,
+    targets: &[Service],
+    shutdown: CancellationToken,
+) -> anyhow::Result<Running> {
+    let settings = Arc::new(settings);
+    let host = settings.server.host.clone();
+
+    let mut listeners = BTreeMap::new();
+    let mut grpc = BTreeMap::new();
+    let mut webhook = None;
+    for &svc in targets {
+        let listener = bind(&host, settings.grpc_port(svc)).await?;
+        grpc.insert(svc, listener.local_addr()?);
+        let http = if svc == Service::Channel {
+            let l = bind(&host, settings.channel.webhook_port).await?;
+            webhook = Some(l.local_addr()?);
+            Some(l)
+        } else {
+            None
+        };
+        listeners.insert(
+            svc,
+            Listeners {
+                grpc: listener,
+                http,
+            },
+        );
+    }
+
+    let endpoints = Endpoints::new(
+        Service::ALL
+            .into_iter()
+            .map(|svc| {
+                let configured = settings.endpoint(svc);
+                let url = if !configured.is_empty() {
+                    configured.to_string()
+                } else {
+                    // A service in this process is reached on loopback at its bound port.
+                    let port = grpc
+                        .get(&svc)
+                        .map_or(settings.grpc_port(svc), SocketAddr::port);
+                    format!("http://127.0.0.1:{port}")
+                };
+                (svc, url)
+            })
+            .collect(),
+    );
+
+    let (bus, redis) = connect_bus(&settings).await?;
+    let infra = Infra {
+        settings,
+        bus,
+        redis,
+        endpoints,
+    };
+
+    let mut tasks = JoinSet::new();
+    for (svc, l) in listeners {
+        let infra = infra.clone();
+        let token = shutdown.clone();
+        tasks.spawn(async move {
+            let result = match svc {
+                Service::Gateway => switchboard_gateway::run(infra, l, token).await,
+                Service::Channel => switchboard_channel::run(infra, l, token).await,
+                Service::Routing => switchboard_routing::run(infra, l, token).await,
+                Service::Presence => switchboard_presence::run(infra, l, token).await,
+                Service::Ticketing => switchboard_ticketing::run(infra, l, token).await,
+            };
+            (svc, result)
+        });
+    }
+    Ok(Running {
+        grpc,
+        webhook,
+        infra,
+        tasks,
+        shutdown,
+    })
+}
+
+/// Applies the migrations of `targets` (the gateway has none).
+pub async fn migrate(settings: &Settings, targets: &[Service]) -> anyhow::Result<Vec<Service>> {
+    use switchboard_runtime::db;
+    let mut done = Vec::new();
+    for &svc in targets {
+        if svc == Service::Gateway {
+            continue;
+        }
+        let conn = db::connect(&settings.database, svc).await?;
+        let result = match svc {
+            Service::Channel => {
+                db::migrate::<switchboard_channel::migration::Migrator>(&conn).await
+            }
+            Service::Routing => {
+                db::migrate::<switchboard_routing::migration::Migrator>(&conn).await
+            }
+            Service::Presence => {
+                db::migrate::<switchboard_presence::migration::Migrator>(&conn).await
+            }
+            Service::Ticketing => {
+                db::migrate::<switchboard_ticketing::migration::Migrator>(&conn).await
+            }
+            Service::Gateway => Ok(()),
+        };
+        result.map_err(|e| anyhow::anyhow!("{svc}: migrations failed: {e}"))?;
+        conn.close().await?;
+        done.push(svc);
+    }
+    Ok(done)
+}
+
+/// Asks `addr` (http://host:port) whether `service` ("" for the whole server) is SERVING.
+pub async fn healthcheck(addr: &str, service: &str) -> anyhow::Result<()> {
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
+    let channel = tonic::transport::Endpoint::from_shared(addr.to_string())?
+        .connect_timeout(Duration::from_secs(3))
+        .timeout(Duration::from_secs(3))
+        .connect()
+        .await?;
+    let status = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: service.to_string(),
+        })
+        .await?
+        .into_inner()
+        .status;
+    if status == ServingStatus::Serving as i32 {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "{addr} reports {:?} for `{service}`",
+            ServingStatus::try_from(status).unwrap_or(ServingStatus::Unknown)
+        )
+    }
+}

@@ -1,0 +1,13 @@
+//! Presence's schema migrations (in its own SQLite file or PostgreSQL schema).
+
+use sea_orm_migration::prelude::*;
+use switchboard_runtime::outbox::{dedup::CreateProcessedEvents, migration::CreateOutbox};
+
+/// Applies presence's migrations in order.
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(CreateOutbox), Box::new(CreateProcessedEvents)]
+    }
+}

@@ -1,0 +1,51 @@
+//! Routing's schema migrations (in its own SQLite file or PostgreSQL schema).
+
+use sea_orm_migration::{prelude::*, schema::*};
+use switchboard_runtime::outbox::{dedup::CreateProcessedEvents, migration::CreateOutbox};
+
+/// Applies routing's migrations in order.
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(CreateOutbox),
+            Box::new(CreateProcessedEvents),
+            Box::new(CreateOrganizations),
+        ]
+    }
+}
+
+struct CreateOrganizations;
+
+impl MigrationName for CreateOrganizations {
+    fn name(&self) -> &str {
+        "m0003_create_organizations"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateOrganizations {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("organizations")
+                    .if_not_exists()
+                    .col(string_len("id", 64).primary_key())
+                    .col(string_len("name", 200))
+                    .col(integer("default_agent_capacity"))
+                    // The request id of the create call, so a retried create returns the same row.
+                    .col(string_len_uniq("create_request_id", 128))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table("organizations").to_owned())
+            .await
+    }
+}

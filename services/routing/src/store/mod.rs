@@ -1,0 +1,20 @@
+//! Routing's storage: sea-orm entities and queries. Every query of tenant data takes the
+//! organization first.
+
+pub mod organization;
+
+use sea_orm::DatabaseConnection;
+use switchboard_runtime::outbox::RelayWaker;
+
+/// Routing's database and the relay to wake after commits that wrote events.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) db: DatabaseConnection,
+    pub(crate) relay: RelayWaker,
+}
+
+impl Store {
+    pub fn new(db: DatabaseConnection, relay: RelayWaker) -> Self {
+        Self { db, relay }
+    }
+}
