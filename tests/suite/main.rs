@@ -1,1 +1,28 @@
+//! Suite-level integration tests: real services over real gRPC, on the embedded default (SQLite,
+//! in-process bus) and on the cluster setup (PostgreSQL, Redis). Every behaviour runs on both.
 
+mod health;
+mod organizations;
+mod outbox;
+
+/// Runs an async test body once per backend, as `<name>::embedded` and `<name>::cluster`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn embedded() {
+                super::$name(switchboard_testkit::Backend::Embedded)
+                    .await
+                    .expect("embedded backend");
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn cluster() {
+                super::$name(switchboard_testkit::Backend::Cluster)
+                    .await
+                    .expect("cluster backend");
+            }
+        }
+    };
+}

@@ -22,14 +22,28 @@ pub enum BusError {
     Closed,
 }
 
+/// A consumer group a service declares up front, so events published before its consumers
+/// connect (a restart, start-up order) wait for it instead of being missed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsumerGroup {
+    /// Group name, `<service>.<purpose>`.
+    pub name: &'static str,
+    /// Topics it consumes.
+    pub topics: &'static [&'static str],
+}
+
 /// Publishes events and hands them to consumer groups.
 #[async_trait]
 pub trait EventBus: Send + Sync + 'static {
     /// Returns once the bus holds the event durably enough for every consumer group to get it.
     async fn publish(&self, event: &Event) -> Result<(), BusError>;
 
-    /// Joins consumer `consumer` of `group` for `topics`. Each event reaches one consumer per
-    /// group; an unacknowledged event is delivered again.
+    /// Creates `group` for `topics` if missing; from then on it receives every event of those
+    /// topics, whether or not a consumer is connected.
+    async fn declare_group(&self, group: &str, topics: &[&str]) -> Result<(), BusError>;
+
+    /// Joins consumer `consumer` of `group` (declaring it) for `topics`. Each event reaches one
+    /// consumer per group; an unacknowledged event is delivered again.
     async fn subscribe(
         &self,
         group: &str,
@@ -62,9 +76,11 @@ enum DeliveryToken {
 // ---------------------------------------------------------------------------------------------
 // In-process bus
 
-/// The embedded default's bus. `publish` waits until every group subscribed to the topic has
+/// The embedded default's bus. `publish` waits until every group declared for the topic has
 /// acknowledged the event (or times out, leaving the event in the outbox to be relayed again), so
-/// an event is deleted from the outbox only once it has been handled.
+/// an event leaves the outbox only once it has been handled: nothing is lost when the process
+/// dies, though a timed-out event may be delivered twice. Topics no group declared are dropped
+/// at once (nobody in this process consumes them).
 pub struct InProcessBus {
     groups: Mutex<Vec<Group>>,
     ack_timeout: Duration,
@@ -115,32 +131,43 @@ impl EventBus for InProcessBus {
         }
     }
 
+    async fn declare_group(&self, group: &str, topics: &[&str]) -> Result<(), BusError> {
+        self.group_queue(group, topics).await;
+        Ok(())
+    }
+
     async fn subscribe(
         &self,
         group: &str,
         _consumer: &str,
         topics: &[&str],
     ) -> Result<Box<dyn Subscription>, BusError> {
+        let rx = self.group_queue(group, topics).await;
+        Ok(Box::new(InProcessSubscription { rx }))
+    }
+}
+
+impl InProcessBus {
+    /// The queue of `group`, created (or widened to `topics`) on first use.
+    async fn group_queue(&self, group: &str, topics: &[&str]) -> GroupQueue {
         let mut groups = self.groups.lock().await;
-        let rx = if let Some(g) = groups.iter_mut().find(|g| g.name == group) {
+        if let Some(g) = groups.iter_mut().find(|g| g.name == group) {
             for t in topics {
                 if !g.topics.iter().any(|x| x == t) {
                     g.topics.push((*t).to_string());
                 }
             }
-            g.rx.clone()
-        } else {
-            let (tx, rx) = mpsc::unbounded_channel();
-            let rx = Arc::new(Mutex::new(rx));
-            groups.push(Group {
-                name: group.to_string(),
-                topics: topics.iter().map(|t| (*t).to_string()).collect(),
-                tx,
-                rx: rx.clone(),
-            });
-            rx
-        };
-        Ok(Box::new(InProcessSubscription { rx }))
+            return g.rx.clone();
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let rx = Arc::new(Mutex::new(rx));
+        groups.push(Group {
+            name: group.to_string(),
+            topics: topics.iter().map(|t| (*t).to_string()).collect(),
+            tx,
+            rx: rx.clone(),
+        });
+        rx
     }
 }
 
@@ -226,19 +253,14 @@ impl EventBus for RedisBus {
         Ok(())
     }
 
-    async fn subscribe(
-        &self,
-        group: &str,
-        consumer: &str,
-        topics: &[&str],
-    ) -> Result<Box<dyn Subscription>, BusError> {
+    async fn declare_group(&self, group: &str, topics: &[&str]) -> Result<(), BusError> {
         let mut conn = self.conn.clone();
-        let streams: Vec<String> = topics.iter().map(|t| self.stream_key(t)).collect();
-        for key in &streams {
+        for topic in topics {
+            let key = self.stream_key(topic);
             // Start at 0: a group created after events were published still sees them.
             let res: Result<(), redis::RedisError> = redis::cmd("XGROUP")
                 .arg("CREATE")
-                .arg(key)
+                .arg(&key)
                 .arg(group)
                 .arg("0")
                 .arg("MKSTREAM")
@@ -250,6 +272,18 @@ impl EventBus for RedisBus {
                 return Err(err.into());
             }
         }
+        Ok(())
+    }
+
+    async fn subscribe(
+        &self,
+        group: &str,
+        consumer: &str,
+        topics: &[&str],
+    ) -> Result<Box<dyn Subscription>, BusError> {
+        self.declare_group(group, topics).await?;
+        let conn = self.conn.clone();
+        let streams: Vec<String> = topics.iter().map(|t| self.stream_key(t)).collect();
         // Blocking reads get their own connection so they never stall other commands.
         let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
         let reader = self
@@ -330,6 +364,12 @@ impl Subscription for RedisSubscription {
         if let Some(d) = self.buffer.pop_front() {
             return Ok(Some(d));
         }
+        if self.reading_pending {
+            self.read(max_wait).await?;
+            if let Some(d) = self.buffer.pop_front() {
+                return Ok(Some(d));
+            }
+        }
         if self.last_claim.elapsed() >= self.claim_idle {
             self.last_claim = tokio::time::Instant::now();
             self.claim_stale().await?;
@@ -337,6 +377,27 @@ impl Subscription for RedisSubscription {
                 return Ok(Some(d));
             }
         }
+        self.read(max_wait).await?;
+        Ok(self.buffer.pop_front())
+    }
+
+    async fn ack(&mut self, delivery: Delivery) -> Result<(), BusError> {
+        if let DeliveryToken::Redis { stream, entry_id } = delivery.token {
+            let _: i64 = redis::cmd("XACK")
+                .arg(stream)
+                .arg(&self.group)
+                .arg(entry_id)
+                .query_async(&mut self.conn)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+impl RedisSubscription {
+    /// One XREADGROUP: this consumer's pending entries first (no blocking), then new ones
+    /// (blocking up to `max_wait`).
+    async fn read(&mut self, max_wait: Duration) -> Result<(), BusError> {
         let id = if self.reading_pending { "0" } else { ">" };
         let mut cmd = redis::cmd("XREADGROUP");
         cmd.arg("GROUP")
@@ -360,18 +421,6 @@ impl Subscription for RedisSubscription {
         }
         if self.reading_pending && !got_any {
             self.reading_pending = false;
-        }
-        Ok(self.buffer.pop_front())
-    }
-
-    async fn ack(&mut self, delivery: Delivery) -> Result<(), BusError> {
-        if let DeliveryToken::Redis { stream, entry_id } = delivery.token {
-            let _: i64 = redis::cmd("XACK")
-                .arg(stream)
-                .arg(&self.group)
-                .arg(entry_id)
-                .query_async(&mut self.conn)
-                .await?;
         }
         Ok(())
     }

@@ -131,6 +131,18 @@ typed_id!(
     /// An outbox event.
     EventId, "evt"
 );
+typed_id!(
+    /// One recorded transfer of a conversation.
+    TransferId, "trf"
+);
+typed_id!(
+    /// One stored routing decision (what `ExplainRouting` serves).
+    RoutingDecisionId, "rdec"
+);
+typed_id!(
+    /// One action in a ticket's history.
+    TicketActionId, "tka"
+);
 
 #[cfg(test)]
 mod tests {

@@ -9,8 +9,7 @@ use std::{sync::Arc, time::Duration};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
-    sea_query::{LockBehavior, LockType},
+    Set, Statement,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -63,6 +62,9 @@ pub mod entity {
         pub payload: String,
         pub traceparent: Option<String>,
         pub occurred_at: DateTimeUtc,
+        /// Unix milliseconds until which a relay holds the row (a lease, so a relay that dies
+        /// mid-pass leaves it to another after the lease).
+        pub claimed_until_ms: Option<i64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -99,6 +101,7 @@ pub mod migration {
                         .col(text("payload"))
                         .col(string_len_null("traceparent", 128))
                         .col(timestamp_with_time_zone("occurred_at"))
+                        .col(big_integer_null("claimed_until_ms"))
                         .to_owned(),
                 )
                 .await
@@ -123,6 +126,7 @@ pub async fn enqueue<C: ConnectionTrait>(conn: &C, event: NewEvent) -> Result<Ev
         payload: Set(event.payload.to_string()),
         traceparent: Set(crate::telemetry::current_traceparent()),
         occurred_at: Set(Utc::now()),
+        claimed_until_ms: Set(None),
         ..Default::default()
     };
     entity::Entity::insert(row)
@@ -193,25 +197,57 @@ impl Relay {
         }
     }
 
-    /// One pass: claims up to a batch of the oldest events (SKIP LOCKED, so replicas share the
-    /// work), publishes them in order and deletes what the bus accepted.
+    /// One pass: claims up to a batch of the oldest unclaimed events with a lease (one
+    /// statement; SKIP LOCKED on PostgreSQL so replicas share the work), publishes them in order
+    /// and deletes what the bus accepted. No transaction is held while publishing, so a consumer
+    /// writing to the same database is never blocked by the relay.
     pub async fn relay_once(&self) -> anyhow::Result<usize> {
-        let txn = self.db.begin().await?;
-        let mut query = entity::Entity::find()
-            .order_by_asc(entity::Column::Seq)
-            .limit(self.batch_size);
-        if txn.get_database_backend() == DbBackend::Postgres {
-            query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-        }
-        let rows = query.all(&txn).await?;
+        let now_ms = Utc::now().timestamp_millis();
+        let lease_ms = now_ms + CLAIM_LEASE.as_millis() as i64;
+        let backend = self.db.get_database_backend();
+        let sql = match backend {
+            DbBackend::Postgres => {
+                "UPDATE outbox_events SET claimed_until_ms = $1 WHERE seq IN (\
+                 SELECT seq FROM outbox_events \
+                 WHERE claimed_until_ms IS NULL OR claimed_until_ms < $2 \
+                 ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED) \
+                 RETURNING seq, event_id, organization_id, topic, aggregate_id, payload, \
+                 traceparent, occurred_at, claimed_until_ms"
+            }
+            _ => {
+                "UPDATE outbox_events SET claimed_until_ms = ? WHERE seq IN (\
+                 SELECT seq FROM outbox_events \
+                 WHERE claimed_until_ms IS NULL OR claimed_until_ms < ? \
+                 ORDER BY seq LIMIT ?) \
+                 RETURNING seq, event_id, organization_id, topic, aggregate_id, payload, \
+                 traceparent, occurred_at, claimed_until_ms"
+            }
+        };
+        let mut rows = entity::Entity::find()
+            .from_raw_sql(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [
+                    lease_ms.into(),
+                    now_ms.into(),
+                    (self.batch_size as i64).into(),
+                ],
+            ))
+            .all(&self.db)
+            .await?;
         if rows.is_empty() {
-            txn.commit().await?;
             return Ok(0);
         }
+        rows.sort_by_key(|r| r.seq);
         let mut published = Vec::with_capacity(rows.len());
+        let mut unpublished = Vec::new();
         let mut failure = None;
         for row in rows {
             let seq = row.seq;
+            if failure.is_some() {
+                unpublished.push(seq);
+                continue;
+            }
             let event = match to_event(row) {
                 Ok(e) => e,
                 Err(err) => {
@@ -222,21 +258,31 @@ impl Relay {
                     continue;
                 }
             };
-            if let Err(err) = self.bus.publish(&event).await {
-                failure = Some(err);
-                break;
+            match self.bus.publish(&event).await {
+                Ok(()) => published.push(seq),
+                Err(err) => {
+                    failure = Some(err);
+                    unpublished.push(seq);
+                }
             }
-            published.push(seq);
         }
         let n = published.len();
         if !published.is_empty() {
             entity::Entity::delete_many()
                 .filter(entity::Column::Seq.is_in(published))
-                .exec(&txn)
+                .exec(&self.db)
                 .await?;
         }
-        txn.commit().await?;
         if let Some(err) = failure {
+            // Give the rest back at once instead of waiting for the lease to run out.
+            entity::Entity::update_many()
+                .col_expr(
+                    entity::Column::ClaimedUntilMs,
+                    sea_orm::sea_query::Expr::value(Option::<i64>::None),
+                )
+                .filter(entity::Column::Seq.is_in(unpublished))
+                .exec(&self.db)
+                .await?;
             return Err(anyhow::anyhow!(
                 "bus refused an event after {n} were relayed: {err}"
             ));
@@ -245,6 +291,9 @@ impl Relay {
         Ok(n)
     }
 }
+
+/// How long a relay holds claimed rows before another relay may take them.
+const CLAIM_LEASE: Duration = Duration::from_secs(60);
 
 fn to_event(row: entity::Model) -> anyhow::Result<Event> {
     Ok(Event {

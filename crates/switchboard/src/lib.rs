@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
 
 use switchboard_runtime::{
     Infra, Service, Settings,
-    bus::{EventBus, InProcessBus, RedisBus},
+    bus::{ConsumerGroup, EventBus, InProcessBus, RedisBus},
     clients::Endpoints,
     grpc::bind,
     host::Listeners,
@@ -89,6 +89,17 @@ pub async fn start(
     targets: &[Service],
     shutdown: CancellationToken,
 ) -> anyhow::Result<Running> {
+    start_with_groups(settings, targets, &[], shutdown).await
+}
+
+/// Like [`start`], declaring `groups` on the bus before any service (and so any outbox relay)
+/// starts, so no event they consume can be published before they exist.
+pub async fn start_with_groups(
+    settings: Settings,
+    targets: &[Service],
+    groups: &[ConsumerGroup],
+    shutdown: CancellationToken,
+) -> anyhow::Result<Running> {
     let settings = Arc::new(settings);
     let host = settings.server.host.clone();
 
@@ -134,6 +145,9 @@ pub async fn start(
     );
 
     let (bus, redis) = connect_bus(&settings).await?;
+    for group in groups {
+        bus.declare_group(group.name, group.topics).await?;
+    }
     let infra = Infra {
         settings,
         bus,

@@ -1,0 +1,224 @@
+//! Nothing acknowledged is lost: an event committed with its change is delivered even when the
+//! process died before relaying it, and a redelivered event is recognised by its id.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use async_trait::async_trait;
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
+use switchboard_routing::{
+    domain::organization::NewOrganization,
+    migration::Migrator,
+    store::{Store, organization::ORGANIZATION_CREATED},
+};
+use switchboard_runtime::{
+    Service,
+    bus::{BusError, ConsumerGroup, EventBus, Subscription},
+    db,
+    outbox::{Event, Relay, RelayWaker, dedup},
+};
+use switchboard_testkit::{Backend, TestEnv};
+
+use crate::on_both_backends;
+
+const GROUP: ConsumerGroup = ConsumerGroup {
+    name: "test.organizations",
+    topics: &[ORGANIZATION_CREATED],
+};
+
+async fn routing_db(env: &TestEnv) -> anyhow::Result<DatabaseConnection> {
+    let conn = db::connect(&env.settings.database, Service::Routing).await?;
+    db::migrate::<Migrator>(&conn).await?;
+    Ok(conn)
+}
+
+async fn pending_outbox_rows(conn: &DatabaseConnection) -> anyhow::Result<i64> {
+    let row = conn
+        .query_one_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM outbox_events",
+        ))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no row"))?;
+    Ok(row.try_get("", "n")?)
+}
+
+async fn next_event(sub: &mut Box<dyn Subscription>) -> anyhow::Result<Event> {
+    let delivery = sub
+        .next(Duration::from_secs(10))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no event delivered within 10 s"))?;
+    let event = delivery.event.clone();
+    sub.ack(delivery).await?;
+    Ok(event)
+}
+
+/// The process commits an organization and its event, then dies before its relay runs (no relay
+/// at all here). After a restart the event reaches the consumer group.
+async fn event_committed_before_a_crash_is_delivered_after_restart(
+    backend: Backend,
+) -> anyhow::Result<()> {
+    let env = TestEnv::new(backend).await?;
+    let conn = routing_db(&env).await?;
+    let store = Store::new(conn.clone(), RelayWaker::default());
+    let org = store
+        .create_organization("crash-1", NewOrganization::parse("Acme", 2).expect("valid"))
+        .await?;
+    assert_eq!(
+        pending_outbox_rows(&conn).await?,
+        1,
+        "event committed, not relayed"
+    );
+    conn.close().await?;
+
+    // Restart: the routing target's relay finds the committed event.
+    let suite = env.start_with_groups(&[Service::Routing], &[GROUP]).await?;
+    let bus = suite.infra().expect("running").bus.clone();
+    let mut sub = bus
+        .subscribe(GROUP.name, "consumer-1", GROUP.topics)
+        .await?;
+    let event = next_event(&mut sub).await?;
+    assert_eq!(event.topic, ORGANIZATION_CREATED);
+    assert_eq!(event.aggregate_id, org.id.to_string());
+    assert_eq!(event.organization_id, org.id.to_string());
+    assert_eq!(event.payload["name"], "Acme");
+
+    // Relayed means removed from the outbox (the relay deletes after the bus accepted it).
+    let conn = routing_db(&env).await?;
+    let mut left = pending_outbox_rows(&conn).await?;
+    for _ in 0..50 {
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        left = pending_outbox_rows(&conn).await?;
+    }
+    assert_eq!(left, 0, "outbox drained");
+    conn.close().await?;
+    drop(sub);
+    suite.stop().await
+}
+on_both_backends!(event_committed_before_a_crash_is_delivered_after_restart);
+
+/// A bus that accepts the event and then fails, as a relay that dies between publishing and
+/// deleting the row.
+struct FailsAfterPublish(Arc<dyn EventBus>);
+
+#[async_trait]
+impl EventBus for FailsAfterPublish {
+    async fn publish(&self, event: &Event) -> Result<(), BusError> {
+        self.0.publish(event).await?;
+        Err(BusError::Closed)
+    }
+    async fn declare_group(&self, group: &str, topics: &[&str]) -> Result<(), BusError> {
+        self.0.declare_group(group, topics).await
+    }
+    async fn subscribe(
+        &self,
+        group: &str,
+        consumer: &str,
+        topics: &[&str],
+    ) -> Result<Box<dyn Subscription>, BusError> {
+        self.0.subscribe(group, consumer, topics).await
+    }
+}
+
+/// The relay publishes, "dies" before deleting the row, and a restarted relay publishes the
+/// same event again: the consumer gets it twice with one id and applies its effect once.
+async fn a_redelivered_event_is_applied_once(backend: Backend) -> anyhow::Result<()> {
+    let env = TestEnv::new(backend).await?;
+    let conn = routing_db(&env).await?;
+    let (bus, _redis) = switchboard::connect_bus(&env.settings).await?;
+    bus.declare_group(GROUP.name, GROUP.topics).await?;
+    let store = Store::new(conn.clone(), RelayWaker::default());
+    store
+        .create_organization("dup-1", NewOrganization::parse("Acme", 2).expect("valid"))
+        .await?;
+
+    // The consumer: applies each event's effect (a counter row) in the same transaction as the
+    // dedup record, acking after commit.
+    conn.execute_unprepared("CREATE TABLE effects (event_id VARCHAR(64) NOT NULL)")
+        .await?;
+    let deliveries = Arc::new(Mutex::new(Vec::new()));
+    let consumer = {
+        let bus = bus.clone();
+        let conn = conn.clone();
+        let deliveries = deliveries.clone();
+        tokio::spawn(async move {
+            let mut sub = bus
+                .subscribe(GROUP.name, "consumer-1", GROUP.topics)
+                .await?;
+            for _ in 0..2 {
+                let delivery = sub
+                    .next(Duration::from_secs(15))
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("expected two deliveries"))?;
+                let txn = conn.begin().await?;
+                let first = dedup::first_delivery(&txn, GROUP.name, &delivery.event.id).await?;
+                if first {
+                    txn.execute_raw(Statement::from_sql_and_values(
+                        txn.get_database_backend(),
+                        match txn.get_database_backend() {
+                            sea_orm::DbBackend::Postgres => {
+                                "INSERT INTO effects (event_id) VALUES ($1)"
+                            }
+                            _ => "INSERT INTO effects (event_id) VALUES (?)",
+                        },
+                        [delivery.event.id.as_str().into()],
+                    ))
+                    .await?;
+                }
+                txn.commit().await?;
+                deliveries
+                    .lock()
+                    .expect("lock")
+                    .push((delivery.event.id.clone(), first));
+                sub.ack(delivery).await?;
+            }
+            anyhow::Ok(())
+        })
+    };
+
+    let crashing = Relay::new(
+        conn.clone(),
+        Arc::new(FailsAfterPublish(bus.clone())),
+        10,
+        Duration::from_millis(50),
+    );
+    assert!(
+        crashing.relay_once().await.is_err(),
+        "relay died after publishing"
+    );
+    assert_eq!(
+        pending_outbox_rows(&conn).await?,
+        1,
+        "row kept: not known to be relayed"
+    );
+
+    let restarted = Relay::new(conn.clone(), bus.clone(), 10, Duration::from_millis(50));
+    assert_eq!(restarted.relay_once().await?, 1);
+    assert_eq!(pending_outbox_rows(&conn).await?, 0);
+
+    tokio::time::timeout(Duration::from_secs(20), consumer).await???;
+    let seen = deliveries.lock().expect("lock").clone();
+    assert_eq!(seen.len(), 2, "delivered twice");
+    assert_eq!(seen[0].0, seen[1].0, "same event id both times");
+    assert_eq!(
+        seen.iter().map(|(_, first)| *first).collect::<Vec<_>>(),
+        [true, false]
+    );
+    let effects = conn
+        .query_one_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM effects",
+        ))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no row"))?
+        .try_get::<i64>("", "n")?;
+    assert_eq!(effects, 1, "effect applied exactly once");
+    conn.close().await?;
+    Ok(())
+}
+on_both_backends!(a_redelivered_event_is_applied_once);
