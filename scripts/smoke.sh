@@ -93,7 +93,16 @@ die() {
 # ---------------------------------------------------------------- setup ---
 
 [ -x "$BIN" ] || die "setup: server binary $BIN not found or not executable (build it: cargo build -p switchboard, or set SWITCHBOARD_BIN)"
-command -v python3 >/dev/null 2>&1 || die "setup: python3 not found"
+if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+    # A fresh Debian has python3 without venv support: install it when we may.
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        log "installing python3 and python3-venv with apt-get"
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv; } >/dev/null \
+            || die "setup: apt-get install python3 python3-venv failed"
+    else
+        die "setup: python3 with venv support is needed (Debian: apt-get install python3-venv)"
+    fi
+fi
 
 PY="$VENV/bin/python"
 if [ ! -x "$PY" ] || ! "$PY" -c 'import grpc, grpc_health.v1, grpc_reflection.v1alpha' 2>/dev/null; then

@@ -1,0 +1,37 @@
+# Switchboard — the two commands a newcomer needs are `make run` and `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: help run test test-rust smoke lint fmt build migrate clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+run: ## Run all five services in one process on SQLite in ./data (prints every address)
+	$(CARGO) run -p switchboard -- serve --target all
+
+test: test-rust smoke ## Run every test (starts throwaway PostgreSQL/Redis when none answer)
+
+test-rust: ## The Rust unit and integration tests against SQLite and PostgreSQL + Redis
+	scripts/with-test-services.sh $(CARGO) test --workspace --no-fail-fast
+
+smoke: ## An independent Python gRPC client checks health, reflection and Ctrl-C of `serve --target all`
+	$(CARGO) build -p switchboard
+	scripts/smoke.sh
+
+lint: ## Format check and clippy with warnings as errors
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+build: ## Build the release binary (target/release/switchboard)
+	$(CARGO) build --release -p switchboard
+
+migrate: ## Apply every service's migrations to the configured database
+	$(CARGO) run -p switchboard -- migrate --target all
+
+clean: ## Remove build output and the local ./data
+	$(CARGO) clean
+	rm -rf data

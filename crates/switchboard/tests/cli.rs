@@ -1,0 +1,133 @@
+//! The real `switchboard` binary: configuration is validated before anything binds, and SIGTERM
+//! drains and exits promptly.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_switchboard");
+
+fn temp_dir() -> std::path::PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("switchboard-cli-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn serve_command(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--target", "all"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env(
+            "SWITCHBOARD__DATABASE__URL",
+            format!("sqlite://{}/{{service}}.db?mode=rwc", dir.display()),
+        )
+        .env("SWITCHBOARD__SERVER__HOST", "127.0.0.1")
+        .env("SWITCHBOARD__TELEMETRY__LOG_FILTER", "warn");
+    for key in ["GATEWAY", "CHANNEL", "ROUTING", "PRESENCE", "TICKETING"] {
+        cmd.env(format!("SWITCHBOARD__{key}__PORT"), "0");
+    }
+    cmd.env("SWITCHBOARD__CHANNEL__WEBHOOK_PORT", "0");
+    cmd
+}
+
+#[test]
+fn a_bad_value_fails_fast_naming_the_key() {
+    let dir = temp_dir();
+    let out = serve_command(&dir)
+        .env("SWITCHBOARD__PRESENCE__HEARTBEAT_TTL_SECS", "soon")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("presence.heartbeat_ttl_secs"), "{stderr}");
+    // Nothing started: no database file was created.
+    assert_eq!(std::fs::read_dir(&dir).expect("dir").count(), 0);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn an_unknown_key_fails_fast_naming_it() {
+    let dir = temp_dir();
+    let out = serve_command(&dir)
+        .env("SWITCHBOARD__ROUTING__PROT", "1")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("prot"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn an_invalid_url_fails_fast_naming_the_key() {
+    let dir = temp_dir();
+    let out = serve_command(&dir)
+        .env("SWITCHBOARD__DATABASE__URL", "mysql://localhost/x")
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("database.url"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn serve_all_prints_its_addresses_is_healthy_and_exits_on_sigterm_within_5s() {
+    let dir = temp_dir();
+    let mut child = serve_command(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut routing = None;
+    let mut served = 0;
+    for line in lines.by_ref() {
+        let line = line.expect("line");
+        if line.contains(" gRPC ") {
+            served += 1;
+            if line.trim_start().starts_with("routing") {
+                routing = line.split_whitespace().nth(2).map(str::to_string);
+            }
+        }
+        if line.starts_with("Ctrl-C") {
+            break;
+        }
+    }
+    assert_eq!(served, 5, "five gRPC addresses printed");
+    let routing = routing.expect("routing address printed");
+
+    let health = Command::new(BIN)
+        .args(["healthcheck", "--target", "routing", "--addr"])
+        .arg(format!("http://{routing}"))
+        .output()
+        .expect("healthcheck runs");
+    assert!(
+        health.status.success(),
+        "{}",
+        String::from_utf8_lossy(&health.stderr)
+    );
+
+    let sent = Instant::now();
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if sent.elapsed() > Duration::from_secs(5) {
+            let _ = child.kill();
+            panic!("still running 5 s after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "clean exit after SIGTERM: {status}");
+    let _ = std::fs::remove_dir_all(dir);
+}
