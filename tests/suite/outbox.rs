@@ -222,3 +222,47 @@ async fn a_redelivered_event_is_applied_once(backend: Backend) -> anyhow::Result
     Ok(())
 }
 on_both_backends!(a_redelivered_event_is_applied_once);
+
+/// A caller's W3C trace context crosses the gRPC hop and is stored with the event, so the
+/// consumer continues the same trace.
+async fn the_callers_trace_continues_into_the_event(backend: Backend) -> anyhow::Result<()> {
+    use switchboard_proto::routing::v1::{
+        CreateOrganizationRequest, routing_service_client::RoutingServiceClient,
+    };
+    let env = TestEnv::new(backend).await?;
+    let suite = env.start_with_groups(&[Service::Routing], &[GROUP]).await?;
+    let bus = suite.infra().expect("running").bus.clone();
+    let mut sub = bus
+        .subscribe(GROUP.name, "consumer-1", GROUP.topics)
+        .await?;
+
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let mut request = tonic::Request::new(CreateOrganizationRequest {
+        request_id: "traced-1".into(),
+        name: "Traced".into(),
+        ..Default::default()
+    });
+    request.metadata_mut().insert(
+        "traceparent",
+        format!("00-{trace_id}-00f067aa0ba902b7-01").parse()?,
+    );
+    RoutingServiceClient::new(suite.channel(Service::Routing).await?)
+        .create_organization(request)
+        .await?;
+
+    let event = next_event(&mut sub).await?;
+    let traceparent = event.traceparent.expect("event carries a traceparent");
+    assert_eq!(
+        traceparent.split('-').nth(1),
+        Some(trace_id),
+        "same trace: {traceparent}"
+    );
+    assert_ne!(
+        traceparent.split('-').nth(2),
+        Some("00f067aa0ba902b7"),
+        "the server's own span is the parent, not the caller's"
+    );
+    drop(sub);
+    suite.stop().await
+}
+on_both_backends!(the_callers_trace_continues_into_the_event);

@@ -9,7 +9,7 @@ use opentelemetry::{
 };
 use opentelemetry_sdk::{propagation::TraceContextPropagator, trace::SdkTracerProvider};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitExt};
+use tracing_subscriber::{EnvFilter, Layer as _, layer::SubscriberExt, util::SubscriberInitExt};
 
 use crate::config::{LogFormat, TelemetrySettings};
 
@@ -51,20 +51,28 @@ pub fn init(settings: &TelemetrySettings) -> anyhow::Result<TelemetryGuard> {
     opentelemetry::global::set_tracer_provider(provider.clone());
     let otel_layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("switchboard"));
 
-    let filter =
+    // The log filter applies to log output only: spans keep their trace context (and propagate
+    // it) at info level whatever an operator sets for logs.
+    let log_filter =
         EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&settings.log_filter))?;
-    let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
+    let otel_layer = otel_layer.with_filter(EnvFilter::new("info"));
+    let registry = tracing_subscriber::registry().with(otel_layer);
     let result = match settings.log_format {
         LogFormat::Json => registry
             .with(
                 tracing_subscriber::fmt::layer()
                     .json()
                     .with_current_span(true)
-                    .flatten_event(true),
+                    .flatten_event(true)
+                    .with_filter(log_filter),
             )
             .try_init(),
         LogFormat::Text => registry
-            .with(tracing_subscriber::fmt::layer().with_target(false))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_target(false)
+                    .with_filter(log_filter),
+            )
             .try_init(),
     };
     if result.is_err() {
