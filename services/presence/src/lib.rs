@@ -1,20 +1,38 @@
-//! The presence service. This crate is the library behind `switchboard serve --target presence`.
-//! Its RPCs answer UNIMPLEMENTED until the presence issue implements them; storage, the outbox relay,
-//! health and reflection are in place.
+//! The presence service: live agent availability and load, and atomic slot reservation that
+//! never exceeds capacity. Redis in clusters, process memory in the embedded default. This crate
+//! is the library behind `switchboard serve --target presence`.
 
+pub mod domain;
+pub mod error;
+pub mod grpc;
 pub mod migration;
+pub mod service;
+pub mod store;
 
-use switchboard_proto::presence::v1::presence_service_server::{
-    PresenceService, PresenceServiceServer,
-};
+use std::{sync::Arc, time::Duration};
+
+use switchboard_proto::presence::v1::presence_service_server::PresenceServiceServer;
 use switchboard_runtime::{
     Infra, Service,
     host::{self, Listeners, OutboxWorker},
 };
 use tokio_util::sync::CancellationToken;
 
+use crate::store::{PresenceStore, memory::MemoryStore, redis::RedisStore};
+
 /// This service.
 pub const SERVICE: Service = Service::Presence;
+
+/// The live store the settings ask for: Redis when `redis.url` is set, memory otherwise.
+pub fn live_store(infra: &Infra) -> Arc<dyn PresenceStore> {
+    match &infra.redis {
+        Some(conn) => Arc::new(RedisStore::new(
+            conn.clone(),
+            &infra.settings.redis.key_prefix,
+        )),
+        None => Arc::new(MemoryStore::new()),
+    }
+}
 
 /// Runs the presence service on `listeners` until `shutdown`.
 pub async fn run(
@@ -24,8 +42,16 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let db = host::open_storage::<migration::Migrator>(&infra, SERVICE).await?;
     let outbox = OutboxWorker::start(&infra, db.clone());
-    let routes = tonic::service::Routes::new(PresenceServiceServer::new(PresenceGrpc));
-    host::serve(
+    let ttl = Duration::from_secs(infra.settings.presence.heartbeat_ttl_secs);
+    let presence = service::Presence::new(live_store(&infra), db.clone(), outbox.waker(), ttl);
+    let sweeper = tokio::spawn(presence.clone().run_sweeper(
+        (ttl / 4).clamp(Duration::from_millis(200), Duration::from_secs(5)),
+        shutdown.clone(),
+    ));
+    let routes = tonic::service::Routes::new(PresenceServiceServer::new(grpc::PresenceGrpc::new(
+        presence,
+    )));
+    let result = host::serve(
         &infra,
         SERVICE,
         listeners.grpc,
@@ -34,10 +60,7 @@ pub async fn run(
         Some(outbox),
         shutdown,
     )
-    .await
+    .await;
+    let _ = sweeper.await;
+    result
 }
-
-/// `switchboard.presence.v1.PresenceService` (every RPC UNIMPLEMENTED for now).
-pub struct PresenceGrpc;
-
-impl PresenceService for PresenceGrpc {}

@@ -1,6 +1,6 @@
 //! Presence's schema migrations (in its own SQLite file or PostgreSQL schema).
 
-use sea_orm_migration::prelude::*;
+use sea_orm_migration::{prelude::*, schema::*};
 use switchboard_runtime::outbox::{dedup::CreateProcessedEvents, migration::CreateOutbox};
 
 /// Applies presence's migrations in order.
@@ -8,6 +8,45 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateOutbox), Box::new(CreateProcessedEvents)]
+        vec![
+            Box::new(CreateOutbox),
+            Box::new(CreateProcessedEvents),
+            Box::new(CreateAgentProfiles),
+        ]
+    }
+}
+
+struct CreateAgentProfiles;
+
+impl MigrationName for CreateAgentProfiles {
+    fn name(&self) -> &str {
+        "m0003_create_agent_profiles"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateAgentProfiles {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("agent_profiles")
+                    .if_not_exists()
+                    .col(string_len("organization_id", 64))
+                    .col(string_len("agent_id", 64))
+                    .col(integer("capacity"))
+                    .col(text("team_ids"))
+                    .col(text("channel_account_ids"))
+                    .col(timestamp_with_time_zone("updated_at"))
+                    .primary_key(Index::create().col("organization_id").col("agent_id"))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table("agent_profiles").to_owned())
+            .await
     }
 }

@@ -1,0 +1,335 @@
+//! Presence's application logic over a [`PresenceStore`]: profiles kept durably, recovery after
+//! a store loss, heartbeat expiry, and events for every change routing cares about.
+
+use std::{sync::Arc, time::Duration};
+
+use sea_orm::DatabaseConnection;
+use switchboard_runtime::{
+    ids::{AgentId, OrganizationId, ReservationId},
+    outbox::{self, NewEvent, RelayWaker},
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    domain::{AgentState, Profile, Reservation, ReserveDecision, ReserveRequest, Status},
+    error::PresenceError,
+    store::{PresenceStore, ReserveResult, profiles},
+};
+
+/// Topics presence publishes.
+pub mod topics {
+    pub const STATUS_CHANGED: &str = "presence.agent.status_changed";
+    pub const HEARTBEAT_EXPIRED: &str = "presence.agent.heartbeat_expired";
+    pub const CAPACITY_CHANGED: &str = "presence.agent.capacity_changed";
+    pub const SLOT_FREED: &str = "presence.agent.slot_freed";
+    pub const PROFILE_CHANGED: &str = "presence.agent.profile_changed";
+    pub const REBUILD_REQUIRED: &str = "presence.organization.rebuild_required";
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// The presence service's logic.
+#[derive(Clone)]
+pub struct Presence {
+    store: Arc<dyn PresenceStore>,
+    db: DatabaseConnection,
+    relay: RelayWaker,
+    heartbeat_ttl: Duration,
+}
+
+impl Presence {
+    pub fn new(
+        store: Arc<dyn PresenceStore>,
+        db: DatabaseConnection,
+        relay: RelayWaker,
+        heartbeat_ttl: Duration,
+    ) -> Self {
+        Self {
+            store,
+            db,
+            relay,
+            heartbeat_ttl,
+        }
+    }
+
+    /// How long a heartbeat keeps an agent online.
+    pub fn heartbeat_ttl(&self) -> Duration {
+        self.heartbeat_ttl
+    }
+
+    async fn publish(
+        &self,
+        org: &OrganizationId,
+        topic: &str,
+        agent: &str,
+        payload: serde_json::Value,
+    ) {
+        let event = NewEvent {
+            organization_id: org.to_string(),
+            topic: topic.to_string(),
+            aggregate_id: agent.to_string(),
+            payload,
+        };
+        match outbox::enqueue(&self.db, event).await {
+            Ok(_) => self.relay.wake(),
+            // The live change already happened; losing its notification only delays routing
+            // until its periodic sweep. Logged loudly.
+            Err(err) => tracing::error!(%org, topic, error = %err, "presence event not recorded"),
+        }
+    }
+
+    async fn state_event(
+        &self,
+        org: &OrganizationId,
+        topic: &str,
+        state: &AgentState,
+        previous: Option<Status>,
+    ) {
+        let now = now_ms();
+        self.publish(
+            org,
+            topic,
+            state.profile.agent_id.as_str(),
+            serde_json::json!({
+                "agent_id": state.profile.agent_id,
+                "status": state.effective_status(now).as_str(),
+                "previous_status": previous.map(Status::as_str),
+                "reason": state.status_reason,
+                "load": state.load,
+                "capacity": state.profile.capacity,
+            }),
+        )
+        .await;
+    }
+
+    /// Refills the live store with `org`'s saved profiles after a loss. Returns true when the
+    /// organization had profiles (it existed before), false for a new organization.
+    async fn rehydrate(&self, org: &OrganizationId) -> Result<bool, PresenceError> {
+        let saved = profiles::all(&self.db, org).await?;
+        for p in &saved {
+            self.store.upsert_profile(org, p).await?;
+        }
+        Ok(!saved.is_empty())
+    }
+
+    /// The agent's state, refilling the store from saved profiles when the agent is missing.
+    async fn known(&self, org: &OrganizationId, agent: &AgentId) -> Result<(), PresenceError> {
+        if self.store.get(org, agent).await?.is_some() {
+            return Ok(());
+        }
+        self.rehydrate(org).await?;
+        match self.store.get(org, agent).await? {
+            Some(_) => Ok(()),
+            None => Err(PresenceError::AgentNotFound(agent.to_string())),
+        }
+    }
+
+    /// Creates or updates an agent's profile (routing calls this when agents or memberships change).
+    pub async fn sync_agent(
+        &self,
+        org: &OrganizationId,
+        profile: Profile,
+    ) -> Result<AgentState, PresenceError> {
+        if !self.store.is_initialized(org).await? && !profiles::any(&self.db, org).await? {
+            // A new organization: nobody holds anything, loads are known to be zero.
+            self.store.initialize(org).await?;
+        }
+        profiles::save(&self.db, org, &profile).await?;
+        let state = self.store.upsert_profile(org, &profile).await?;
+        self.state_event(org, topics::PROFILE_CHANGED, &state, None)
+            .await;
+        Ok(state)
+    }
+
+    /// Forgets an agent.
+    pub async fn remove_agent(
+        &self,
+        org: &OrganizationId,
+        agent: &AgentId,
+    ) -> Result<(), PresenceError> {
+        profiles::delete(&self.db, org, agent).await?;
+        self.store.remove_agent(org, agent).await?;
+        Ok(())
+    }
+
+    /// Sets an agent's status; a status other than offline also counts as a heartbeat.
+    pub async fn set_status(
+        &self,
+        org: &OrganizationId,
+        agent: &AgentId,
+        status: Status,
+        reason: &str,
+    ) -> Result<AgentState, PresenceError> {
+        self.known(org, agent).await?;
+        let now = now_ms();
+        if status != Status::Offline {
+            self.store
+                .heartbeat(org, agent, now, now + self.heartbeat_ttl.as_millis() as i64)
+                .await?;
+        }
+        let (state, previous) = self
+            .store
+            .set_status(org, agent, status, reason, now)
+            .await?
+            .ok_or_else(|| PresenceError::AgentNotFound(agent.to_string()))?;
+        if previous != state.effective_status(now) {
+            self.state_event(org, topics::STATUS_CHANGED, &state, Some(previous))
+                .await;
+        }
+        Ok(state)
+    }
+
+    /// Records a heartbeat, optionally (re)stating the status the client shows.
+    pub async fn heartbeat(
+        &self,
+        org: &OrganizationId,
+        agent: &AgentId,
+        status: Option<(Status, String)>,
+    ) -> Result<AgentState, PresenceError> {
+        if let Some((status, reason)) = status {
+            return self.set_status(org, agent, status, &reason).await;
+        }
+        self.known(org, agent).await?;
+        let now = now_ms();
+        let before = self.store.get(org, agent).await?;
+        let state = self
+            .store
+            .heartbeat(org, agent, now, now + self.heartbeat_ttl.as_millis() as i64)
+            .await?
+            .ok_or_else(|| PresenceError::AgentNotFound(agent.to_string()))?;
+        if let Some(before) = before {
+            let previous = before.effective_status(now);
+            if previous != state.effective_status(now) {
+                self.state_event(org, topics::STATUS_CHANGED, &state, Some(previous))
+                    .await;
+            }
+        }
+        Ok(state)
+    }
+
+    /// Sets an agent's capacity (a raise frees slots: routing offers waiting work).
+    pub async fn set_capacity(
+        &self,
+        org: &OrganizationId,
+        agent: &AgentId,
+        capacity: u32,
+    ) -> Result<AgentState, PresenceError> {
+        self.known(org, agent).await?;
+        profiles::save_capacity(&self.db, org, agent, capacity).await?;
+        let state = self
+            .store
+            .set_capacity(org, agent, capacity)
+            .await?
+            .ok_or_else(|| PresenceError::AgentNotFound(agent.to_string()))?;
+        self.state_event(org, topics::CAPACITY_CHANGED, &state, None)
+            .await;
+        Ok(state)
+    }
+
+    pub async fn get(
+        &self,
+        org: &OrganizationId,
+        agent: &AgentId,
+    ) -> Result<AgentState, PresenceError> {
+        self.known(org, agent).await?;
+        self.store
+            .get(org, agent)
+            .await?
+            .ok_or_else(|| PresenceError::AgentNotFound(agent.to_string()))
+    }
+
+    pub async fn list(&self, org: &OrganizationId) -> Result<Vec<AgentState>, PresenceError> {
+        Ok(self.store.list(org).await?)
+    }
+
+    /// Picks and reserves a slot atomically. After a store loss answers [`PresenceError::Rebuilding`]
+    /// (and asks routing for its open assignments) until [`Presence::rebuild`] restores loads.
+    pub async fn reserve(
+        &self,
+        org: &OrganizationId,
+        request: &ReserveRequest,
+    ) -> Result<ReserveDecision, PresenceError> {
+        match self.store.reserve(org, request, now_ms()).await? {
+            ReserveResult::Decided(d) => Ok(d),
+            ReserveResult::Rebuilding => {
+                if self.rehydrate(org).await? {
+                    tracing::warn!(%org, "presence store lost this organization's loads; refusing reservations until routing rebuilds them");
+                    self.publish(
+                        org,
+                        topics::REBUILD_REQUIRED,
+                        org.as_str(),
+                        serde_json::json!({}),
+                    )
+                    .await;
+                    return Err(PresenceError::Rebuilding);
+                }
+                self.store.initialize(org).await?;
+                match self.store.reserve(org, request, now_ms()).await? {
+                    ReserveResult::Decided(d) => Ok(d),
+                    ReserveResult::Rebuilding => Err(PresenceError::Rebuilding),
+                }
+            }
+        }
+    }
+
+    /// Frees a reservation's slot; false when it was not held (a retried release).
+    pub async fn release(
+        &self,
+        org: &OrganizationId,
+        reservation: &ReservationId,
+    ) -> Result<Option<AgentState>, PresenceError> {
+        let Some((agent, _load)) = self.store.release(org, reservation).await? else {
+            return Ok(None);
+        };
+        let state = self.store.get(org, &agent).await?;
+        if let Some(state) = &state {
+            self.state_event(org, topics::SLOT_FREED, state, None).await;
+        }
+        Ok(state)
+    }
+
+    /// Restores loads from routing's open assignments (the truth) after a store loss.
+    pub async fn rebuild(
+        &self,
+        org: &OrganizationId,
+        agents: Vec<(Profile, Vec<Reservation>)>,
+    ) -> Result<(usize, usize), PresenceError> {
+        for (p, _) in &agents {
+            profiles::save(&self.db, org, p).await?;
+        }
+        self.store.rebuild(org, &agents).await?;
+        let reservations = agents.iter().map(|(_, r)| r.len()).sum();
+        tracing::info!(%org, agents = agents.len(), reservations, "presence loads rebuilt");
+        Ok((agents.len(), reservations))
+    }
+
+    /// Turns agents whose heartbeat ran out offline, one event each.
+    pub async fn sweep(&self) -> Result<usize, PresenceError> {
+        let now = now_ms();
+        let mut n = 0;
+        for (org, agent) in self.store.stale_heartbeats(now).await? {
+            if let Some((state, previous)) = self.store.expire_heartbeat(&org, &agent, now).await? {
+                self.state_event(&org, topics::HEARTBEAT_EXPIRED, &state, Some(previous))
+                    .await;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Sweeps every `interval` until `shutdown`.
+    pub async fn run_sweeper(self, interval: Duration, shutdown: CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(interval) => {}
+            }
+            if let Err(err) = self.sweep().await {
+                tracing::warn!(error = %err, "heartbeat sweep failed");
+            }
+        }
+    }
+}
