@@ -4,6 +4,7 @@
 mod health;
 mod organizations;
 mod outbox;
+mod presence;
 
 /// Runs an async test body once per backend, as `<name>::embedded` and `<name>::cluster`.
 #[macro_export]

@@ -53,7 +53,6 @@ impl TestEnv {
             ("SERVER__HOST", "127.0.0.1"),
             ("SERVER__SHUTDOWN_GRACE_SECS", "2"),
             ("OUTBOX__POLL_INTERVAL_MS", "50"),
-            ("DATABASE__MIGRATE_ON_START", "true"),
             ("REDIS__KEY_PREFIX", redis_prefix.as_str()),
             ("TELEMETRY__LOG_FILTER", "warn"),
             ("GATEWAY__PORT", "0"),
@@ -118,6 +117,8 @@ impl TestEnv {
         groups: &[ConsumerGroup],
     ) -> anyhow::Result<Suite> {
         let _ = switchboard_runtime::telemetry::init(&self.settings.telemetry);
+        // As the Helm hook Job does before any replica starts (SQLite migrates on start).
+        switchboard::migrate(&self.settings, targets).await?;
         let token = CancellationToken::new();
         let running =
             switchboard::start_with_groups(self.settings.clone(), targets, groups, token.clone())

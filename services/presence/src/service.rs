@@ -1,7 +1,11 @@
 //! Presence's application logic over a [`PresenceStore`]: profiles kept durably, recovery after
 //! a store loss, heartbeat expiry, and events for every change routing cares about.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use sea_orm::DatabaseConnection;
 use switchboard_runtime::{
@@ -38,7 +42,13 @@ pub struct Presence {
     db: DatabaseConnection,
     relay: RelayWaker,
     heartbeat_ttl: Duration,
+    /// When each organization last asked routing for a rebuild, so a burst of refused reserves
+    /// refills the store and publishes REBUILD_REQUIRED once, not once per call.
+    rebuild_asked: Arc<std::sync::Mutex<HashMap<OrganizationId, Instant>>>,
 }
+
+/// How often a still-missing rebuild is asked for again.
+const REBUILD_ASK_INTERVAL: Duration = Duration::from_secs(5);
 
 impl Presence {
     pub fn new(
@@ -52,6 +62,7 @@ impl Presence {
             db,
             relay,
             heartbeat_ttl,
+            rebuild_asked: Arc::default(),
         }
     }
 
@@ -255,7 +266,14 @@ impl Presence {
         match self.store.reserve(org, request, now_ms()).await? {
             ReserveResult::Decided(d) => Ok(d),
             ReserveResult::Rebuilding => {
+                if self.rebuild_recently_asked(org) {
+                    return Err(PresenceError::Rebuilding);
+                }
                 if self.rehydrate(org).await? {
+                    self.rebuild_asked
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .insert(org.clone(), Instant::now());
                     tracing::warn!(%org, "presence store lost this organization's loads; refusing reservations until routing rebuilds them");
                     self.publish(
                         org,
@@ -273,6 +291,15 @@ impl Presence {
                 }
             }
         }
+    }
+
+    /// True when a rebuild of `org` was asked for within the last interval.
+    fn rebuild_recently_asked(&self, org: &OrganizationId) -> bool {
+        self.rebuild_asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(org)
+            .is_some_and(|t| t.elapsed() < REBUILD_ASK_INTERVAL)
     }
 
     /// Frees a reservation's slot; false when it was not held (a retried release).
@@ -301,6 +328,10 @@ impl Presence {
             profiles::save(&self.db, org, p).await?;
         }
         self.store.rebuild(org, &agents).await?;
+        self.rebuild_asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(org);
         let reservations = agents.iter().map(|(_, r)| r.len()).sum();
         tracing::info!(%org, agents = agents.len(), reservations, "presence loads rebuilt");
         Ok((agents.len(), reservations))
