@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run test test-rust smoke lint fmt build migrate clean
+.PHONY: help run test test-rust smoke lint fmt build migrate bench-presence clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,6 +31,9 @@ build: ## Build the release binary (target/release/switchboard)
 
 migrate: ## Apply every service's migrations to the configured database
 	$(CARGO) run -p switchboard -- migrate --target all
+
+bench-presence: ## Presence reserve+release through gRPC vs raw Redis EVAL, as ratios (PostgreSQL/Redis as for tests)
+	scripts/with-test-services.sh $(CARGO) bench -p switchboard-tests --bench presence_reserve
 
 clean: ## Remove build output and the local ./data
 	$(CARGO) clean
