@@ -200,6 +200,17 @@ fn reason(c: &mut Check, field: &str, value: &str) {
 
 type Res<T> = Result<Response<T>, Status>;
 
+/// The organization and agent of a request that names nothing else.
+fn org_and_agent(org: &str, agent: &str) -> Result<(OrganizationId, AgentId), PresenceError> {
+    let mut c = Check::default();
+    let org = c.id("organization_id", org);
+    let agent = c.id("agent_id", agent);
+    match (org, agent) {
+        (Some(org), Some(agent)) => Ok((org, agent)),
+        _ => Err(PresenceError::InvalidArgument(c.0)),
+    }
+}
+
 #[tonic::async_trait]
 impl PresenceService for PresenceGrpc {
     async fn set_status(
@@ -301,13 +312,7 @@ impl PresenceService for PresenceGrpc {
         request: Request<pb::RemoveAgentRequest>,
     ) -> Res<pb::RemoveAgentResponse> {
         let req = request.into_inner();
-        let mut c = Check::default();
-        let org: Option<OrganizationId> = c.id("organization_id", &req.organization_id);
-        let agent: Option<AgentId> = c.id("agent_id", &req.agent_id);
-        c.done()?;
-        let (Some(org), Some(agent)) = (org, agent) else {
-            return Err(Status::internal("validated ids missing"));
-        };
+        let (org, agent) = org_and_agent(&req.organization_id, &req.agent_id)?;
         self.presence.remove_agent(&org, &agent).await?;
         Ok(Response::new(pb::RemoveAgentResponse {}))
     }
@@ -317,13 +322,7 @@ impl PresenceService for PresenceGrpc {
         request: Request<pb::GetAgentPresenceRequest>,
     ) -> Res<pb::GetAgentPresenceResponse> {
         let req = request.into_inner();
-        let mut c = Check::default();
-        let org: Option<OrganizationId> = c.id("organization_id", &req.organization_id);
-        let agent: Option<AgentId> = c.id("agent_id", &req.agent_id);
-        c.done()?;
-        let (Some(org), Some(agent)) = (org, agent) else {
-            return Err(Status::internal("validated ids missing"));
-        };
+        let (org, agent) = org_and_agent(&req.organization_id, &req.agent_id)?;
         let state = self.presence.get(&org, &agent).await?;
         Ok(Response::new(pb::GetAgentPresenceResponse {
             presence: Some(presence_to_pb(&org, &state)),
