@@ -115,6 +115,12 @@ impl EventBus for FailsAfterPublish {
     async fn declare_group(&self, group: &str, topics: &[&str]) -> Result<(), BusError> {
         self.0.declare_group(group, topics).await
     }
+    async fn tail(
+        &self,
+        topics: &[&str],
+    ) -> Result<Box<dyn switchboard_runtime::bus::Tail>, BusError> {
+        self.0.tail(topics).await
+    }
     async fn subscribe(
         &self,
         group: &str,

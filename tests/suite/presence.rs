@@ -592,3 +592,130 @@ async fn redis_flushall_under_load_never_over_assigns() -> anyhow::Result<()> {
     suite.stop().await?;
     Ok(())
 }
+
+async fn next_watch_event(
+    stream: &mut tonic::Streaming<switchboard_proto::presence::v1::WatchPresenceResponse>,
+) -> switchboard_proto::presence::v1::PresenceEvent {
+    tokio::time::timeout(Duration::from_secs(10), stream.message())
+        .await
+        .expect("an event within 10 s")
+        .expect("ok item")
+        .expect("stream open")
+        .event
+        .expect("event")
+}
+
+/// WatchPresence: an initial snapshot, then the changes of the watched team as they happen —
+/// in the cluster setup made through another replica than the one streaming.
+async fn watchers_see_changes_from_every_replica(backend: Backend) -> anyhow::Result<()> {
+    use switchboard_proto::presence::v1::{
+        PresenceEventKind, SetCapacityRequest, WatchPresenceRequest,
+    };
+    let env = TestEnv::new(backend).await?;
+    let watched = env.start(&[Service::Presence]).await?;
+    let other = match backend {
+        Backend::Cluster => Some(env.start(&[Service::Presence]).await?),
+        Backend::Embedded => None,
+    };
+    let mut watch_client = PresenceServiceClient::new(watched.channel(Service::Presence).await?);
+    let mut changer = PresenceServiceClient::new(
+        other
+            .as_ref()
+            .unwrap_or(&watched)
+            .channel(Service::Presence)
+            .await?,
+    );
+    let org = switchboard_runtime::ids::OrganizationId::generate().to_string();
+    setup_agents(&mut changer, &org, 2, 3).await;
+    changer
+        .sync_agent(SyncAgentRequest {
+            organization_id: org.clone(),
+            profile: Some(AgentProfile {
+                agent_id: "agt_900".into(),
+                capacity: 1,
+                team_ids: vec!["team_2".into()],
+                channel_account_ids: vec![],
+            }),
+            ..Default::default()
+        })
+        .await?;
+
+    let bad = watch_client
+        .watch_presence(WatchPresenceRequest {
+            organization_id: org.clone(),
+            kinds: vec![99],
+            ..Default::default()
+        })
+        .await
+        .expect_err("unknown kind");
+    assert_eq!(
+        bad.get_details_bad_request()
+            .expect("details")
+            .field_violations[0]
+            .field,
+        "kinds[0]"
+    );
+
+    let mut stream = watch_client
+        .watch_presence(WatchPresenceRequest {
+            organization_id: org.clone(),
+            team_id: "team_1".into(),
+            send_initial_snapshot: true,
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    for _ in 0..2 {
+        let e = next_watch_event(&mut stream).await;
+        assert_eq!(e.kind, PresenceEventKind::Snapshot as i32);
+        assert_eq!(
+            e.presence.expect("presence").status,
+            AgentStatus::Available as i32
+        );
+    }
+
+    changer
+        .set_status(SetStatusRequest {
+            organization_id: org.clone(),
+            agent_id: "agt_000".into(),
+            status: AgentStatus::Away as i32,
+            reason: "lunch".into(),
+            ..Default::default()
+        })
+        .await?;
+    // A change in another team is not this watcher's business.
+    set_available(&mut changer, &org, "agt_900").await;
+    changer
+        .set_capacity(SetCapacityRequest {
+            organization_id: org.clone(),
+            agent_id: "agt_001".into(),
+            capacity: 5,
+            ..Default::default()
+        })
+        .await?;
+
+    let e = next_watch_event(&mut stream).await;
+    assert_eq!(e.kind, PresenceEventKind::StatusChanged as i32);
+    assert!(e.event_id.starts_with("evt_"));
+    assert_eq!(e.previous_status, AgentStatus::Available as i32);
+    let p = e.presence.expect("presence");
+    assert_eq!(
+        (p.agent_id.as_str(), p.status, p.status_reason.as_str()),
+        ("agt_000", AgentStatus::Away as i32, "lunch")
+    );
+    let e = next_watch_event(&mut stream).await;
+    assert_eq!(
+        e.kind,
+        PresenceEventKind::CapacityChanged as i32,
+        "team_2's change skipped"
+    );
+    let p = e.presence.expect("presence");
+    assert_eq!((p.agent_id.as_str(), p.capacity), ("agt_001", 5));
+
+    drop(stream);
+    if let Some(o) = other {
+        o.stop().await?;
+    }
+    watched.stop().await
+}
+on_both_backends!(watchers_see_changes_from_every_replica);

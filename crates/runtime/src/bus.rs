@@ -42,6 +42,10 @@ pub trait EventBus: Send + Sync + 'static {
     /// topics, whether or not a consumer is connected.
     async fn declare_group(&self, group: &str, topics: &[&str]) -> Result<(), BusError>;
 
+    /// A live tail of `topics` from now on, outside any group: no acknowledgement, no redelivery,
+    /// nothing kept for a slow or disconnected reader (server streams to UIs use this).
+    async fn tail(&self, topics: &[&str]) -> Result<Box<dyn Tail>, BusError>;
+
     /// Joins consumer `consumer` of `group` (declaring it) for `topics`. Each event reaches one
     /// consumer per group; an unacknowledged event is delivered again.
     async fn subscribe(
@@ -50,6 +54,13 @@ pub trait EventBus: Send + Sync + 'static {
         consumer: &str,
         topics: &[&str],
     ) -> Result<Box<dyn Subscription>, BusError>;
+}
+
+/// A live, best-effort view of some topics.
+#[async_trait]
+pub trait Tail: Send {
+    /// The next event, or `None` when nothing arrived within `max_wait`.
+    async fn next(&mut self, max_wait: Duration) -> Result<Option<Event>, BusError>;
 }
 
 /// One consumer's view of a group.
@@ -84,6 +95,7 @@ enum DeliveryToken {
 pub struct InProcessBus {
     groups: Mutex<Vec<Group>>,
     ack_timeout: Duration,
+    live: tokio::sync::broadcast::Sender<Event>,
 }
 
 /// A group's queue: events with the ack each must send back.
@@ -101,6 +113,7 @@ impl InProcessBus {
         Self {
             groups: Mutex::new(Vec::new()),
             ack_timeout,
+            live: tokio::sync::broadcast::channel(4096).0,
         }
     }
 }
@@ -114,6 +127,8 @@ impl Default for InProcessBus {
 #[async_trait]
 impl EventBus for InProcessBus {
     async fn publish(&self, event: &Event) -> Result<(), BusError> {
+        // Tails see it now; no tail listening is fine.
+        let _ = self.live.send(event.clone());
         let mut acks = Vec::new();
         {
             let groups = self.groups.lock().await;
@@ -134,6 +149,13 @@ impl EventBus for InProcessBus {
     async fn declare_group(&self, group: &str, topics: &[&str]) -> Result<(), BusError> {
         self.group_queue(group, topics).await;
         Ok(())
+    }
+
+    async fn tail(&self, topics: &[&str]) -> Result<Box<dyn Tail>, BusError> {
+        Ok(Box::new(InProcessTail {
+            rx: self.live.subscribe(),
+            topics: topics.iter().map(|t| (*t).to_string()).collect(),
+        }))
     }
 
     async fn subscribe(
@@ -168,6 +190,31 @@ impl InProcessBus {
             rx: rx.clone(),
         });
         rx
+    }
+}
+
+struct InProcessTail {
+    rx: tokio::sync::broadcast::Receiver<Event>,
+    topics: Vec<String>,
+}
+
+#[async_trait]
+impl Tail for InProcessTail {
+    async fn next(&mut self, max_wait: Duration) -> Result<Option<Event>, BusError> {
+        let deadline = tokio::time::Instant::now() + max_wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Err(_) => return Ok(None),
+                Ok(Ok(event)) if self.topics.contains(&event.topic) => return Ok(Some(event)),
+                Ok(Ok(_)) => {}
+                Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(n))) => {
+                    tracing::warn!(missed = n, "live tail fell behind; events skipped");
+                }
+                Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => {
+                    return Err(BusError::Closed);
+                }
+            }
+        }
     }
 }
 
@@ -275,6 +322,22 @@ impl EventBus for RedisBus {
         Ok(())
     }
 
+    async fn tail(&self, topics: &[&str]) -> Result<Box<dyn Tail>, BusError> {
+        let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+        let reader = self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?;
+        let streams: Vec<String> = topics.iter().map(|t| self.stream_key(t)).collect();
+        let positions = vec!["$".to_string(); streams.len()];
+        Ok(Box::new(RedisTail {
+            reader,
+            streams,
+            positions,
+            buffer: VecDeque::new(),
+        }))
+    }
+
     async fn subscribe(
         &self,
         group: &str,
@@ -301,6 +364,47 @@ impl EventBus for RedisBus {
             claim_idle: self.claim_idle,
             last_claim: tokio::time::Instant::now(),
         }))
+    }
+}
+
+struct RedisTail {
+    reader: redis::aio::MultiplexedConnection,
+    streams: Vec<String>,
+    /// Last entry id seen per stream (`$` until the first entry: only what comes after now).
+    positions: Vec<String>,
+    buffer: VecDeque<Event>,
+}
+
+#[async_trait]
+impl Tail for RedisTail {
+    async fn next(&mut self, max_wait: Duration) -> Result<Option<Event>, BusError> {
+        if let Some(e) = self.buffer.pop_front() {
+            return Ok(Some(e));
+        }
+        let reply: Option<redis::streams::StreamReadReply> = redis::cmd("XREAD")
+            .arg("COUNT")
+            .arg(100)
+            .arg("BLOCK")
+            .arg(max_wait.as_millis().max(1) as u64)
+            .arg("STREAMS")
+            .arg(&self.streams)
+            .arg(&self.positions)
+            .query_async(&mut self.reader)
+            .await?;
+        for key in reply.map(|r| r.keys).unwrap_or_default() {
+            let Some(i) = self.streams.iter().position(|s| *s == key.key) else {
+                continue;
+            };
+            for entry in key.ids {
+                self.positions[i] = entry.id.clone();
+                if let Some(redis::Value::BulkString(raw)) = entry.map.get("event")
+                    && let Ok(event) = serde_json::from_slice::<Event>(raw)
+                {
+                    self.buffer.push_back(event);
+                }
+            }
+        }
+        Ok(self.buffer.pop_front())
     }
 }
 

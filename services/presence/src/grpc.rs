@@ -1,6 +1,8 @@
 //! The gRPC adapter of `switchboard.presence.v1.PresenceService`.
 
-use std::str::FromStr;
+use std::{str::FromStr, sync::Arc};
+
+use futures::StreamExt;
 
 use switchboard_proto::{
     common::v1::AgentStatus as PbStatus,
@@ -8,25 +10,110 @@ use switchboard_proto::{
     prost_types::{Duration as PbDuration, Timestamp},
 };
 use switchboard_runtime::{
+    bus::EventBus,
     errors::FieldViolation,
     ids::{AgentId, ChannelAccountId, OrganizationId, ReservationId, TeamId},
 };
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response, Status, codegen::BoxStream};
 
 use crate::{
     domain::{self, AgentState, Candidate, Profile, Reservation, ReserveOutcome, Strategy},
     error::PresenceError,
-    service::{Presence, now_ms},
+    service::{Presence, now_ms, topics},
 };
 
-/// `PresenceService` over [`Presence`]. `WatchPresence` answers UNIMPLEMENTED for now.
+/// `PresenceService` over [`Presence`]; `WatchPresence` tails presence's events on the bus, so
+/// a watcher sees the changes made through every replica.
 pub struct PresenceGrpc {
     presence: Presence,
+    bus: Arc<dyn EventBus>,
 }
 
 impl PresenceGrpc {
-    pub fn new(presence: Presence) -> Self {
-        Self { presence }
+    pub fn new(presence: Presence, bus: Arc<dyn EventBus>) -> Self {
+        Self { presence, bus }
+    }
+}
+
+fn kind_of(topic: &str) -> pb::PresenceEventKind {
+    use pb::PresenceEventKind as K;
+    match topic {
+        topics::STATUS_CHANGED => K::StatusChanged,
+        topics::HEARTBEAT_EXPIRED => K::HeartbeatExpired,
+        topics::CAPACITY_CHANGED => K::CapacityChanged,
+        topics::SLOT_FREED => K::LoadChanged,
+        topics::PROFILE_CHANGED => K::ProfileChanged,
+        topics::REBUILD_REQUIRED => K::RebuildRequired,
+        _ => K::Unspecified,
+    }
+}
+
+fn pb_status_of(s: Option<&str>) -> i32 {
+    s.and_then(domain::Status::parse)
+        .map_or(PbStatus::Unspecified, status_to_pb) as i32
+}
+
+/// What a watcher asked to see.
+struct WatchFilter {
+    org: OrganizationId,
+    team: Option<TeamId>,
+    agents: Vec<AgentId>,
+    kinds: Vec<i32>,
+}
+
+impl WatchFilter {
+    fn wants(&self, kind: i32, presence: Option<&pb::AgentPresence>) -> bool {
+        if !self.kinds.is_empty() && !self.kinds.contains(&kind) {
+            return false;
+        }
+        // Organization-wide events (rebuild required) reach every watcher of the org.
+        presence.is_none_or(|p| self.wants_agent(p))
+    }
+
+    fn wants_agent(&self, p: &pb::AgentPresence) -> bool {
+        self.team
+            .as_ref()
+            .is_none_or(|t| p.team_ids.iter().any(|x| x == t.as_str()))
+            && (self.agents.is_empty() || self.agents.iter().any(|a| a.as_str() == p.agent_id))
+    }
+
+    /// The watcher's view of a bus event, if it wants it.
+    fn convert(&self, event: &switchboard_runtime::outbox::Event) -> Option<pb::PresenceEvent> {
+        if event.organization_id != self.org.as_str() {
+            return None;
+        }
+        let kind = kind_of(&event.topic) as i32;
+        let p = &event.payload;
+        let strings = |k: &str| -> Vec<String> {
+            p[k].as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let presence = p["agent_id"].as_str().map(|agent| pb::AgentPresence {
+            agent_id: agent.to_string(),
+            organization_id: event.organization_id.clone(),
+            status: pb_status_of(p["status"].as_str()),
+            status_reason: p["reason"].as_str().unwrap_or_default().to_string(),
+            capacity: p["capacity"].as_i64().unwrap_or_default() as i32,
+            load: p["load"].as_i64().unwrap_or_default() as i32,
+            team_ids: strings("team_ids"),
+            channel_account_ids: strings("channel_account_ids"),
+            ..Default::default()
+        });
+        if !self.wants(kind, presence.as_ref()) {
+            return None;
+        }
+        Some(pb::PresenceEvent {
+            event_id: event.id.to_string(),
+            kind,
+            presence,
+            previous_status: pb_status_of(p["previous_status"].as_str()),
+            event_time: ts(event.occurred_at.timestamp_millis()),
+        })
     }
 }
 
@@ -489,6 +576,78 @@ impl PresenceService for PresenceGrpc {
             released: state.is_some(),
             presence: state.map(|s| presence_to_pb(&org, &s)),
         }))
+    }
+
+    async fn watch_presence(
+        &self,
+        request: Request<pb::WatchPresenceRequest>,
+    ) -> Res<BoxStream<pb::WatchPresenceResponse>> {
+        let req = request.into_inner();
+        let mut c = Check::default();
+        let org: Option<OrganizationId> = c.id("organization_id", &req.organization_id);
+        let team: Option<TeamId> = c.opt_id("team_id", &req.team_id);
+        let agents: Vec<AgentId> = c.ids("agent_ids", &req.agent_ids);
+        for (i, k) in req.kinds.iter().enumerate() {
+            if !matches!(pb::PresenceEventKind::try_from(*k), Ok(k) if k != pb::PresenceEventKind::Unspecified)
+            {
+                c.bad(&format!("kinds[{i}]"), "unknown event kind");
+            }
+        }
+        c.done()?;
+        let Some(org) = org else {
+            return Err(Status::internal("validated ids missing"));
+        };
+        let filter = WatchFilter {
+            org,
+            team,
+            agents,
+            kinds: req.kinds,
+        };
+        // Tail first, then snapshot: a change between the two is seen, never missed.
+        let tail = self
+            .bus
+            .tail(&topics::ALL)
+            .await
+            .map_err(|e| switchboard_runtime::errors::unavailable(&e))?;
+        let mut initial = Vec::new();
+        if req.send_initial_snapshot {
+            let snapshot_kind = pb::PresenceEventKind::Snapshot as i32;
+            for state in self.presence.list(&filter.org).await? {
+                let p = presence_to_pb(&filter.org, &state);
+                if filter.wants(snapshot_kind, Some(&p))
+                    || filter.kinds.is_empty() && filter.wants(0, Some(&p))
+                {
+                    initial.push(Ok(pb::WatchPresenceResponse {
+                        event: Some(pb::PresenceEvent {
+                            event_id: String::new(),
+                            kind: snapshot_kind,
+                            presence: Some(p),
+                            previous_status: 0,
+                            event_time: ts(now_ms()),
+                        }),
+                    }));
+                }
+            }
+        }
+        let live = futures::stream::unfold((tail, filter), |(mut tail, filter)| async move {
+            loop {
+                match tail.next(std::time::Duration::from_secs(5)).await {
+                    Ok(Some(event)) => {
+                        if let Some(e) = filter.convert(&event) {
+                            let item = Ok(pb::WatchPresenceResponse { event: Some(e) });
+                            return Some((item, (tail, filter)));
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(err) => {
+                        let status = switchboard_runtime::errors::unavailable(&err);
+                        return Some((Err(status), (tail, filter)));
+                    }
+                }
+            }
+        });
+        let stream = futures::stream::iter(initial).chain(live);
+        Ok(Response::new(Box::pin(stream)))
     }
 
     async fn rebuild_loads(

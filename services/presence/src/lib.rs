@@ -50,6 +50,7 @@ pub async fn run(
     ));
     let routes = tonic::service::Routes::new(PresenceServiceServer::new(grpc::PresenceGrpc::new(
         presence,
+        infra.bus.clone(),
     )));
     let result = host::serve(
         &infra,

@@ -22,6 +22,15 @@ use crate::{
 
 /// Topics presence publishes.
 pub mod topics {
+    /// Every topic presence publishes.
+    pub const ALL: [&str; 6] = [
+        STATUS_CHANGED,
+        HEARTBEAT_EXPIRED,
+        CAPACITY_CHANGED,
+        SLOT_FREED,
+        PROFILE_CHANGED,
+        REBUILD_REQUIRED,
+    ];
     pub const STATUS_CHANGED: &str = "presence.agent.status_changed";
     pub const HEARTBEAT_EXPIRED: &str = "presence.agent.heartbeat_expired";
     pub const CAPACITY_CHANGED: &str = "presence.agent.capacity_changed";
@@ -111,6 +120,8 @@ impl Presence {
                 "reason": state.status_reason,
                 "load": state.load,
                 "capacity": state.profile.capacity,
+                "team_ids": state.profile.team_ids,
+                "channel_account_ids": state.profile.channel_account_ids,
             }),
         )
         .await;
