@@ -272,3 +272,53 @@ async fn the_callers_trace_continues_into_the_event(backend: Backend) -> anyhow:
     suite.stop().await
 }
 on_both_backends!(the_callers_trace_continues_into_the_event);
+
+/// A service calling another through `Endpoints` (the interceptor every inter-service client
+/// uses) carries its current span's trace: the callee's event belongs to the caller's trace.
+async fn a_service_client_carries_the_current_trace(backend: Backend) -> anyhow::Result<()> {
+    use opentelemetry::trace::TraceContextExt;
+    use switchboard_proto::routing::v1::{
+        CreateOrganizationRequest, routing_service_client::RoutingServiceClient,
+    };
+    use tracing::Instrument;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+    let env = TestEnv::new(backend).await?;
+    let suite = env.start_with_groups(&[Service::Routing], &[GROUP]).await?;
+    let infra = suite.infra().expect("running");
+    let mut sub = infra
+        .bus
+        .subscribe(GROUP.name, "consumer-1", GROUP.topics)
+        .await?;
+    let channel = infra.endpoints.channel(Service::Routing)?;
+
+    let span = tracing::info_span!("caller");
+    let trace_id = span.context().span().span_context().trace_id();
+    assert_ne!(
+        trace_id,
+        opentelemetry::trace::TraceId::INVALID,
+        "caller span is traced"
+    );
+    async move {
+        RoutingServiceClient::new(channel)
+            .create_organization(CreateOrganizationRequest {
+                request_id: "inter-service-1".into(),
+                name: "Traced".into(),
+                ..Default::default()
+            })
+            .await
+    }
+    .instrument(span)
+    .await?;
+
+    let event = next_event(&mut sub).await?;
+    let traceparent = event.traceparent.expect("event carries a traceparent");
+    assert_eq!(
+        traceparent.split('-').nth(1),
+        Some(trace_id.to_string().as_str()),
+        "{traceparent}"
+    );
+    drop(sub);
+    suite.stop().await
+}
+on_both_backends!(a_service_client_carries_the_current_trace);

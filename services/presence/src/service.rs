@@ -138,15 +138,19 @@ impl Presence {
     }
 
     /// The agent's state, refilling the store from saved profiles when the agent is missing.
-    async fn known(&self, org: &OrganizationId, agent: &AgentId) -> Result<(), PresenceError> {
-        if self.store.get(org, agent).await?.is_some() {
-            return Ok(());
+    async fn known(
+        &self,
+        org: &OrganizationId,
+        agent: &AgentId,
+    ) -> Result<AgentState, PresenceError> {
+        if let Some(state) = self.store.get(org, agent).await? {
+            return Ok(state);
         }
         self.rehydrate(org).await?;
-        match self.store.get(org, agent).await? {
-            Some(_) => Ok(()),
-            None => Err(PresenceError::AgentNotFound(agent.to_string())),
-        }
+        self.store
+            .get(org, agent)
+            .await?
+            .ok_or_else(|| PresenceError::AgentNotFound(agent.to_string()))
     }
 
     /// Creates or updates an agent's profile (routing calls this when agents or memberships change).
@@ -214,20 +218,17 @@ impl Presence {
         if let Some((status, reason)) = status {
             return self.set_status(org, agent, status, &reason).await;
         }
-        self.known(org, agent).await?;
+        let before = self.known(org, agent).await?;
         let now = now_ms();
-        let before = self.store.get(org, agent).await?;
         let state = self
             .store
             .heartbeat(org, agent, now, now + self.heartbeat_ttl.as_millis() as i64)
             .await?
             .ok_or_else(|| PresenceError::AgentNotFound(agent.to_string()))?;
-        if let Some(before) = before {
-            let previous = before.effective_status(now);
-            if previous != state.effective_status(now) {
-                self.state_event(org, topics::STATUS_CHANGED, &state, Some(previous))
-                    .await;
-            }
+        let previous = before.effective_status(now);
+        if previous != state.effective_status(now) {
+            self.state_event(org, topics::STATUS_CHANGED, &state, Some(previous))
+                .await;
         }
         Ok(state)
     }
@@ -256,11 +257,7 @@ impl Presence {
         org: &OrganizationId,
         agent: &AgentId,
     ) -> Result<AgentState, PresenceError> {
-        self.known(org, agent).await?;
-        self.store
-            .get(org, agent)
-            .await?
-            .ok_or_else(|| PresenceError::AgentNotFound(agent.to_string()))
+        self.known(org, agent).await
     }
 
     pub async fn list(&self, org: &OrganizationId) -> Result<Vec<AgentState>, PresenceError> {

@@ -68,7 +68,7 @@ return prev
 "#;
 
 const HEARTBEAT: &str = r#"
-local a, now, exp, org = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local a, now, exp = ARGV[2], ARGV[3], ARGV[4]
 local k = agent_key(a)
 if redis.call('EXISTS', k) == 0 then return 0 end
 redis.call('HSET', k, 'hb_ms', now, 'hb_exp', exp)
@@ -264,15 +264,11 @@ impl RedisStore {
     }
 
     /// Runs `s` with the org prefix as ARGV[1]; KEYS[1] (the epoch key) routes it to the slot.
-    fn invoke<'a>(
-        &self,
-        s: &'a Script,
-        org: &OrganizationId,
-    ) -> (redis::ScriptInvocation<'a>, String) {
+    fn invoke<'a>(&self, s: &'a Script, org: &OrganizationId) -> redis::ScriptInvocation<'a> {
         let p = self.org_prefix(org);
         let mut inv = s.prepare_invoke();
-        inv.key(format!("{p}:epoch")).arg(p.clone());
-        (inv, p)
+        inv.key(format!("{p}:epoch")).arg(p);
+        inv
     }
 
     async fn read_state(
@@ -387,7 +383,7 @@ impl PresenceStore for RedisStore {
         org: &OrganizationId,
         profile: &Profile,
     ) -> Result<AgentState, StoreError> {
-        let (mut inv, _) = self.invoke(&self.scripts.upsert, org);
+        let mut inv = self.invoke(&self.scripts.upsert, org);
         inv.arg(profile.agent_id.as_str())
             .arg(profile.capacity)
             .arg(join_ids(&profile.team_ids))
@@ -404,7 +400,7 @@ impl PresenceStore for RedisStore {
         org: &OrganizationId,
         agent: &AgentId,
     ) -> Result<bool, StoreError> {
-        let (mut inv, _) = self.invoke(&self.scripts.remove, org);
+        let mut inv = self.invoke(&self.scripts.remove, org);
         inv.arg(agent.as_str());
         let mut conn = self.conn.clone();
         let n: i64 = inv.invoke_async(&mut conn).await?;
@@ -419,7 +415,7 @@ impl PresenceStore for RedisStore {
         reason: &str,
         now_ms: i64,
     ) -> Result<Option<(AgentState, Status)>, StoreError> {
-        let (mut inv, _) = self.invoke(&self.scripts.set_status, org);
+        let mut inv = self.invoke(&self.scripts.set_status, org);
         inv.arg(agent.as_str())
             .arg(status.as_str())
             .arg(reason)
@@ -439,7 +435,7 @@ impl PresenceStore for RedisStore {
         now_ms: i64,
         expires_ms: i64,
     ) -> Result<Option<AgentState>, StoreError> {
-        let (mut inv, _) = self.invoke(&self.scripts.heartbeat, org);
+        let mut inv = self.invoke(&self.scripts.heartbeat, org);
         inv.arg(agent.as_str()).arg(now_ms).arg(expires_ms);
         let mut conn = self.conn.clone();
         let n: i64 = inv.invoke_async(&mut conn).await?;
@@ -462,7 +458,7 @@ impl PresenceStore for RedisStore {
         agent: &AgentId,
         capacity: u32,
     ) -> Result<Option<AgentState>, StoreError> {
-        let (mut inv, _) = self.invoke(&self.scripts.set_capacity, org);
+        let mut inv = self.invoke(&self.scripts.set_capacity, org);
         inv.arg(agent.as_str()).arg(capacity);
         let mut conn = self.conn.clone();
         let n: i64 = inv.invoke_async(&mut conn).await?;
@@ -503,7 +499,7 @@ impl PresenceStore for RedisStore {
         req: &ReserveRequest,
         now_ms: i64,
     ) -> Result<ReserveResult, StoreError> {
-        let (mut inv, _) = self.invoke(&self.scripts.reserve, org);
+        let mut inv = self.invoke(&self.scripts.reserve, org);
         let (strategy, named) = match &req.strategy {
             Strategy::LeastOpen => ("least_open", ""),
             Strategy::RoundRobin => ("round_robin", ""),
@@ -590,7 +586,7 @@ impl PresenceStore for RedisStore {
         org: &OrganizationId,
         reservation: &ReservationId,
     ) -> Result<Option<(AgentId, u32)>, StoreError> {
-        let (mut inv, _) = self.invoke(&self.scripts.release, org);
+        let mut inv = self.invoke(&self.scripts.release, org);
         inv.arg(reservation.as_str());
         let mut conn = self.conn.clone();
         let reply: Option<(String, i64)> = inv.invoke_async(&mut conn).await?;
@@ -610,7 +606,7 @@ impl PresenceStore for RedisStore {
     ) -> Result<(), StoreError> {
         let mut conn = self.conn.clone();
         for (profile, reservations) in agents {
-            let (mut inv, _) = self.invoke(&self.scripts.rebuild_agent, org);
+            let mut inv = self.invoke(&self.scripts.rebuild_agent, org);
             inv.arg(profile.agent_id.as_str())
                 .arg(profile.capacity)
                 .arg(join_ids(&profile.team_ids))
@@ -661,7 +657,7 @@ impl PresenceStore for RedisStore {
         agent: &AgentId,
         now_ms: i64,
     ) -> Result<Option<(AgentState, Status)>, StoreError> {
-        let (mut inv, _) = self.invoke(&self.scripts.expire, org);
+        let mut inv = self.invoke(&self.scripts.expire, org);
         inv.arg(agent.as_str()).arg(now_ms);
         let mut conn = self.conn.clone();
         let prev: Option<String> = inv.invoke_async(&mut conn).await?;
