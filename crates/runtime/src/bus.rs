@@ -329,7 +329,25 @@ impl EventBus for RedisBus {
             .get_multiplexed_async_connection_with_config(&config)
             .await?;
         let streams: Vec<String> = topics.iter().map(|t| self.stream_key(t)).collect();
-        let positions = vec!["$".to_string(); streams.len()];
+        // Concrete start ids, not `$`: `$` means "newest at the time of each call", so a stream
+        // left at `$` would lose what arrived on it between two reads.
+        let mut conn = self.conn.clone();
+        let mut positions = Vec::with_capacity(streams.len());
+        for key in &streams {
+            let last: redis::streams::StreamRangeReply = redis::cmd("XREVRANGE")
+                .arg(key)
+                .arg("+")
+                .arg("-")
+                .arg("COUNT")
+                .arg(1)
+                .query_async(&mut conn)
+                .await?;
+            positions.push(
+                last.ids
+                    .first()
+                    .map_or_else(|| "0-0".to_string(), |e| e.id.clone()),
+            );
+        }
         Ok(Box::new(RedisTail {
             reader,
             streams,
@@ -370,7 +388,7 @@ impl EventBus for RedisBus {
 struct RedisTail {
     reader: redis::aio::MultiplexedConnection,
     streams: Vec<String>,
-    /// Last entry id seen per stream (`$` until the first entry: only what comes after now).
+    /// Last entry id seen per stream (at first, the newest when the tail started).
     positions: Vec<String>,
     buffer: VecDeque<Event>,
 }
