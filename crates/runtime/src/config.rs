@@ -34,7 +34,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub gateway: PortSettings,
     pub channel: ChannelSettings,
-    pub routing: PortSettings,
+    pub routing: RoutingSettings,
     pub presence: PresenceSettings,
     pub ticketing: PortSettings,
     pub endpoints: EndpointSettings,
@@ -113,6 +113,14 @@ impl std::fmt::Debug for WhatsAppSettings {
             .field("api_version", &self.api_version)
             .finish()
     }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingSettings {
+    pub port: u16,
+    pub sweep_interval_ms: u64,
+    pub conversation_ttl_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -220,6 +228,15 @@ impl Settings {
         }
         if self.server.host.parse::<std::net::IpAddr>().is_err() {
             return Err(invalid("server.host", "expected an IP address"));
+        }
+        if self.routing.sweep_interval_ms < 10 {
+            return Err(invalid("routing.sweep_interval_ms", "must be at least 10"));
+        }
+        if self.routing.conversation_ttl_secs == 0 {
+            return Err(invalid(
+                "routing.conversation_ttl_secs",
+                "must be at least 1",
+            ));
         }
         if self.presence.heartbeat_ttl_secs == 0 {
             return Err(invalid("presence.heartbeat_ttl_secs", "must be at least 1"));

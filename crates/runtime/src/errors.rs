@@ -36,6 +36,14 @@ pub fn invalid_argument(violations: &[FieldViolation]) -> Status {
     Status::with_error_details(Code::InvalidArgument, summary, details)
 }
 
+/// A status carrying `google.rpc.ErrorInfo` with `reason` (an `ERROR_REASON_…` name of
+/// `switchboard.common.v1.ErrorReason`), so clients branch on the reason, not the message.
+pub fn with_reason(code: Code, reason: &str, domain: &str, message: impl Into<String>) -> Status {
+    let mut details = ErrorDetails::new();
+    details.set_error_info(reason, domain, std::collections::HashMap::new());
+    Status::with_error_details(code, message.into(), details)
+}
+
 /// INTERNAL with a generic message; the cause is logged with the current span, never sent.
 pub fn internal(cause: &dyn std::fmt::Display) -> Status {
     tracing::error!(error = %cause, "internal error");

@@ -4,6 +4,7 @@
 
 pub mod bus;
 pub mod clients;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod errors;
@@ -11,6 +12,7 @@ pub mod grpc;
 pub mod host;
 pub mod ids;
 pub mod outbox;
+pub mod paging;
 pub mod shutdown;
 pub mod telemetry;
 
@@ -105,6 +107,8 @@ pub struct Infra {
     pub bus: Arc<dyn bus::EventBus>,
     pub redis: Option<redis::aio::ConnectionManager>,
     pub endpoints: clients::Endpoints,
+    /// The clock services read (tests move it forward).
+    pub clock: clock::Clock,
 }
 
 #[cfg(test)]

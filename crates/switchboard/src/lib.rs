@@ -153,6 +153,7 @@ pub async fn start_with_groups(
         bus,
         redis,
         endpoints,
+        clock: Default::default(),
     };
 
     let mut tasks = JoinSet::new();

@@ -1,6 +1,7 @@
 //! The routing service: teams, rules, conversations and their lifecycle. This crate is the
 //! library behind `switchboard serve --target routing`.
 
+pub mod app;
 pub mod domain;
 pub mod error;
 pub mod grpc;
@@ -26,8 +27,14 @@ pub async fn run(
     let db = host::open_storage::<migration::Migrator>(&infra, SERVICE).await?;
     let outbox = OutboxWorker::start(&infra, db.clone());
     let store = store::Store::new(db.clone(), outbox.waker());
+    let app = app::Routing::new(
+        store,
+        app::PresenceClient::new(infra.endpoints.clone()),
+        infra.clock.clone(),
+        infra.settings.routing.conversation_ttl_secs as i64 * 1000,
+    );
     let routes =
-        tonic::service::Routes::new(RoutingServiceServer::new(grpc::RoutingGrpc::new(store)));
+        tonic::service::Routes::new(RoutingServiceServer::new(grpc::RoutingGrpc::new(app)));
     host::serve(
         &infra,
         SERVICE,

@@ -14,7 +14,9 @@ pub struct Organization {
     pub id: OrganizationId,
     pub name: String,
     pub default_agent_capacity: i32,
+    pub settings: super::config::OrganizationSettings,
     pub created_at: DateTime<Utc>,
+    pub updated_ms: i64,
 }
 
 /// A validated request to create an organization.

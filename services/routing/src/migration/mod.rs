@@ -1,5 +1,7 @@
 //! Routing's schema migrations (in its own SQLite file or PostgreSQL schema).
 
+mod model;
+
 use sea_orm_migration::{prelude::*, schema::*};
 use switchboard_runtime::outbox::{dedup::CreateProcessedEvents, migration::CreateOutbox};
 
@@ -12,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateOutbox),
             Box::new(CreateProcessedEvents),
             Box::new(CreateOrganizations),
+            Box::new(model::CreateRoutingModel),
         ]
     }
 }

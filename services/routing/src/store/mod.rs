@@ -1,6 +1,9 @@
 //! Routing's storage: sea-orm entities and queries. Every query of tenant data takes the
 //! organization first.
 
+pub mod directory;
+pub mod entities;
+pub mod idempotency;
 pub mod organization;
 
 use sea_orm::DatabaseConnection;

@@ -27,6 +27,9 @@ pub mod entity {
         #[sea_orm(unique)]
         pub create_request_id: String,
         pub created_at: DateTimeUtc,
+        /// JSON of the domain's `OrganizationSettings`.
+        pub settings: String,
+        pub updated_ms: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -56,6 +59,8 @@ impl Store {
             default_agent_capacity: Set(new.default_agent_capacity),
             create_request_id: Set(request_id.to_string()),
             created_at: Set(Utc::now()),
+            settings: Set("{}".into()),
+            updated_ms: Set(Utc::now().timestamp_millis()),
         };
         let txn = self.db.begin().await?;
         if let Err(err) = entity::Entity::insert(row)
@@ -120,6 +125,8 @@ fn to_domain(row: entity::Model) -> Result<Organization, RoutingError> {
         id,
         name: row.name,
         default_agent_capacity: row.default_agent_capacity,
+        settings: serde_json::from_str(&row.settings).unwrap_or_default(),
         created_at: row.created_at,
+        updated_ms: row.updated_ms,
     })
 }

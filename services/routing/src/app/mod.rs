@@ -1,0 +1,68 @@
+//! Routing's application logic: the configuration model, the routing engine and the
+//! conversation lifecycle, over the store and the presence client. Transport-free: the gRPC
+//! adapter calls in with domain types.
+
+pub mod presence;
+
+use switchboard_runtime::{
+    clock::Clock,
+    ids::{AgentId, OrganizationId},
+};
+
+use crate::{domain::conversation::Caller, error::RoutingError, store::Store};
+
+pub use presence::PresenceClient;
+
+/// The routing service's logic.
+#[derive(Clone)]
+pub struct Routing {
+    pub(crate) store: Store,
+    pub(crate) presence: PresenceClient,
+    pub(crate) clock: Clock,
+    /// Milliseconds without a customer message after which a conversation expires.
+    pub(crate) conversation_ttl_ms: i64,
+}
+
+impl Routing {
+    pub fn new(
+        store: Store,
+        presence: PresenceClient,
+        clock: Clock,
+        conversation_ttl_ms: i64,
+    ) -> Self {
+        Self {
+            store,
+            presence,
+            clock,
+            conversation_ttl_ms,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The calling agent with its role; disabled or unknown agents are refused.
+    pub async fn caller(
+        &self,
+        org: &OrganizationId,
+        agent: &AgentId,
+    ) -> Result<Caller, RoutingError> {
+        let found = match self.store.agent(org, agent).await {
+            Ok(a) => a,
+            Err(RoutingError::NotFound { .. }) => {
+                return Err(RoutingError::denied(format!(
+                    "actor {agent} is not an agent of this organization"
+                )));
+            }
+            Err(e) => return Err(e),
+        };
+        if found.disabled {
+            return Err(RoutingError::denied(format!("agent {agent} is disabled")));
+        }
+        Ok(Caller {
+            agent_id: found.id,
+            role: found.role,
+        })
+    }
+}

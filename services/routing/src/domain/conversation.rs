@@ -1,0 +1,338 @@
+//! Conversations and their lifecycle: states, who may do what, and the records every change
+//! leaves (transitions, transfers).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use switchboard_runtime::ids::{
+    AgentId, CampaignId, ChannelAccountId, ContactId, ConversationId, ReservationId,
+    RoutingDecisionId, TeamId, TransferId,
+};
+
+use super::{
+    config::{Role, Target},
+    string_enum,
+};
+
+string_enum!(
+    /// Where a conversation is in its life.
+    State {
+        Queued = "queued",
+        Assigned = "assigned",
+        Open = "open",
+        Closed = "closed",
+        Expired = "expired",
+    }
+);
+
+impl State {
+    /// Queued, assigned or open: the contact's one active conversation on the account.
+    pub fn is_active(self) -> bool {
+        matches!(self, State::Queued | State::Assigned | State::Open)
+    }
+
+    /// Assigned or open: an agent holds it (and a presence slot).
+    pub fn is_held(self) -> bool {
+        matches!(self, State::Assigned | State::Open)
+    }
+}
+
+string_enum!(
+    /// Who did something.
+    ActorKind { Agent = "agent", Contact = "contact", System = "system", Service = "service" }
+);
+
+/// Who caused a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub kind: String,
+    pub id: String,
+}
+
+impl Actor {
+    pub fn agent(id: &AgentId) -> Self {
+        Self {
+            kind: ActorKind::Agent.as_str().into(),
+            id: id.to_string(),
+        }
+    }
+
+    pub fn system() -> Self {
+        Self {
+            kind: ActorKind::System.as_str().into(),
+            id: String::new(),
+        }
+    }
+
+    pub fn service(name: &str) -> Self {
+        Self {
+            kind: ActorKind::Service.as_str().into(),
+            id: name.into(),
+        }
+    }
+}
+
+string_enum!(
+    /// Why a transition happened.
+    Cause {
+        Routed = "routed",
+        Picked = "picked",
+        Opened = "opened",
+        Transferred = "transferred",
+        OfferTimeout = "offer_timeout",
+        AgentOffline = "agent_offline",
+        AgentDisabled = "agent_disabled",
+        SlotFreed = "slot_freed",
+        Closed = "closed",
+        Expired = "expired",
+        Finalized = "finalized",
+        OwnerWaitExpired = "owner_wait_expired",
+    }
+);
+
+/// One attention episode between a contact and the organization on one number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub channel_account_id: ChannelAccountId,
+    pub contact_id: ContactId,
+    pub state: State,
+    pub campaign_id: Option<CampaignId>,
+    pub team_id: Option<TeamId>,
+    pub assignee: Option<AgentId>,
+    /// While queued for one agent (a campaign's or default agent, a waited-for owner).
+    pub waiting_agent: Option<AgentId>,
+    pub reservation_id: Option<ReservationId>,
+    pub priority: i32,
+    pub participants: Vec<AgentId>,
+    pub form_values: BTreeMap<String, String>,
+    pub transfer_count: i32,
+    /// Agents never to offer it to again (their offer timed out, they went offline holding it).
+    pub excluded_agents: Vec<AgentId>,
+    /// While waiting for the contact owner: when the wait ends and the next step applies.
+    pub owner_wait_until_ms: Option<i64>,
+    pub created_ms: i64,
+    pub queue_ms: Option<i64>,
+    pub assign_ms: Option<i64>,
+    pub offer_expire_ms: Option<i64>,
+    pub open_ms: Option<i64>,
+    pub first_response_ms: Option<i64>,
+    pub last_customer_ms: i64,
+    pub expire_ms: i64,
+    pub end_ms: Option<i64>,
+    pub closed_by: Option<Actor>,
+    pub close_note: String,
+    pub finalize_ms: Option<i64>,
+    pub last_decision_id: Option<RoutingDecisionId>,
+    pub updated_ms: i64,
+    /// Bumped by every change; conditional updates compare it (optimistic concurrency).
+    pub version: i64,
+}
+
+/// The caller of an action, as the rules need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub agent_id: AgentId,
+    pub role: Role,
+}
+
+/// Why an action is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The caller may not do this (not the holder, not a supervisor).
+    NotAllowed(&'static str),
+    /// The caller is not the assignee.
+    NotAssignee,
+    /// The conversation is not in a state that allows it.
+    WrongState(State),
+}
+
+impl Conversation {
+    /// Only the agent that opened it closes an OPEN conversation; an admin closes any active one.
+    pub fn check_close(&self, caller: &Caller) -> Result<(), Refusal> {
+        if caller.role == Role::Admin {
+            return if self.state.is_active() {
+                Ok(())
+            } else {
+                Err(Refusal::WrongState(self.state))
+            };
+        }
+        if self.assignee.as_ref() != Some(&caller.agent_id) {
+            return Err(Refusal::NotAllowed(
+                "only the agent that opened the conversation, or an admin, closes it",
+            ));
+        }
+        if self.state != State::Open {
+            return Err(Refusal::WrongState(self.state));
+        }
+        Ok(())
+    }
+
+    /// Only the assignee opens an ASSIGNED conversation; opening its own OPEN one is a no-op.
+    pub fn check_open(&self, agent: &AgentId) -> Result<bool, Refusal> {
+        match self.state {
+            State::Assigned | State::Open if self.assignee.as_ref() != Some(agent) => {
+                Err(Refusal::NotAssignee)
+            }
+            State::Assigned => Ok(true),
+            State::Open => Ok(false),
+            other => Err(Refusal::WrongState(other)),
+        }
+    }
+
+    /// The holder or a supervisor transfers an ASSIGNED or OPEN conversation elsewhere.
+    pub fn check_transfer(&self, caller: &Caller, target: &Target) -> Result<(), Refusal> {
+        if !self.state.is_held() {
+            return Err(Refusal::WrongState(self.state));
+        }
+        if !caller.role.supervises() && self.assignee.as_ref() != Some(&caller.agent_id) {
+            return Err(Refusal::NotAllowed(
+                "only the holder, an operator or an admin transfers a conversation",
+            ));
+        }
+        if let Target::Agent(a) = target
+            && self.assignee.as_ref() == Some(a)
+        {
+            return Err(Refusal::NotAllowed(
+                "the conversation is already with that agent",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether `agent` may read it: holders (present or past), participants, supervisors.
+    pub fn visible_to(&self, caller: &Caller) -> bool {
+        caller.role.supervises()
+            || self.assignee.as_ref() == Some(&caller.agent_id)
+            || self.participants.contains(&caller.agent_id)
+            || self.state == State::Queued
+    }
+
+    /// Attribute values team priority rules match on.
+    pub fn attribute(&self, key: &str) -> Option<String> {
+        match key {
+            "channel_account_id" => Some(self.channel_account_id.to_string()),
+            "campaign_id" => self.campaign_id.as_ref().map(ToString::to_string),
+            "transferred" => Some((self.transfer_count > 0).to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// One recorded change of state or holder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub sequence: i64,
+    pub conversation_id: ConversationId,
+    pub from_state: Option<State>,
+    pub to_state: State,
+    pub from_agent: Option<AgentId>,
+    pub to_agent: Option<AgentId>,
+    pub to_team: Option<TeamId>,
+    pub actor: Actor,
+    pub cause: Cause,
+    pub detail: String,
+    pub decision_id: Option<RoutingDecisionId>,
+    pub created_ms: i64,
+}
+
+/// One recorded transfer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    pub id: TransferId,
+    pub conversation_id: ConversationId,
+    pub actor: Actor,
+    pub from_agent: Option<AgentId>,
+    pub from_team: Option<TeamId>,
+    pub target: Target,
+    pub reason: String,
+    pub from_state: State,
+    pub created_ms: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conversation(state: State, assignee: Option<&AgentId>) -> Conversation {
+        Conversation {
+            id: ConversationId::generate(),
+            channel_account_id: ChannelAccountId::generate(),
+            contact_id: ContactId::generate(),
+            state,
+            campaign_id: None,
+            team_id: None,
+            assignee: assignee.cloned(),
+            waiting_agent: None,
+            reservation_id: None,
+            priority: 0,
+            participants: vec![],
+            form_values: BTreeMap::new(),
+            transfer_count: 0,
+            excluded_agents: vec![],
+            owner_wait_until_ms: None,
+            created_ms: 0,
+            queue_ms: None,
+            assign_ms: None,
+            offer_expire_ms: None,
+            open_ms: None,
+            first_response_ms: None,
+            last_customer_ms: 0,
+            expire_ms: 0,
+            end_ms: None,
+            closed_by: None,
+            close_note: String::new(),
+            finalize_ms: None,
+            last_decision_id: None,
+            updated_ms: 0,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn only_the_opener_or_an_admin_closes() {
+        let ana = AgentId::generate();
+        let bob = AgentId::generate();
+        let open = conversation(State::Open, Some(&ana));
+        let caller = |id: &AgentId, role| Caller {
+            agent_id: id.clone(),
+            role,
+        };
+        assert_eq!(open.check_close(&caller(&ana, Role::Agent)), Ok(()));
+        assert!(matches!(
+            open.check_close(&caller(&bob, Role::Agent)),
+            Err(Refusal::NotAllowed(_))
+        ));
+        assert!(
+            matches!(
+                open.check_close(&caller(&bob, Role::Operator)),
+                Err(Refusal::NotAllowed(_))
+            ),
+            "operators supervise but do not close others' conversations"
+        );
+        assert_eq!(open.check_close(&caller(&bob, Role::Admin)), Ok(()));
+        let assigned = conversation(State::Assigned, Some(&ana));
+        assert_eq!(
+            assigned.check_close(&caller(&ana, Role::Agent)),
+            Err(Refusal::WrongState(State::Assigned)),
+            "an agent closes only what it opened"
+        );
+    }
+
+    #[test]
+    fn only_the_assignee_opens_and_reopening_is_a_no_op() {
+        let ana = AgentId::generate();
+        let bob = AgentId::generate();
+        let assigned = conversation(State::Assigned, Some(&ana));
+        assert_eq!(assigned.check_open(&ana), Ok(true));
+        assert_eq!(assigned.check_open(&bob), Err(Refusal::NotAssignee));
+        assert_eq!(
+            conversation(State::Open, Some(&ana)).check_open(&ana),
+            Ok(false)
+        );
+        assert_eq!(
+            conversation(State::Queued, None).check_open(&ana),
+            Err(Refusal::WrongState(State::Queued))
+        );
+    }
+}
