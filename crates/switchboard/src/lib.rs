@@ -148,6 +148,11 @@ pub async fn start_with_groups(
     for group in groups {
         bus.declare_group(group.name, group.topics).await?;
     }
+    if targets.contains(&Service::Routing) {
+        for group in switchboard_routing::CONSUMER_GROUPS {
+            bus.declare_group(group.name, group.topics).await?;
+        }
+    }
     let infra = Infra {
         settings,
         bus,

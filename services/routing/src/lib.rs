@@ -18,6 +18,11 @@ use tokio_util::sync::CancellationToken;
 /// This service.
 pub const SERVICE: Service = Service::Routing;
 
+/// The consumer groups routing reads; declared on the bus before any service starts so no
+/// event is published before its group exists.
+pub const CONSUMER_GROUPS: &[switchboard_runtime::bus::ConsumerGroup] =
+    &[app::events::PRESENCE_EVENTS];
+
 /// Runs the routing service on `listeners` until `shutdown`.
 pub async fn run(
     infra: Infra,
@@ -33,9 +38,18 @@ pub async fn run(
         infra.clock.clone(),
         infra.settings.routing.conversation_ttl_secs as i64 * 1000,
     );
+    let sweeper = tokio::spawn(app.clone().run_sweeper(
+        std::time::Duration::from_millis(infra.settings.routing.sweep_interval_ms),
+        shutdown.clone(),
+    ));
+    let consumer = tokio::spawn(app.clone().run_presence_consumer(
+        infra.bus.clone(),
+        format!("routing-{}", switchboard_runtime::ids::EventId::generate()),
+        shutdown.clone(),
+    ));
     let routes =
         tonic::service::Routes::new(RoutingServiceServer::new(grpc::RoutingGrpc::new(app)));
-    host::serve(
+    let result = host::serve(
         &infra,
         SERVICE,
         listeners.grpc,
@@ -44,5 +58,8 @@ pub async fn run(
         Some(outbox),
         shutdown,
     )
-    .await
+    .await;
+    let _ = sweeper.await;
+    let _ = consumer.await;
+    result
 }

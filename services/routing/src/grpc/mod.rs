@@ -1,6 +1,7 @@
 //! The gRPC adapter: converts proto messages to domain calls and domain errors to statuses.
 //! The trait impl only delegates; each RPC group lives in its own module.
 
+mod conversations;
 pub mod convert;
 mod organizations;
 
@@ -45,5 +46,168 @@ impl RoutingService for RoutingGrpc {
         request: Request<pb::GetOrganizationRequest>,
     ) -> Result<Response<pb::GetOrganizationResponse>, Status> {
         rpc!(self, organizations::get_organization, request)
+    }
+
+    // ---- Conversations (conversations.rs) ----
+
+    async fn start_conversation(
+        &self,
+        request: Request<pb::StartConversationRequest>,
+    ) -> Result<Response<pb::StartConversationResponse>, Status> {
+        rpc!(self, conversations::start_conversation, request)
+    }
+
+    async fn record_customer_message(
+        &self,
+        request: Request<pb::RecordCustomerMessageRequest>,
+    ) -> Result<Response<pb::RecordCustomerMessageResponse>, Status> {
+        rpc!(self, conversations::record_customer_message, request)
+    }
+
+    async fn record_agent_reply(
+        &self,
+        request: Request<pb::RecordAgentReplyRequest>,
+    ) -> Result<Response<pb::RecordAgentReplyResponse>, Status> {
+        rpc!(self, conversations::record_agent_reply, request)
+    }
+
+    async fn get_conversation(
+        &self,
+        request: Request<pb::GetConversationRequest>,
+    ) -> Result<Response<pb::GetConversationResponse>, Status> {
+        rpc!(self, conversations::get_conversation, request)
+    }
+
+    async fn list_conversations(
+        &self,
+        request: Request<pb::ListConversationsRequest>,
+    ) -> Result<Response<pb::ListConversationsResponse>, Status> {
+        rpc!(self, conversations::list_conversations, request)
+    }
+
+    async fn list_assigned_conversations(
+        &self,
+        request: Request<pb::ListAssignedConversationsRequest>,
+    ) -> Result<Response<pb::ListAssignedConversationsResponse>, Status> {
+        rpc!(self, conversations::list_assigned_conversations, request)
+    }
+
+    async fn list_open_conversations(
+        &self,
+        request: Request<pb::ListOpenConversationsRequest>,
+    ) -> Result<Response<pb::ListOpenConversationsResponse>, Status> {
+        rpc!(self, conversations::list_open_conversations, request)
+    }
+
+    async fn list_expired_conversations(
+        &self,
+        request: Request<pb::ListExpiredConversationsRequest>,
+    ) -> Result<Response<pb::ListExpiredConversationsResponse>, Status> {
+        rpc!(self, conversations::list_expired_conversations, request)
+    }
+
+    async fn list_waiting_conversations(
+        &self,
+        request: Request<pb::ListWaitingConversationsRequest>,
+    ) -> Result<Response<pb::ListWaitingConversationsResponse>, Status> {
+        rpc!(self, conversations::list_waiting_conversations, request)
+    }
+
+    async fn get_inbox_counts(
+        &self,
+        request: Request<pb::GetInboxCountsRequest>,
+    ) -> Result<Response<pb::GetInboxCountsResponse>, Status> {
+        rpc!(self, conversations::get_inbox_counts, request)
+    }
+
+    async fn list_contact_conversations(
+        &self,
+        request: Request<pb::ListContactConversationsRequest>,
+    ) -> Result<Response<pb::ListContactConversationsResponse>, Status> {
+        rpc!(self, conversations::list_contact_conversations, request)
+    }
+
+    async fn pick_conversation(
+        &self,
+        request: Request<pb::PickConversationRequest>,
+    ) -> Result<Response<pb::PickConversationResponse>, Status> {
+        rpc!(self, conversations::pick_conversation, request)
+    }
+
+    async fn open_conversation(
+        &self,
+        request: Request<pb::OpenConversationRequest>,
+    ) -> Result<Response<pb::OpenConversationResponse>, Status> {
+        rpc!(self, conversations::open_conversation, request)
+    }
+
+    async fn close_conversation(
+        &self,
+        request: Request<pb::CloseConversationRequest>,
+    ) -> Result<Response<pb::CloseConversationResponse>, Status> {
+        rpc!(self, conversations::close_conversation, request)
+    }
+
+    async fn finalize_conversation(
+        &self,
+        request: Request<pb::FinalizeConversationRequest>,
+    ) -> Result<Response<pb::FinalizeConversationResponse>, Status> {
+        rpc!(self, conversations::finalize_conversation, request)
+    }
+
+    async fn transfer_conversation(
+        &self,
+        request: Request<pb::TransferConversationRequest>,
+    ) -> Result<Response<pb::TransferConversationResponse>, Status> {
+        rpc!(self, conversations::transfer_conversation, request)
+    }
+
+    async fn update_conversation_form(
+        &self,
+        request: Request<pb::UpdateConversationFormRequest>,
+    ) -> Result<Response<pb::UpdateConversationFormResponse>, Status> {
+        rpc!(self, conversations::update_conversation_form, request)
+    }
+
+    async fn list_conversation_transfers(
+        &self,
+        request: Request<pb::ListConversationTransfersRequest>,
+    ) -> Result<Response<pb::ListConversationTransfersResponse>, Status> {
+        rpc!(self, conversations::list_conversation_transfers, request)
+    }
+
+    async fn get_transfer_report(
+        &self,
+        request: Request<pb::GetTransferReportRequest>,
+    ) -> Result<Response<pb::GetTransferReportResponse>, Status> {
+        rpc!(self, conversations::get_transfer_report, request)
+    }
+
+    async fn list_conversation_transitions(
+        &self,
+        request: Request<pb::ListConversationTransitionsRequest>,
+    ) -> Result<Response<pb::ListConversationTransitionsResponse>, Status> {
+        rpc!(self, conversations::list_conversation_transitions, request)
+    }
+
+    async fn explain_routing(
+        &self,
+        request: Request<pb::ExplainRoutingRequest>,
+    ) -> Result<Response<pb::ExplainRoutingResponse>, Status> {
+        rpc!(self, conversations::explain_routing, request)
+    }
+
+    async fn notify_slot_freed(
+        &self,
+        request: Request<pb::NotifySlotFreedRequest>,
+    ) -> Result<Response<pb::NotifySlotFreedResponse>, Status> {
+        rpc!(self, conversations::notify_slot_freed, request)
+    }
+
+    async fn notify_agent_offline(
+        &self,
+        request: Request<pb::NotifyAgentOfflineRequest>,
+    ) -> Result<Response<pb::NotifyAgentOfflineResponse>, Status> {
+        rpc!(self, conversations::notify_agent_offline, request)
     }
 }

@@ -130,6 +130,23 @@ impl Store {
         agent_from_row(row, teams)
     }
 
+    /// Every enabled agent of the organization, with its teams.
+    pub async fn enabled_agents(&self, org: &OrganizationId) -> Result<Vec<Agent>, RoutingError> {
+        let rows = e::agents::Entity::find()
+            .filter(e::agents::Column::OrganizationId.eq(org.as_str()))
+            .filter(e::agents::Column::Disabled.eq(false))
+            .order_by_asc(e::agents::Column::Id)
+            .all(&self.db)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: AgentId = parse_id("agent id", &row.id)?;
+            let teams = self.agent_team_ids(org, &id).await?;
+            out.push(agent_from_row(row, teams)?);
+        }
+        Ok(out)
+    }
+
     /// The teams an agent belongs to.
     pub async fn agent_team_ids(
         &self,

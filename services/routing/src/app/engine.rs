@@ -1,0 +1,809 @@
+//! The routing engine: where a queued conversation goes (the routing order, then the team's
+//! strategy through presence's atomic reservation) and which waiting conversation a freed slot
+//! takes. Every decision is stored with its reason.
+//!
+//! Safety across replicas: presence grants a slot atomically (capacity is never exceeded) and
+//! the conversation changes only if its version is still the one the decision was computed
+//! from (never two assignees). A replica that loses the race gives its slot back.
+
+use switchboard_runtime::ids::{
+    AgentId, ConversationId, OrganizationId, ReservationId, RoutingDecisionId, TeamId,
+};
+
+use super::{
+    Routing,
+    presence::{Choose, Slot, SlotRequest},
+};
+use crate::{
+    domain::{
+        config::{OrganizationSettings, Strategy, Target, Team, priority_for},
+        conversation::{Actor, Cause, Conversation, State},
+        decision::{
+            Candidate, Decision, DecisionDetail, Evaluation, Facts, Outcome, Rule, Step, Trigger,
+            plan,
+        },
+    },
+    error::RoutingError,
+    store::conversations::{Change, Conflict, NewTransition},
+};
+
+/// Where a decision sends a conversation.
+#[derive(Debug, Clone)]
+enum Placement {
+    Assigned {
+        agent: AgentId,
+        reservation: ReservationId,
+        team: Option<Team>,
+    },
+    Queued {
+        team: Option<Team>,
+        waiting_agent: Option<AgentId>,
+        owner_wait_until_ms: Option<i64>,
+    },
+}
+
+/// A decision before it is applied.
+struct Verdict {
+    placement: Placement,
+    rule: Rule,
+    target: Target,
+    strategy: Option<Strategy>,
+    detail: DecisionDetail,
+    explanation: String,
+}
+
+fn matched(rule: Rule, detail: impl Into<String>) -> Evaluation {
+    Evaluation {
+        rule: rule.as_str().into(),
+        matched: true,
+        detail: detail.into(),
+    }
+}
+
+fn unmatched(rule: Rule, detail: impl Into<String>) -> Evaluation {
+    Evaluation {
+        rule: rule.as_str().into(),
+        matched: false,
+        detail: detail.into(),
+    }
+}
+
+fn slot_words(slot: &Slot) -> &'static str {
+    match slot {
+        Slot::Granted { .. } => "granted",
+        Slot::NoAgentAvailable => "no member is available with a free slot",
+        Slot::AgentNotAvailable => "is away or offline",
+        Slot::AgentAtCapacity => "is at capacity",
+        Slot::AgentNotLinked => "is not linked to the number",
+    }
+}
+
+fn describe(c: &[Candidate], agent: &AgentId) -> String {
+    c.iter()
+        .find(|c| c.agent_id == agent.as_str())
+        .map(|c| format!("{agent} ({} of {} held)", c.load, c.capacity))
+        .unwrap_or_else(|| agent.to_string())
+}
+
+impl Routing {
+    /// Reserves a slot for `conv` by `choose`.
+    async fn reserve_for(
+        &self,
+        org: &OrganizationId,
+        conv: &Conversation,
+        choose: Choose,
+    ) -> Result<(Slot, ReservationId, Vec<Candidate>), RoutingError> {
+        let reservation = ReservationId::generate();
+        let (slot, candidates) = self
+            .presence
+            .reserve(SlotRequest {
+                org,
+                reservation: &reservation,
+                choose,
+                channel_account: Some(&conv.channel_account_id),
+                exclude: &conv.excluded_agents,
+                subject: conv.id.as_str(),
+            })
+            .await?;
+        Ok((slot, reservation, candidates))
+    }
+
+    /// Tries a team: its strategy picks a member, or the conversation waits in its queue.
+    async fn try_team(
+        &self,
+        org: &OrganizationId,
+        conv: &Conversation,
+        team: Team,
+        rule: Rule,
+        detail: &mut DecisionDetail,
+    ) -> Result<Verdict, RoutingError> {
+        let target = Target::Team(team.id.clone());
+        if !team.distributes() {
+            let why = if team.strategy == Strategy::Manual {
+                "distributes manually"
+            } else {
+                "has automatic distribution off"
+            };
+            detail
+                .evaluations
+                .push(matched(rule, format!("team {} {why}", team.name)));
+            return Ok(Verdict {
+                explanation: format!(
+                    "{} routes to team {}, which {why}: waits in its queue for an agent to pick it",
+                    rule_words(rule),
+                    team.name
+                ),
+                placement: Placement::Queued {
+                    team: Some(team.clone()),
+                    waiting_agent: None,
+                    owner_wait_until_ms: None,
+                },
+                rule,
+                target,
+                strategy: Some(team.strategy),
+                detail: std::mem::take(detail),
+            });
+        }
+        let choose = match (&team.strategy, &team.dedicated_agent_id) {
+            (Strategy::DedicatedAgent, Some(agent)) => Choose::Agent {
+                agent: agent.clone(),
+                allow_not_available: false,
+            },
+            (strategy, _) => Choose::InTeam {
+                team: team.id.clone(),
+                strategy: *strategy,
+            },
+        };
+        let (slot, reservation, candidates) = self.reserve_for(org, conv, choose).await?;
+        detail.candidates = candidates;
+        detail.excluded = conv
+            .excluded_agents
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        match slot {
+            Slot::Granted { agent } => {
+                detail
+                    .evaluations
+                    .push(matched(rule, format!("team {} took it", team.name)));
+                let explanation = format!(
+                    "{} routes to team {}; {} chose {}",
+                    rule_words(rule),
+                    team.name,
+                    team.strategy,
+                    describe(&detail.candidates, &agent)
+                );
+                Ok(Verdict {
+                    placement: Placement::Assigned {
+                        agent,
+                        reservation,
+                        team: Some(team.clone()),
+                    },
+                    rule,
+                    target,
+                    strategy: Some(team.strategy),
+                    detail: std::mem::take(detail),
+                    explanation,
+                })
+            }
+            other => {
+                detail.evaluations.push(matched(
+                    rule,
+                    format!("team {}: {}", team.name, slot_words(&other)),
+                ));
+                Ok(Verdict {
+                    explanation: format!(
+                        "{} routes to team {}; {}: waits in its queue",
+                        rule_words(rule),
+                        team.name,
+                        slot_words(&other)
+                    ),
+                    placement: Placement::Queued {
+                        team: Some(team.clone()),
+                        waiting_agent: None,
+                        owner_wait_until_ms: None,
+                    },
+                    rule,
+                    target,
+                    strategy: Some(team.strategy),
+                    detail: std::mem::take(detail),
+                })
+            }
+        }
+    }
+
+    /// Decides where a queued conversation goes, following the routing order for a new one and
+    /// its current queue otherwise.
+    async fn decide(
+        &self,
+        org: &OrganizationId,
+        settings: &OrganizationSettings,
+        conv: &Conversation,
+        trigger: Trigger,
+    ) -> Result<Verdict, RoutingError> {
+        let now = self.clock.now_ms();
+        let mut detail = DecisionDetail::default();
+        let steps: Vec<Step> = match trigger {
+            Trigger::New | Trigger::OwnerWaitExpired => {
+                let campaign = match &conv.campaign_id {
+                    Some(id) => match self.store.campaign(org, id).await {
+                        Ok(c) => Some(c),
+                        Err(RoutingError::NotFound { .. }) => None,
+                        Err(e) => return Err(e),
+                    },
+                    None => None,
+                };
+                let owners: Vec<AgentId> = self
+                    .store
+                    .contact_owners(org, &conv.contact_id)
+                    .await?
+                    .into_iter()
+                    .map(|o| o.agent_id)
+                    .collect();
+                let routing = self
+                    .store
+                    .channel_account_routing(org, &conv.channel_account_id)
+                    .await?;
+                let (evaluations, steps) = plan(&Facts {
+                    settings,
+                    campaign: campaign.as_ref(),
+                    campaign_id: conv.campaign_id.as_ref(),
+                    owners: &owners,
+                    channel_default: &routing.default_target,
+                    skip_owner: trigger == Trigger::OwnerWaitExpired,
+                });
+                detail.evaluations = evaluations;
+                steps
+            }
+            _ => {
+                let rule = if trigger == Trigger::Transfer {
+                    Rule::ExplicitTarget
+                } else {
+                    Rule::Requeue
+                };
+                let target = match (&conv.waiting_agent, &conv.team_id) {
+                    (Some(a), _) => Target::Agent(a.clone()),
+                    (None, Some(t)) => Target::Team(t.clone()),
+                    (None, None) => Target::None,
+                };
+                vec![Step {
+                    rule,
+                    target,
+                    fallback_wait_secs: 0,
+                }]
+            }
+        };
+
+        let mut owner_failures: Vec<AgentId> = Vec::new();
+        for (i, step) in steps.iter().enumerate() {
+            match &step.target {
+                Target::Team(team_id) => {
+                    let team = match self.store.team(org, team_id).await {
+                        Ok(t) => t,
+                        Err(RoutingError::NotFound { .. }) => {
+                            detail.evaluations.push(unmatched(
+                                step.rule,
+                                format!("team {team_id} no longer exists"),
+                            ));
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    return self.try_team(org, conv, team, step.rule, &mut detail).await;
+                }
+                Target::Agent(agent) => {
+                    let (slot, reservation, candidates) = self
+                        .reserve_for(
+                            org,
+                            conv,
+                            Choose::Agent {
+                                agent: agent.clone(),
+                                allow_not_available: false,
+                            },
+                        )
+                        .await?;
+                    detail.candidates = candidates;
+                    let team = match &conv.team_id {
+                        Some(t) => self.store.team(org, t).await.ok(),
+                        None => None,
+                    };
+                    if let Slot::Granted { agent } = slot {
+                        detail
+                            .evaluations
+                            .push(matched(step.rule, format!("agent {agent} took it")));
+                        let explanation = format!(
+                            "{} routes to agent {}",
+                            rule_words(step.rule),
+                            describe(&detail.candidates, &agent)
+                        );
+                        return Ok(Verdict {
+                            placement: Placement::Assigned {
+                                agent: agent.clone(),
+                                reservation,
+                                team,
+                            },
+                            rule: step.rule,
+                            target: Target::Agent(agent),
+                            strategy: None,
+                            detail,
+                            explanation,
+                        });
+                    }
+                    let words = format!("agent {agent} {}", slot_words(&slot));
+                    if matches!(slot, Slot::AgentNotLinked) {
+                        detail.evaluations.push(unmatched(step.rule, words));
+                        continue;
+                    }
+                    if step.rule == Rule::ContactOwner {
+                        owner_failures.push(agent.clone());
+                        let more_owners = steps
+                            .get(i + 1)
+                            .is_some_and(|s| s.rule == Rule::ContactOwner);
+                        if more_owners {
+                            detail.evaluations.push(unmatched(step.rule, words));
+                            continue;
+                        }
+                        if step.fallback_wait_secs > 0 {
+                            let first = owner_failures[0].clone();
+                            let until = now + step.fallback_wait_secs * 1000;
+                            detail.evaluations.push(matched(
+                                step.rule,
+                                format!(
+                                    "{words}; waiting {} s for the owner",
+                                    step.fallback_wait_secs
+                                ),
+                            ));
+                            return Ok(Verdict {
+                                explanation: format!(
+                                    "the contact's owner {first} is not free; waits {} s for it before the next rule",
+                                    step.fallback_wait_secs
+                                ),
+                                placement: Placement::Queued {
+                                    team: None,
+                                    waiting_agent: Some(first.clone()),
+                                    owner_wait_until_ms: Some(until),
+                                },
+                                rule: step.rule,
+                                target: Target::Agent(first),
+                                strategy: None,
+                                detail,
+                            });
+                        }
+                        detail.evaluations.push(unmatched(step.rule, words));
+                        continue;
+                    }
+                    detail.evaluations.push(matched(step.rule, words.clone()));
+                    return Ok(Verdict {
+                        explanation: format!(
+                            "{} routes to agent {agent}, who {}: waits for it",
+                            rule_words(step.rule),
+                            slot_words(&slot)
+                        ),
+                        placement: Placement::Queued {
+                            team: conv.team_id.as_ref().and(team),
+                            waiting_agent: Some(agent.clone()),
+                            owner_wait_until_ms: None,
+                        },
+                        rule: step.rule,
+                        target: Target::Agent(agent.clone()),
+                        strategy: None,
+                        detail,
+                    });
+                }
+                Target::None => {
+                    if settings.unrouted_all_teams {
+                        for team in self.store.all_teams(org).await? {
+                            if !team.distributes() {
+                                continue;
+                            }
+                            let (slot, reservation, candidates) = self
+                                .reserve_for(
+                                    org,
+                                    conv,
+                                    Choose::InTeam {
+                                        team: team.id.clone(),
+                                        strategy: team.strategy,
+                                    },
+                                )
+                                .await?;
+                            if let Slot::Granted { agent } = slot {
+                                detail.candidates = candidates;
+                                detail.evaluations.push(matched(
+                                    step.rule,
+                                    format!("all teams: team {} took it", team.name),
+                                ));
+                                let explanation = format!(
+                                    "no rule applied; offered to every team: team {} ({}) chose {}",
+                                    team.name,
+                                    team.strategy,
+                                    describe(&detail.candidates, &agent)
+                                );
+                                return Ok(Verdict {
+                                    placement: Placement::Assigned {
+                                        agent,
+                                        reservation,
+                                        team: Some(team.clone()),
+                                    },
+                                    rule: step.rule,
+                                    target: Target::Team(team.id.clone()),
+                                    strategy: Some(team.strategy),
+                                    detail,
+                                    explanation,
+                                });
+                            }
+                        }
+                    }
+                    detail
+                        .evaluations
+                        .push(matched(step.rule, "waits in the organization waiting list"));
+                    return Ok(Verdict {
+                        explanation: "no rule applied: waits in the organization waiting list for an agent linked to the number".into(),
+                        placement: Placement::Queued {
+                            team: None,
+                            waiting_agent: None,
+                            owner_wait_until_ms: None,
+                        },
+                        rule: step.rule,
+                        target: Target::None,
+                        strategy: None,
+                        detail,
+                    });
+                }
+            }
+        }
+        // The plan always ends with the waiting list; reaching here means every step was
+        // skipped (e.g. requeue to a deleted team): the waiting list.
+        Ok(Verdict {
+            explanation: "nothing else applied: waits in the organization waiting list".into(),
+            placement: Placement::Queued {
+                team: None,
+                waiting_agent: None,
+                owner_wait_until_ms: None,
+            },
+            rule: Rule::WaitingList,
+            target: Target::None,
+            strategy: None,
+            detail,
+        })
+    }
+
+    /// Routes a QUEUED conversation and applies the decision. Returns the conversation as it
+    /// is afterwards (also when another replica changed it first).
+    pub(crate) async fn route(
+        &self,
+        org: &OrganizationId,
+        conv: Conversation,
+        trigger: Trigger,
+        actor: &Actor,
+        cause: Cause,
+    ) -> Result<Conversation, RoutingError> {
+        if conv.state != State::Queued {
+            return Ok(conv);
+        }
+        let settings = self.store.organization(org).await?.settings;
+        let verdict = self.decide(org, &settings, &conv, trigger).await?;
+        let now = self.clock.now_ms();
+        let decision = Decision {
+            id: RoutingDecisionId::generate(),
+            subject_id: conv.id.to_string(),
+            trigger,
+            rule: verdict.rule,
+            target: verdict.target.clone(),
+            strategy: verdict.strategy,
+            outcome: match &verdict.placement {
+                Placement::Assigned { .. } => Outcome::Assigned,
+                Placement::Queued {
+                    owner_wait_until_ms: Some(_),
+                    ..
+                } => Outcome::WaitingForOwner,
+                Placement::Queued { .. } => Outcome::Queued,
+            },
+            chosen_agent: match &verdict.placement {
+                Placement::Assigned { agent, .. } => Some(agent.clone()),
+                _ => None,
+            },
+            reservation_id: match &verdict.placement {
+                Placement::Assigned { reservation, .. } => Some(reservation.to_string()),
+                _ => None,
+            },
+            explanation: verdict.explanation.clone(),
+            detail: verdict.detail,
+            created_ms: now,
+        };
+        let mut next = conv.clone();
+        next.version += 1;
+        next.updated_ms = now;
+        next.last_decision_id = Some(decision.id.clone());
+        let mut transitions = Vec::new();
+        let mut granted = None;
+        match &verdict.placement {
+            Placement::Assigned {
+                agent,
+                reservation,
+                team,
+            } => {
+                if let Some(team) = team {
+                    next.team_id = Some(team.id.clone());
+                }
+                next.state = State::Assigned;
+                next.assignee = Some(agent.clone());
+                next.reservation_id = Some(reservation.clone());
+                next.waiting_agent = None;
+                next.owner_wait_until_ms = None;
+                next.queue_ms = None;
+                next.assign_ms = Some(now);
+                next.offer_expire_ms = team
+                    .as_ref()
+                    .filter(|t| t.offer_timeout_secs > 0)
+                    .map(|t| now + t.offer_timeout_secs * 1000);
+                transitions.push(NewTransition {
+                    from_state: Some(State::Queued),
+                    to_state: State::Assigned,
+                    from_agent: None,
+                    to_agent: Some(agent.clone()),
+                    to_team: next.team_id.clone(),
+                    actor: actor.clone(),
+                    cause,
+                    detail: decision.explanation.clone(),
+                    decision_id: Some(decision.id.to_string()),
+                });
+                granted = Some((reservation.clone(), agent.clone()));
+            }
+            Placement::Queued {
+                team,
+                waiting_agent,
+                owner_wait_until_ms,
+            } => {
+                let team_id = team.as_ref().map(|t| t.id.clone());
+                let moved = team_id != conv.team_id || *waiting_agent != conv.waiting_agent;
+                next.team_id = team_id;
+                next.waiting_agent = waiting_agent.clone();
+                next.owner_wait_until_ms = *owner_wait_until_ms;
+                if trigger == Trigger::New || moved {
+                    next.queue_ms = Some(now);
+                }
+                if let Some(team) = team
+                    && (trigger == Trigger::New || trigger == Trigger::OwnerWaitExpired)
+                {
+                    next.priority = priority_for(&team.priority_rules, |k| match k {
+                        "has_owner" => None,
+                        other => conv.attribute(other),
+                    });
+                }
+                if moved {
+                    transitions.push(NewTransition {
+                        from_state: Some(State::Queued),
+                        to_state: State::Queued,
+                        from_agent: None,
+                        to_agent: None,
+                        to_team: next.team_id.clone(),
+                        actor: actor.clone(),
+                        cause,
+                        detail: decision.explanation.clone(),
+                        decision_id: Some(decision.id.to_string()),
+                    });
+                }
+            }
+        }
+        let change = Change {
+            expected_version: Some(conv.version),
+            conversation: next.clone(),
+            transitions,
+            decision: Some(decision),
+            transfer: None,
+            release: None,
+            owner: None,
+        };
+        match self.store.apply(org, &change).await? {
+            Ok(()) => Ok(next),
+            Err(Conflict::Stale | Conflict::ActiveExists) => {
+                if let Some((reservation, agent)) = granted {
+                    self.give_back(org, &reservation, &agent).await;
+                }
+                self.store.conversation(org, &conv.id).await
+            }
+        }
+    }
+
+    /// Returns a slot to presence now, or records it for the sweeper when presence is down.
+    pub(crate) async fn give_back(
+        &self,
+        org: &OrganizationId,
+        reservation: &ReservationId,
+        agent: &AgentId,
+    ) {
+        match self.presence.release(org, reservation).await {
+            Ok(_) => {
+                let _ = self.store.release_confirmed(org, reservation).await;
+            }
+            Err(err) => {
+                tracing::warn!(%org, %reservation, error = %err, "release failed; the sweeper retries it");
+                if let Err(err) = self
+                    .store
+                    .release_later(org, reservation, agent, self.clock.now_ms())
+                    .await
+                {
+                    tracing::error!(%org, %reservation, error = %err, "release not recorded; presence rebuild will fix the load");
+                }
+            }
+        }
+    }
+
+    /// Offers an agent with free slots the best waiting conversations it can take, until its
+    /// slots or the queue run out. Returns the conversations offered.
+    pub async fn fill_slots(
+        &self,
+        org: &OrganizationId,
+        agent: &AgentId,
+        trigger: Trigger,
+    ) -> Result<Vec<ConversationId>, RoutingError> {
+        let settings = self.store.organization(org).await?.settings;
+        let mut teams: Vec<Team> = Vec::new();
+        for t in self.store.agent_team_ids(org, agent).await? {
+            if let Ok(team) = self.store.team(org, &t).await
+                && team.distributes()
+            {
+                teams.push(team);
+            }
+        }
+        let team_ids: Vec<TeamId> = teams.iter().map(|t| t.id.clone()).collect();
+        let accounts: Vec<String> = self
+            .store
+            .agent_channel_account_ids(org, agent)
+            .await?
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let mut offered = Vec::new();
+        'outer: for _ in 0..100 {
+            let candidates = self
+                .store
+                .offerable(
+                    org,
+                    agent,
+                    &team_ids,
+                    &accounts,
+                    settings.unrouted_all_teams,
+                    10,
+                )
+                .await?;
+            let candidates: Vec<_> = candidates
+                .into_iter()
+                .filter(|c| !c.excluded_agents.contains(agent))
+                .collect();
+            if candidates.is_empty() {
+                break;
+            }
+            for conv in candidates {
+                match self.offer(org, &conv, agent, trigger, &teams).await? {
+                    Offer::Taken => {
+                        offered.push(conv.id.clone());
+                        continue 'outer;
+                    }
+                    Offer::Lost | Offer::Skip => continue,
+                    Offer::NoSlot => break 'outer,
+                }
+            }
+            // Every candidate was lost to another replica or skipped: look again.
+        }
+        Ok(offered)
+    }
+
+    /// Offers one queued conversation to one agent.
+    async fn offer(
+        &self,
+        org: &OrganizationId,
+        conv: &Conversation,
+        agent: &AgentId,
+        trigger: Trigger,
+        teams: &[Team],
+    ) -> Result<Offer, RoutingError> {
+        let (slot, reservation, candidates) = self
+            .reserve_for(
+                org,
+                conv,
+                Choose::Agent {
+                    agent: agent.clone(),
+                    allow_not_available: false,
+                },
+            )
+            .await?;
+        match slot {
+            Slot::Granted { .. } => {}
+            Slot::AgentNotLinked => return Ok(Offer::Skip),
+            _ => return Ok(Offer::NoSlot),
+        }
+        let now = self.clock.now_ms();
+        let team = conv
+            .team_id
+            .as_ref()
+            .and_then(|t| teams.iter().find(|x| &x.id == t));
+        let decision = Decision {
+            id: RoutingDecisionId::generate(),
+            subject_id: conv.id.to_string(),
+            trigger,
+            rule: Rule::Requeue,
+            target: Target::Agent(agent.clone()),
+            strategy: team.map(|t| t.strategy),
+            outcome: Outcome::Assigned,
+            chosen_agent: Some(agent.clone()),
+            reservation_id: Some(reservation.to_string()),
+            explanation: format!(
+                "a slot freed for {}; this was the oldest highest-priority conversation it could take",
+                describe(&candidates, agent)
+            ),
+            detail: DecisionDetail {
+                evaluations: vec![matched(Rule::Requeue, "slot freed")],
+                candidates,
+                excluded: conv
+                    .excluded_agents
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+            },
+            created_ms: now,
+        };
+        let mut next = conv.clone();
+        next.version += 1;
+        next.updated_ms = now;
+        next.state = State::Assigned;
+        next.assignee = Some(agent.clone());
+        next.reservation_id = Some(reservation.clone());
+        next.waiting_agent = None;
+        next.owner_wait_until_ms = None;
+        next.queue_ms = None;
+        next.assign_ms = Some(now);
+        next.offer_expire_ms = team
+            .filter(|t| t.offer_timeout_secs > 0)
+            .map(|t| now + t.offer_timeout_secs * 1000);
+        next.last_decision_id = Some(decision.id.clone());
+        let change = Change {
+            expected_version: Some(conv.version),
+            transitions: vec![NewTransition {
+                from_state: Some(State::Queued),
+                to_state: State::Assigned,
+                from_agent: None,
+                to_agent: Some(agent.clone()),
+                to_team: next.team_id.clone(),
+                actor: Actor::system(),
+                cause: Cause::SlotFreed,
+                detail: decision.explanation.clone(),
+                decision_id: Some(decision.id.to_string()),
+            }],
+            conversation: next,
+            decision: Some(decision),
+            transfer: None,
+            release: None,
+            owner: None,
+        };
+        match self.store.apply(org, &change).await? {
+            Ok(()) => Ok(Offer::Taken),
+            Err(_) => {
+                self.give_back(org, &reservation, agent).await;
+                Ok(Offer::Lost)
+            }
+        }
+    }
+}
+
+/// The result of offering one conversation to one agent.
+enum Offer {
+    Taken,
+    /// Another replica changed it first.
+    Lost,
+    /// This agent cannot take this one (not linked); try the next.
+    Skip,
+    /// The agent has no free slot (or is not available): stop.
+    NoSlot,
+}
+
+fn rule_words(rule: Rule) -> &'static str {
+    match rule {
+        Rule::Campaign => "the campaign reply rule",
+        Rule::ContactOwner => "the contact owner rule",
+        Rule::ChannelDefault => "the number's default",
+        Rule::WaitingList => "the waiting list rule",
+        Rule::ExplicitTarget => "an explicit target",
+        Rule::Requeue => "its queue",
+    }
+}

@@ -1,0 +1,1032 @@
+//! The conversation lifecycle: start, customer and agent messages, open, pick, close,
+//! transfer, finalize, and the timed transitions (offer timeout, owner wait, 24-hour expiry,
+//! agent offline). Each change is one versioned write (see `store::conversations`).
+
+use switchboard_runtime::ids::{
+    AgentId, CampaignId, ChannelAccountId, ContactId, ConversationId, OrganizationId,
+    ReservationId, TransferId,
+};
+
+use super::{
+    Routing,
+    presence::{Choose, Slot, SlotRequest},
+};
+use crate::{
+    domain::{
+        config::{ContactOwner, OfflinePolicy, OwnerSource, Role, Target},
+        conversation::{Actor, Caller, Cause, Conversation, Refusal, State, Transfer},
+        decision::Trigger,
+    },
+    error::{Reason, RoutingError},
+    store::conversations::{Change, Conflict, NewTransition},
+};
+
+/// How many times a system change retries after losing a version race.
+const RETRIES: usize = 8;
+
+/// A new inbound conversation.
+#[derive(Debug, Clone)]
+pub struct NewConversation {
+    pub channel_account_id: ChannelAccountId,
+    pub contact_id: ContactId,
+    pub campaign_id: Option<CampaignId>,
+    pub first_message_ms: Option<i64>,
+    pub assign_to: Option<AgentId>,
+}
+
+/// What the close policy (ticketing) says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloseVerdict {
+    Allow,
+    /// A linked ticket is required and missing.
+    TicketRequired,
+}
+
+/// The close hook: may a conversation close? Ticketing fills it (a conversation may require a
+/// linked ticket); until then every close is allowed.
+#[async_trait::async_trait]
+pub trait ClosePolicy: Send + Sync {
+    async fn check(
+        &self,
+        org: &OrganizationId,
+        conversation: &Conversation,
+    ) -> Result<CloseVerdict, RoutingError>;
+}
+
+/// The policy used until ticketing provides one: always allow.
+pub struct AllowAll;
+
+#[async_trait::async_trait]
+impl ClosePolicy for AllowAll {
+    async fn check(
+        &self,
+        _: &OrganizationId,
+        _: &Conversation,
+    ) -> Result<CloseVerdict, RoutingError> {
+        Ok(CloseVerdict::Allow)
+    }
+}
+
+fn refusal(r: Refusal) -> RoutingError {
+    match r {
+        Refusal::NotAllowed(m) => RoutingError::denied(m),
+        Refusal::NotAssignee => RoutingError::PermissionDenied {
+            reason: Some(Reason::NotAssignee),
+            message: "only the agent it is assigned to opens it".into(),
+        },
+        Refusal::WrongState(s) => RoutingError::precondition(
+            Reason::ConversationState,
+            format!("the conversation is {s}"),
+        ),
+    }
+}
+
+fn stale() -> RoutingError {
+    RoutingError::Aborted {
+        reason: Reason::ConcurrentUpdate,
+        message: "the conversation changed meanwhile; read it again and retry".into(),
+    }
+}
+
+fn transition(
+    conv: &Conversation,
+    next: &Conversation,
+    actor: Actor,
+    cause: Cause,
+    detail: impl Into<String>,
+) -> NewTransition {
+    NewTransition {
+        from_state: Some(conv.state),
+        to_state: next.state,
+        from_agent: conv.assignee.clone(),
+        to_agent: next.assignee.clone(),
+        to_team: next.team_id.clone(),
+        actor,
+        cause,
+        detail: detail.into(),
+        decision_id: None,
+    }
+}
+
+fn change(conv: &Conversation, next: Conversation, transitions: Vec<NewTransition>) -> Change {
+    Change {
+        expected_version: Some(conv.version),
+        conversation: next,
+        transitions,
+        decision: None,
+        transfer: None,
+        release: None,
+        owner: None,
+    }
+}
+
+impl Routing {
+    fn bump(&self, conv: &Conversation) -> Conversation {
+        let mut next = conv.clone();
+        next.version += 1;
+        next.updated_ms = self.clock.now_ms();
+        next
+    }
+
+    /// Applies a change; afterwards returns the slot it released to presence and fills the
+    /// freed agent's slots.
+    async fn commit(
+        &self,
+        org: &OrganizationId,
+        change: Change,
+    ) -> Result<Result<Conversation, Conflict>, RoutingError> {
+        match self.store.apply(org, &change).await? {
+            Ok(()) => {
+                if let Some((reservation, agent)) = &change.release {
+                    self.release_and_refill(org, reservation, agent).await;
+                }
+                Ok(Ok(change.conversation))
+            }
+            Err(c) => Ok(Err(c)),
+        }
+    }
+
+    /// Frees a slot recorded as pending and offers the agent's free slots the waiting work.
+    pub(crate) async fn release_and_refill(
+        &self,
+        org: &OrganizationId,
+        reservation: &ReservationId,
+        agent: &AgentId,
+    ) {
+        match self.presence.release(org, reservation).await {
+            Ok(_) => {
+                if let Err(err) = self.store.release_confirmed(org, reservation).await {
+                    tracing::warn!(%org, %reservation, error = %err, "release confirmation not recorded");
+                }
+                if let Err(err) = self.fill_slots(org, agent, Trigger::SlotFreed).await {
+                    tracing::warn!(%org, %agent, error = %err, "refilling freed slot failed; presence's event or the sweeper retries");
+                }
+            }
+            Err(err) => {
+                tracing::warn!(%org, %reservation, error = %err, "release failed; the sweeper retries it")
+            }
+        }
+    }
+
+    /// Starts (or returns the active) conversation for an inbound customer message and routes it.
+    pub async fn start_conversation(
+        &self,
+        org: &OrganizationId,
+        new: NewConversation,
+    ) -> Result<(Conversation, bool), RoutingError> {
+        self.store.organization(org).await?;
+        if let Some(campaign) = &new.campaign_id {
+            self.store.campaign(org, campaign).await?;
+        }
+        let now = self.clock.now_ms();
+        let message_ms = new.first_message_ms.unwrap_or(now).min(now);
+        for _ in 0..RETRIES {
+            if let Some(active) = self
+                .store
+                .active_conversation(org, new.channel_account_id.as_str(), &new.contact_id)
+                .await?
+            {
+                let conv = self.touch(org, active, message_ms).await?;
+                return Ok((conv, false));
+            }
+            let conv = Conversation {
+                id: ConversationId::generate(),
+                channel_account_id: new.channel_account_id.clone(),
+                contact_id: new.contact_id.clone(),
+                state: State::Queued,
+                campaign_id: new.campaign_id.clone(),
+                team_id: None,
+                assignee: None,
+                waiting_agent: None,
+                reservation_id: None,
+                priority: 0,
+                participants: vec![],
+                form_values: Default::default(),
+                transfer_count: 0,
+                excluded_agents: vec![],
+                owner_wait_until_ms: None,
+                created_ms: now,
+                queue_ms: Some(now),
+                assign_ms: None,
+                offer_expire_ms: None,
+                open_ms: None,
+                first_response_ms: None,
+                last_customer_ms: message_ms,
+                expire_ms: message_ms + self.conversation_ttl_ms,
+                end_ms: None,
+                closed_by: None,
+                close_note: String::new(),
+                finalize_ms: None,
+                last_decision_id: None,
+                updated_ms: now,
+                version: 1,
+            };
+            let insert = Change {
+                expected_version: None,
+                transitions: vec![NewTransition {
+                    from_state: None,
+                    to_state: State::Queued,
+                    from_agent: None,
+                    to_agent: None,
+                    to_team: None,
+                    actor: Actor {
+                        kind: "contact".into(),
+                        id: new.contact_id.to_string(),
+                    },
+                    cause: Cause::Routed,
+                    detail: "a customer message started it".into(),
+                    decision_id: None,
+                }],
+                conversation: conv.clone(),
+                decision: None,
+                transfer: None,
+                release: None,
+                owner: None,
+            };
+            match self.store.apply(org, &insert).await? {
+                Ok(()) => {}
+                // Another replica started it a moment ago: join that one.
+                Err(_) => continue,
+            }
+            let routed = match &new.assign_to {
+                Some(agent) => self.assign_directly(org, conv, agent).await?,
+                None => {
+                    self.route(org, conv, Trigger::New, &Actor::system(), Cause::Routed)
+                        .await?
+                }
+            };
+            return Ok((routed, true));
+        }
+        Err(stale())
+    }
+
+    /// An agent-started conversation: assigned straight to the agent when it has a slot,
+    /// routed by the rules otherwise.
+    async fn assign_directly(
+        &self,
+        org: &OrganizationId,
+        conv: Conversation,
+        agent: &AgentId,
+    ) -> Result<Conversation, RoutingError> {
+        let mut waiting = conv.clone();
+        waiting.waiting_agent = Some(agent.clone());
+        let reservation = ReservationId::generate();
+        let (slot, _) = self
+            .presence
+            .reserve(SlotRequest {
+                org,
+                reservation: &reservation,
+                choose: Choose::Agent {
+                    agent: agent.clone(),
+                    allow_not_available: true,
+                },
+                channel_account: None,
+                exclude: &[],
+                subject: conv.id.as_str(),
+            })
+            .await?;
+        if !matches!(slot, Slot::Granted { .. }) {
+            return self
+                .route(org, conv, Trigger::New, &Actor::system(), Cause::Routed)
+                .await;
+        }
+        let mut next = self.bump(&conv);
+        next.state = State::Assigned;
+        next.assignee = Some(agent.clone());
+        next.reservation_id = Some(reservation.clone());
+        next.assign_ms = Some(next.updated_ms);
+        next.queue_ms = None;
+        let t = transition(
+            &conv,
+            &next,
+            Actor::agent(agent),
+            Cause::Routed,
+            "started by the agent",
+        );
+        match self
+            .store
+            .apply(org, &change(&conv, next.clone(), vec![t]))
+            .await?
+        {
+            Ok(()) => Ok(next),
+            Err(_) => {
+                self.give_back(org, &reservation, agent).await;
+                self.store.conversation(org, &conv.id).await
+            }
+        }
+    }
+
+    /// Restarts the 24-hour clock from a customer message (never moves it back).
+    async fn touch(
+        &self,
+        org: &OrganizationId,
+        mut conv: Conversation,
+        message_ms: i64,
+    ) -> Result<Conversation, RoutingError> {
+        for _ in 0..RETRIES {
+            if message_ms <= conv.last_customer_ms {
+                return Ok(conv);
+            }
+            let mut next = self.bump(&conv);
+            next.last_customer_ms = message_ms;
+            next.expire_ms = message_ms + self.conversation_ttl_ms;
+            match self
+                .store
+                .apply(org, &change(&conv, next.clone(), vec![]))
+                .await?
+            {
+                Ok(()) => return Ok(next),
+                Err(_) => conv = self.store.conversation(org, &conv.id).await?,
+            }
+        }
+        Err(stale())
+    }
+
+    /// Records a customer message on an active conversation.
+    pub async fn record_customer_message(
+        &self,
+        org: &OrganizationId,
+        id: &ConversationId,
+        message_ms: Option<i64>,
+    ) -> Result<Conversation, RoutingError> {
+        let conv = self.store.conversation(org, id).await?;
+        if !conv.state.is_active() {
+            return Err(RoutingError::precondition(
+                Reason::ConversationState,
+                format!("the conversation is {}; start a new one", conv.state),
+            ));
+        }
+        let now = self.clock.now_ms();
+        self.touch(org, conv, message_ms.unwrap_or(now).min(now))
+            .await
+    }
+
+    /// Records an agent's reply: first response time, and first-responder ownership.
+    pub async fn record_agent_reply(
+        &self,
+        org: &OrganizationId,
+        id: &ConversationId,
+        agent: &AgentId,
+        message_ms: Option<i64>,
+    ) -> Result<(Conversation, bool), RoutingError> {
+        self.store.agent(org, agent).await?;
+        let settings = self.store.organization(org).await?.settings;
+        for _ in 0..RETRIES {
+            let conv = self.store.conversation(org, id).await?;
+            let owners = self.store.contact_owners(org, &conv.contact_id).await?;
+            let become_owner = settings.first_responder_becomes_owner && owners.is_empty();
+            if conv.first_response_ms.is_some() && !become_owner {
+                return Ok((conv, false));
+            }
+            let mut next = self.bump(&conv);
+            if next.first_response_ms.is_none() {
+                next.first_response_ms = Some(message_ms.unwrap_or(next.updated_ms));
+            }
+            let mut c = change(&conv, next.clone(), vec![]);
+            if become_owner {
+                c.owner = Some(ContactOwner {
+                    contact_id: conv.contact_id.clone(),
+                    agent_id: agent.clone(),
+                    source: OwnerSource::FirstResponder,
+                    added_by: Actor::agent(agent),
+                    created_ms: next.updated_ms,
+                });
+            }
+            if self.store.apply(org, &c).await?.is_ok() {
+                return Ok((next, become_owner));
+            }
+        }
+        Err(stale())
+    }
+
+    /// The assignee opens its ASSIGNED conversation (idempotent when already open).
+    pub async fn open(
+        &self,
+        org: &OrganizationId,
+        id: &ConversationId,
+        agent: &AgentId,
+    ) -> Result<Conversation, RoutingError> {
+        self.caller(org, agent).await?;
+        let conv = self.store.conversation(org, id).await?;
+        if !conv.check_open(agent).map_err(refusal)? {
+            return Ok(conv);
+        }
+        let mut next = self.bump(&conv);
+        next.state = State::Open;
+        next.open_ms = Some(next.updated_ms);
+        next.offer_expire_ms = None;
+        let t = transition(&conv, &next, Actor::agent(agent), Cause::Opened, "");
+        match self.commit(org, change(&conv, next, vec![t])).await? {
+            Ok(c) => Ok(c),
+            Err(_) => {
+                // Re-read: a retry of our own open succeeded, or the offer timed out.
+                let now = self.store.conversation(org, id).await?;
+                match now.check_open(agent).map_err(refusal)? {
+                    false => Ok(now),
+                    true => Err(stale()),
+                }
+            }
+        }
+    }
+
+    /// Manual mode: an agent takes a QUEUED conversation; it is OPEN for it at once.
+    pub async fn pick(
+        &self,
+        org: &OrganizationId,
+        id: &ConversationId,
+        agent: &AgentId,
+    ) -> Result<Conversation, RoutingError> {
+        let caller = self.caller(org, agent).await?;
+        let conv = self.store.conversation(org, id).await?;
+        if conv.state.is_held() && conv.assignee.as_ref() == Some(agent) {
+            return Ok(conv);
+        }
+        if conv.state.is_held() {
+            return Err(RoutingError::Aborted {
+                reason: Reason::AlreadyTaken,
+                message: "another agent took this conversation".into(),
+            });
+        }
+        if conv.state != State::Queued {
+            return Err(refusal(Refusal::WrongState(conv.state)));
+        }
+        if !caller.role.supervises() {
+            let allowed = match &conv.team_id {
+                Some(team) => self.store.agent_team_ids(org, agent).await?.contains(team),
+                None => self
+                    .store
+                    .agent_channel_account_ids(org, agent)
+                    .await?
+                    .contains(&conv.channel_account_id),
+            } || conv.waiting_agent.as_ref() == Some(agent);
+            if !allowed {
+                return Err(RoutingError::denied(
+                    "the agent is not linked to this conversation's number or team",
+                ));
+            }
+        }
+        let reservation = ReservationId::generate();
+        let (slot, _) = self
+            .presence
+            .reserve(SlotRequest {
+                org,
+                reservation: &reservation,
+                choose: Choose::Agent {
+                    agent: agent.clone(),
+                    allow_not_available: true,
+                },
+                channel_account: None,
+                exclude: &[],
+                subject: conv.id.as_str(),
+            })
+            .await?;
+        match slot {
+            Slot::Granted { .. } => {}
+            Slot::AgentAtCapacity => {
+                return Err(RoutingError::precondition(
+                    Reason::AgentAtCapacity,
+                    "the agent holds as many conversations as its capacity allows",
+                ));
+            }
+            _ => {
+                return Err(RoutingError::precondition(
+                    Reason::AgentNotAvailable,
+                    "presence does not know this agent as able to take work",
+                ));
+            }
+        }
+        let mut next = self.bump(&conv);
+        next.state = State::Open;
+        next.assignee = Some(agent.clone());
+        next.reservation_id = Some(reservation.clone());
+        next.waiting_agent = None;
+        next.owner_wait_until_ms = None;
+        next.queue_ms = None;
+        next.assign_ms = Some(next.updated_ms);
+        next.open_ms = Some(next.updated_ms);
+        next.offer_expire_ms = None;
+        let t = transition(
+            &conv,
+            &next,
+            Actor::agent(agent),
+            Cause::Picked,
+            "picked from the waiting list",
+        );
+        match self
+            .store
+            .apply(org, &change(&conv, next.clone(), vec![t]))
+            .await?
+        {
+            Ok(()) => Ok(next),
+            Err(_) => {
+                self.give_back(org, &reservation, agent).await;
+                let now = self.store.conversation(org, id).await?;
+                if now.assignee.as_ref() == Some(agent) && now.state.is_held() {
+                    return Ok(now);
+                }
+                Err(RoutingError::Aborted {
+                    reason: Reason::AlreadyTaken,
+                    message: "another agent took this conversation".into(),
+                })
+            }
+        }
+    }
+
+    /// Closes a conversation and frees its slot.
+    pub async fn close(
+        &self,
+        org: &OrganizationId,
+        id: &ConversationId,
+        agent: &AgentId,
+        note: &str,
+        policy: &dyn ClosePolicy,
+    ) -> Result<Conversation, RoutingError> {
+        let caller = self.caller(org, agent).await?;
+        let conv = self.store.conversation(org, id).await?;
+        if conv.state == State::Closed
+            && conv
+                .closed_by
+                .as_ref()
+                .is_some_and(|a| a.id == agent.as_str())
+        {
+            return Ok(conv);
+        }
+        conv.check_close(&caller).map_err(refusal)?;
+        if let Some(campaign) = &conv.campaign_id
+            && let Ok(campaign) = self.store.campaign(org, campaign).await
+        {
+            let missing: Vec<_> = campaign
+                .form_fields
+                .iter()
+                .filter(|f| {
+                    f.required
+                        && conv
+                            .form_values
+                            .get(&f.key)
+                            .is_none_or(|v| v.trim().is_empty())
+                })
+                .map(|f| f.key.clone())
+                .collect();
+            if !missing.is_empty() {
+                return Err(RoutingError::precondition(
+                    Reason::FormIncomplete,
+                    format!("required form fields are empty: {}", missing.join(", ")),
+                ));
+            }
+        }
+        if policy.check(org, &conv).await? == CloseVerdict::TicketRequired {
+            return Err(RoutingError::precondition(
+                Reason::TicketRequired,
+                "this conversation must be linked to a ticket before it is closed",
+            ));
+        }
+        let mut next = self.bump(&conv);
+        next.state = State::Closed;
+        next.end_ms = Some(next.updated_ms);
+        next.closed_by = Some(Actor::agent(agent));
+        next.close_note = note.to_string();
+        next.offer_expire_ms = None;
+        next.queue_ms = None;
+        next.waiting_agent = None;
+        next.owner_wait_until_ms = None;
+        if next.assignee.is_none() {
+            next.assignee = None;
+        }
+        let t = transition(&conv, &next, Actor::agent(agent), Cause::Closed, note);
+        let mut c = change(&conv, next, vec![t]);
+        c.release = conv.reservation_id.clone().zip(conv.assignee.clone());
+        self.commit(org, c).await?.map_err(|_| stale())
+    }
+
+    /// Finalizes an EXPIRED conversation (it leaves the Expired list).
+    pub async fn finalize(
+        &self,
+        org: &OrganizationId,
+        id: &ConversationId,
+        agent: &AgentId,
+    ) -> Result<Conversation, RoutingError> {
+        let caller = self.caller(org, agent).await?;
+        let conv = self.store.conversation(org, id).await?;
+        if !caller.role.supervises() && conv.assignee.as_ref() != Some(agent) {
+            return Err(RoutingError::denied(
+                "only the agent that held it, an operator or an admin finalizes it",
+            ));
+        }
+        if conv.state != State::Expired {
+            return Err(refusal(Refusal::WrongState(conv.state)));
+        }
+        if conv.finalize_ms.is_some() {
+            return Ok(conv);
+        }
+        let mut next = self.bump(&conv);
+        next.finalize_ms = Some(next.updated_ms);
+        let t = transition(&conv, &next, Actor::agent(agent), Cause::Finalized, "");
+        self.commit(org, change(&conv, next, vec![t]))
+            .await?
+            .map_err(|_| stale())
+    }
+
+    /// Transfers an ASSIGNED or OPEN conversation to a team (queued there) or an agent
+    /// (assigned to it).
+    pub async fn transfer(
+        &self,
+        org: &OrganizationId,
+        id: &ConversationId,
+        actor: &AgentId,
+        target: Target,
+        reason: &str,
+        priority: Option<i32>,
+    ) -> Result<(Conversation, Transfer), RoutingError> {
+        let caller = self.caller(org, actor).await?;
+        let conv = self.store.conversation(org, id).await?;
+        conv.check_transfer(&caller, &target).map_err(refusal)?;
+        let now = self.clock.now_ms();
+        let transfer = Transfer {
+            id: TransferId::generate(),
+            conversation_id: conv.id.clone(),
+            actor: Actor::agent(actor),
+            from_agent: conv.assignee.clone(),
+            from_team: conv.team_id.clone(),
+            target: target.clone(),
+            reason: reason.to_string(),
+            from_state: conv.state,
+            created_ms: now,
+        };
+        let mut next = self.bump(&conv);
+        next.transfer_count += 1;
+        next.excluded_agents.clear();
+        next.open_ms = None;
+        next.offer_expire_ms = None;
+        next.waiting_agent = None;
+        next.owner_wait_until_ms = None;
+        if let Some(p) = priority {
+            next.priority = p;
+        }
+        let mut new_reservation = None;
+        match &target {
+            Target::Team(team_id) => {
+                let team = self.store.team(org, team_id).await?;
+                next.state = State::Queued;
+                next.team_id = Some(team.id.clone());
+                next.assignee = None;
+                next.reservation_id = None;
+                next.queue_ms = Some(now);
+                if priority.is_none() {
+                    next.priority =
+                        crate::domain::config::priority_for(&team.priority_rules, |k| {
+                            if k == "transferred" {
+                                Some("true".into())
+                            } else {
+                                next.attribute(k)
+                            }
+                        });
+                }
+            }
+            Target::Agent(agent) => {
+                let target_agent = self.store.agent(org, agent).await?;
+                if target_agent.disabled {
+                    return Err(RoutingError::field(
+                        "target.agent_id",
+                        "the agent is disabled",
+                    ));
+                }
+                let reservation = ReservationId::generate();
+                let (slot, _) = self
+                    .presence
+                    .reserve(SlotRequest {
+                        org,
+                        reservation: &reservation,
+                        choose: Choose::Agent {
+                            agent: agent.clone(),
+                            allow_not_available: true,
+                        },
+                        channel_account: Some(&conv.channel_account_id),
+                        exclude: &[],
+                        subject: conv.id.as_str(),
+                    })
+                    .await?;
+                match slot {
+                    Slot::Granted { .. } => {}
+                    Slot::AgentAtCapacity => {
+                        return Err(RoutingError::precondition(
+                            Reason::AgentAtCapacity,
+                            format!("agent {agent} is at capacity"),
+                        ));
+                    }
+                    Slot::AgentNotLinked => {
+                        return Err(RoutingError::precondition(
+                            Reason::AgentNotLinked,
+                            format!("agent {agent} is not linked to this conversation's number"),
+                        ));
+                    }
+                    _ => {
+                        return Err(RoutingError::precondition(
+                            Reason::AgentNotAvailable,
+                            format!("agent {agent} cannot take work now"),
+                        ));
+                    }
+                }
+                next.state = State::Assigned;
+                next.assignee = Some(agent.clone());
+                next.reservation_id = Some(reservation.clone());
+                next.assign_ms = Some(now);
+                next.queue_ms = None;
+                if let Some(team) = &conv.team_id
+                    && let Ok(team) = self.store.team(org, team).await
+                    && team.offer_timeout_secs > 0
+                {
+                    next.offer_expire_ms = Some(now + team.offer_timeout_secs * 1000);
+                }
+                new_reservation = Some((reservation, agent.clone()));
+            }
+            Target::None => {
+                return Err(RoutingError::field(
+                    "target",
+                    "must name a team or an agent",
+                ));
+            }
+        }
+        let t = transition(
+            &conv,
+            &next,
+            Actor::agent(actor),
+            Cause::Transferred,
+            reason,
+        );
+        let mut c = change(&conv, next, vec![t]);
+        c.transfer = Some(transfer.clone());
+        c.release = conv.reservation_id.clone().zip(conv.assignee.clone());
+        match self.commit(org, c).await? {
+            Ok(conv) => {
+                let conv = if conv.state == State::Queued {
+                    self.route(
+                        org,
+                        conv,
+                        Trigger::Transfer,
+                        &Actor::agent(actor),
+                        Cause::Transferred,
+                    )
+                    .await?
+                } else {
+                    conv
+                };
+                Ok((conv, transfer))
+            }
+            Err(_) => {
+                if let Some((reservation, agent)) = new_reservation {
+                    self.give_back(org, &reservation, &agent).await;
+                }
+                Err(stale())
+            }
+        }
+    }
+
+    /// Saves campaign form values (merged; an empty value clears a field). Returns the
+    /// required keys still empty.
+    pub async fn update_form(
+        &self,
+        org: &OrganizationId,
+        id: &ConversationId,
+        actor: &AgentId,
+        values: &std::collections::BTreeMap<String, String>,
+    ) -> Result<(Conversation, Vec<String>), RoutingError> {
+        let caller = self.caller(org, actor).await?;
+        let conv = self.store.conversation(org, id).await?;
+        if !caller.role.supervises() && conv.assignee.as_ref() != Some(actor) {
+            return Err(RoutingError::denied(
+                "only the holder, an operator or an admin fills the form",
+            ));
+        }
+        if !conv.state.is_active() {
+            return Err(refusal(Refusal::WrongState(conv.state)));
+        }
+        let fields = match &conv.campaign_id {
+            Some(c) => self.store.campaign(org, c).await?.form_fields,
+            None => vec![],
+        };
+        let mut bad = Vec::new();
+        for (key, value) in values {
+            match fields.iter().find(|f| &f.key == key) {
+                None => bad.push(switchboard_runtime::errors::FieldViolation::new(
+                    format!("values[{key}]"),
+                    "not a field of this conversation's campaign form",
+                )),
+                Some(f) if !value.is_empty() => {
+                    if let Err(why) = crate::domain::config::check_form_value(f, value) {
+                        bad.push(switchboard_runtime::errors::FieldViolation::new(
+                            format!("values[{key}]"),
+                            why,
+                        ));
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        if !bad.is_empty() {
+            return Err(RoutingError::InvalidArgument(bad));
+        }
+        let mut next = self.bump(&conv);
+        for (k, v) in values {
+            if v.is_empty() {
+                next.form_values.remove(k);
+            } else {
+                next.form_values.insert(k.clone(), v.clone());
+            }
+        }
+        let missing = fields
+            .iter()
+            .filter(|f| f.required && next.form_values.get(&f.key).is_none_or(|v| v.is_empty()))
+            .map(|f| f.key.clone())
+            .collect();
+        let next = self
+            .commit(org, change(&conv, next, vec![]))
+            .await?
+            .map_err(|_| stale())?;
+        Ok((next, missing))
+    }
+
+    /// Takes a held conversation back from its agent and routes it again, excluding that agent.
+    async fn take_back(
+        &self,
+        org: &OrganizationId,
+        conv: Conversation,
+        cause: Cause,
+        trigger: Trigger,
+        detail: &str,
+    ) -> Result<Option<Conversation>, RoutingError> {
+        let Some(agent) = conv.assignee.clone() else {
+            return Ok(None);
+        };
+        let mut next = self.bump(&conv);
+        next.state = State::Queued;
+        next.assignee = None;
+        next.reservation_id = None;
+        next.offer_expire_ms = None;
+        next.queue_ms = Some(next.updated_ms);
+        if !next.excluded_agents.contains(&agent) {
+            next.excluded_agents.push(agent.clone());
+        }
+        let t = transition(&conv, &next, Actor::system(), cause, detail);
+        let mut c = change(&conv, next, vec![t]);
+        c.release = conv.reservation_id.clone().map(|r| (r, agent));
+        match self.commit(org, c).await? {
+            Ok(queued) => Ok(Some(
+                self.route(org, queued, trigger, &Actor::system(), cause)
+                    .await?,
+            )),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// An agent went offline: its ASSIGNED (unopened) conversations go back to routing, per
+    /// each conversation's team offline policy. Returns the conversations taken back.
+    pub async fn agent_offline(
+        &self,
+        org: &OrganizationId,
+        agent: &AgentId,
+        disabled: bool,
+    ) -> Result<Vec<ConversationId>, RoutingError> {
+        let mut out = Vec::new();
+        for conv in self.store.held_by(org, agent, &[State::Assigned]).await? {
+            if !disabled
+                && let Some(team) = &conv.team_id
+                && let Ok(team) = self.store.team(org, team).await
+                && team.offline_policy == OfflinePolicy::KeepUntilTimeout
+            {
+                continue;
+            }
+            let (cause, detail) = if disabled {
+                (Cause::AgentDisabled, "its agent was disabled")
+            } else {
+                (
+                    Cause::AgentOffline,
+                    "its agent went offline before opening it",
+                )
+            };
+            let id = conv.id.clone();
+            if self
+                .take_back(org, conv, cause, Trigger::AgentOffline, detail)
+                .await?
+                .is_some()
+            {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One pass of timed transitions: offers that ran out, owner waits that ran out, the
+    /// 24-hour expiry, releases presence did not confirm, never-routed conversations, and a
+    /// safety pass over the queues. Returns how many conversations it changed.
+    pub async fn sweep(&self) -> Result<usize, RoutingError> {
+        use crate::store::entities::conversations::Column as C;
+        let now = self.clock.now_ms();
+        let mut n = 0;
+        for (org, conv) in self
+            .store
+            .due(&[State::Assigned], C::OfferExpireMs, now, 100)
+            .await?
+        {
+            if self
+                .take_back(
+                    &org,
+                    conv,
+                    Cause::OfferTimeout,
+                    Trigger::OfferTimeout,
+                    "not opened before the offer timeout",
+                )
+                .await?
+                .is_some()
+            {
+                n += 1;
+            }
+        }
+        for (org, conv) in self
+            .store
+            .due(&[State::Queued], C::OwnerWaitUntilMs, now, 100)
+            .await?
+        {
+            let mut next = self.bump(&conv);
+            next.owner_wait_until_ms = None;
+            next.waiting_agent = None;
+            if self
+                .store
+                .apply(&org, &change(&conv, next.clone(), vec![]))
+                .await?
+                .is_ok()
+            {
+                self.route(
+                    &org,
+                    next,
+                    Trigger::OwnerWaitExpired,
+                    &Actor::system(),
+                    Cause::OwnerWaitExpired,
+                )
+                .await?;
+                n += 1;
+            }
+        }
+        for (org, conv) in self
+            .store
+            .due(
+                &[State::Queued, State::Assigned, State::Open],
+                C::ExpireMs,
+                now,
+                200,
+            )
+            .await?
+        {
+            let mut next = self.bump(&conv);
+            next.state = State::Expired;
+            next.end_ms = Some(now);
+            next.offer_expire_ms = None;
+            next.owner_wait_until_ms = None;
+            let t = transition(
+                &conv,
+                &next,
+                Actor::system(),
+                Cause::Expired,
+                "24 hours without a customer message",
+            );
+            let mut c = change(&conv, next, vec![t]);
+            c.release = conv.reservation_id.clone().zip(conv.assignee.clone());
+            if self.commit(&org, c).await?.is_ok() {
+                n += 1;
+            }
+        }
+        for (org, reservation, agent) in self.store.pending_releases(100).await? {
+            self.release_and_refill(&org, &reservation, &agent).await;
+        }
+        for (org, conv) in self.store.unrouted(now - 5_000, 50).await? {
+            self.route(&org, conv, Trigger::New, &Actor::system(), Cause::Routed)
+                .await?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Restores presence's loads after it lost its store: every enabled agent's profile and
+    /// the slots routing's database says it holds.
+    pub async fn rebuild_presence(&self, org: &OrganizationId) -> Result<(), RoutingError> {
+        let snapshot_ms = self.clock.now_ms();
+        let profiles = self.agent_profiles(org).await?;
+        let holdings = self.store.holdings(org).await?;
+        let agents = profiles
+            .into_iter()
+            .map(|p| {
+                let held = holdings
+                    .iter()
+                    .filter(|(a, _, _)| *a == p.agent_id)
+                    .map(|(_, r, subject)| (r.clone(), subject.clone()))
+                    .collect();
+                (p, held)
+            })
+            .collect();
+        self.presence.rebuild(org, agents, snapshot_ms).await
+    }
+
+    /// Whether `caller` may read `conv`.
+    pub(crate) fn can_see(&self, caller: Option<&Caller>, conv: &Conversation) -> bool {
+        caller.is_none_or(|c| conv.visible_to(c) || c.role == Role::Admin)
+    }
+}
