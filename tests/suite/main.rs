@@ -5,6 +5,8 @@ mod health;
 mod organizations;
 mod outbox;
 mod presence;
+mod routing_flow;
+mod routing_support;
 
 /// Runs an async test body once per backend, as `<name>::embedded` and `<name>::cluster`.
 #[macro_export]
