@@ -2,6 +2,7 @@
 //! conversation lifecycle, over the store and the presence client. Transport-free: the gRPC
 //! adapter calls in with domain types.
 
+pub mod config;
 pub mod presence;
 
 use switchboard_runtime::{

@@ -1,6 +1,7 @@
 //! Routing's storage: sea-orm entities and queries. Every query of tenant data takes the
 //! organization first.
 
+pub mod config;
 pub mod directory;
 pub mod entities;
 pub mod idempotency;
