@@ -5,6 +5,7 @@
 pub mod engine;
 pub mod events;
 pub mod lifecycle;
+pub mod config;
 pub mod presence;
 pub mod views;
 
@@ -68,34 +69,5 @@ impl Routing {
             agent_id: found.id,
             role: found.role,
         })
-    }
-
-    /// The presence profile of one agent: effective capacity, teams, and the channel accounts
-    /// it serves (linked directly or through a team).
-    pub async fn agent_profile(
-        &self,
-        org: &OrganizationId,
-        agent: &crate::domain::config::Agent,
-        org_default_capacity: i32,
-    ) -> Result<presence::AgentProfile, RoutingError> {
-        Ok(presence::AgentProfile {
-            agent_id: agent.id.clone(),
-            capacity: agent.effective_capacity(org_default_capacity),
-            team_ids: agent.team_ids.clone(),
-            channel_account_ids: self.store.agent_channel_account_ids(org, &agent.id).await?,
-        })
-    }
-
-    /// Profiles of every enabled agent (for presence rebuilds).
-    pub async fn agent_profiles(
-        &self,
-        org: &OrganizationId,
-    ) -> Result<Vec<presence::AgentProfile>, RoutingError> {
-        let default = self.store.organization(org).await?.default_agent_capacity;
-        let mut out = Vec::new();
-        for agent in self.store.enabled_agents(org).await? {
-            out.push(self.agent_profile(org, &agent, default).await?);
-        }
-        Ok(out)
     }
 }

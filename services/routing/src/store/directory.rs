@@ -32,12 +32,6 @@ pub(crate) fn parse_id<T: std::str::FromStr>(what: &str, value: &str) -> Result<
     value.parse().map_err(|_| corrupt(what, value))
 }
 
-pub(crate) fn parse_ids<T: std::str::FromStr>(
-    what: &str,
-    values: &[String],
-) -> Result<Vec<T>, RoutingError> {
-    values.iter().map(|v| parse_id(what, v)).collect()
-}
 
 pub(crate) fn agent_from_row(
     row: e::agents::Model,
@@ -128,23 +122,6 @@ impl Store {
             .ok_or_else(|| RoutingError::not_found("agent", id))?;
         let teams = self.agent_team_ids_in(conn, org, id).await?;
         agent_from_row(row, teams)
-    }
-
-    /// Every enabled agent of the organization, with its teams.
-    pub async fn enabled_agents(&self, org: &OrganizationId) -> Result<Vec<Agent>, RoutingError> {
-        let rows = e::agents::Entity::find()
-            .filter(e::agents::Column::OrganizationId.eq(org.as_str()))
-            .filter(e::agents::Column::Disabled.eq(false))
-            .order_by_asc(e::agents::Column::Id)
-            .all(&self.db)
-            .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let id: AgentId = parse_id("agent id", &row.id)?;
-            let teams = self.agent_team_ids(org, &id).await?;
-            out.push(agent_from_row(row, teams)?);
-        }
-        Ok(out)
     }
 
     /// The teams an agent belongs to.

@@ -2,6 +2,7 @@
 //! organization first.
 
 pub mod conversations;
+pub mod config;
 pub mod directory;
 pub mod entities;
 pub mod idempotency;
