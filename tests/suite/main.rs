@@ -6,6 +6,7 @@ mod organizations;
 mod outbox;
 mod presence;
 mod routing_flow;
+mod routing_replicas;
 mod routing_support;
 
 /// Runs an async test body once per backend, as `<name>::embedded` and `<name>::cluster`.
