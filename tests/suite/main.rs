@@ -5,6 +5,7 @@ mod health;
 mod organizations;
 mod outbox;
 mod presence;
+mod routing_config;
 
 /// Runs an async test body once per backend, as `<name>::embedded` and `<name>::cluster`.
 #[macro_export]
