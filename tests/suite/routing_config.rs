@@ -635,7 +635,7 @@ async fn memberships_are_idempotent_and_listed_both_ways(backend: Backend) -> an
         .into_inner()
         .agent
         .expect("agent");
-    assert_eq!(got.team_ids, [b.id.clone()]);
+    assert_eq!(got.team_ids, std::slice::from_ref(&b.id));
 
     suite.stop().await
 }
@@ -677,7 +677,7 @@ async fn channel_account_routing_is_replaced_and_default_must_be_linked(
     )
     .await?;
     assert_eq!(set.linked_team_ids.len(), 2);
-    assert_eq!(set.linked_agent_ids, [org.admin.clone()]);
+    assert_eq!(set.linked_agent_ids, std::slice::from_ref(&org.admin));
     assert_eq!(set.default_target, team_target(&sales.id));
 
     let linked = client
@@ -702,7 +702,7 @@ async fn channel_account_routing_is_replaced_and_default_must_be_linked(
     .await?;
     assert_eq!(
         replaced.linked_team_ids,
-        [support.id.clone()],
+        std::slice::from_ref(&support.id),
         "links are replaced, not merged"
     );
     assert!(replaced.linked_agent_ids.is_empty());
@@ -997,8 +997,8 @@ async fn presence_profiles_follow_configuration(backend: Backend) -> anyhow::Res
         .presence
         .expect("presence");
     assert_eq!(seen.capacity, 3, "the organization default");
-    assert_eq!(seen.team_ids, [team.id.clone()]);
-    assert_eq!(seen.channel_account_ids, [account.clone()]);
+    assert_eq!(seen.team_ids, std::slice::from_ref(&team.id));
+    assert_eq!(seen.channel_account_ids, std::slice::from_ref(&account));
 
     client
         .update_agent(pb::UpdateAgentRequest {
