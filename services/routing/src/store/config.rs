@@ -582,7 +582,7 @@ impl Store {
         self.team(org, &team.id).await
     }
 
-    /// Writes a team's settings, adding `dedicated` as a member when it is not one yet.
+    /// Writes a team's settings (not its memberships).
     pub async fn save_team(&self, org: &OrganizationId, team: &Team) -> Result<Team, RoutingError> {
         let txn = self.db.begin().await?;
         let mut row = team_row(org, team);
