@@ -5,6 +5,7 @@ mod health;
 mod organizations;
 mod outbox;
 mod presence;
+mod routing_config;
 mod routing_flow;
 mod routing_replicas;
 mod routing_support;

@@ -102,7 +102,7 @@ async fn organizations_are_created_once_and_validated(backend: Backend) -> anyho
 
     // Not yet implemented RPCs say so instead of pretending.
     let unimplemented = client
-        .list_agents(switchboard_proto::routing::v1::ListAgentsRequest::default())
+        .list_work_items(switchboard_proto::routing::v1::ListWorkItemsRequest::default())
         .await
         .expect_err("not implemented yet");
     assert_eq!(unimplemented.code(), tonic::Code::Unimplemented);

@@ -17,7 +17,9 @@ use rand::{Rng, SeedableRng};
 use sea_orm::{ConnectionTrait, Statement};
 use switchboard_proto::{
     common::v1::{AgentStatus, Role},
-    presence::v1::{ListAgentPresencesRequest, SetStatusRequest, presence_service_client::PresenceServiceClient},
+    presence::v1::{
+        ListAgentPresencesRequest, SetStatusRequest, presence_service_client::PresenceServiceClient,
+    },
     routing::v1::{self as pb, routing_service_client::RoutingServiceClient},
 };
 use switchboard_runtime::{
@@ -33,7 +35,9 @@ const AGENTS: usize = 50;
 const CAPACITY: i32 = 3;
 const CONVERSATIONS: usize = 2_000;
 
-async fn held_per_agent(conn: &sea_orm::DatabaseConnection) -> anyhow::Result<BTreeMap<String, i64>> {
+async fn held_per_agent(
+    conn: &sea_orm::DatabaseConnection,
+) -> anyhow::Result<BTreeMap<String, i64>> {
     let rows = conn
         .query_all_raw(Statement::from_string(
             conn.get_database_backend(),
@@ -66,7 +70,9 @@ async fn three_replicas_never_double_assign_or_exceed_capacity() -> anyhow::Resu
     let third = env.start(&[Service::Routing]).await?;
     let mut replicas = Vec::new();
     for suite in [&first, &second, &third] {
-        replicas.push(RoutingServiceClient::new(suite.channel(Service::Routing).await?));
+        replicas.push(RoutingServiceClient::new(
+            suite.channel(Service::Routing).await?,
+        ));
     }
     let mut presence = PresenceServiceClient::new(first.channel(Service::Presence).await?);
     let mut admin_client = replicas[0].clone();
@@ -206,7 +212,9 @@ async fn three_replicas_never_double_assign_or_exceed_capacity() -> anyhow::Resu
                             ..Default::default()
                         })
                         .await;
-                    if let Some(c) = open.ok().and_then(|o| o.into_inner().conversations.into_iter().next())
+                    if let Some(c) = open
+                        .ok()
+                        .and_then(|o| o.into_inner().conversations.into_iter().next())
                         && client
                             .close_conversation(pb::CloseConversationRequest {
                                 request_id: rid(),
@@ -251,7 +259,11 @@ async fn three_replicas_never_double_assign_or_exceed_capacity() -> anyhow::Resu
         assert!(c.created);
         started.insert(c.conversation.expect("conversation").id);
     }
-    assert_eq!(started.len(), CONVERSATIONS, "every start made its own conversation");
+    assert_eq!(
+        started.len(),
+        CONVERSATIONS,
+        "every start made its own conversation"
+    );
 
     // Let agents work a while, then stop them and let the system settle.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -266,7 +278,10 @@ async fn three_replicas_never_double_assign_or_exceed_capacity() -> anyhow::Resu
     tokio::time::sleep(Duration::from_millis(1_000)).await;
 
     let max = max_seen.load(Ordering::Relaxed);
-    assert!(max <= CAPACITY as usize, "an agent held {max} > capacity {CAPACITY}");
+    assert!(
+        max <= CAPACITY as usize,
+        "an agent held {max} > capacity {CAPACITY}"
+    );
     assert!(samples > 10, "the watchdog sampled ({samples})");
 
     // Nothing lost: every conversation is assigned, open, closed or still queued.
@@ -278,9 +293,17 @@ async fn three_replicas_never_double_assign_or_exceed_capacity() -> anyhow::Resu
     )
     .await?;
     assert_eq!(accounted, CONVERSATIONS as i64);
-    let closed_db = count(&conn, "SELECT COUNT(*) AS n FROM conversations WHERE state = 'closed'").await?;
+    let closed_db = count(
+        &conn,
+        "SELECT COUNT(*) AS n FROM conversations WHERE state = 'closed'",
+    )
+    .await?;
     assert!(closed_db >= 400, "agents closed {closed_db}");
-    let queued = count(&conn, "SELECT COUNT(*) AS n FROM conversations WHERE state = 'queued'").await?;
+    let queued = count(
+        &conn,
+        "SELECT COUNT(*) AS n FROM conversations WHERE state = 'queued'",
+    )
+    .await?;
 
     // Never held twice: presence's loads (slots granted minus released) equal what the
     // database says each agent holds; a double assignment or a leaked slot would differ.
@@ -288,21 +311,39 @@ async fn three_replicas_never_double_assign_or_exceed_capacity() -> anyhow::Resu
     let presences = presence
         .list_agent_presences(ListAgentPresencesRequest {
             organization_id: org.clone(),
-            page: Some(switchboard_proto::common::v1::PageRequest { page_size: 500, page_token: String::new() }),
+            page: Some(switchboard_proto::common::v1::PageRequest {
+                page_size: 500,
+                page_token: String::new(),
+            }),
             ..Default::default()
         })
         .await?
         .into_inner()
         .presences;
-    let loads: HashMap<_, _> = presences.iter().map(|p| (p.agent_id.clone(), p.load)).collect();
+    let loads: HashMap<_, _> = presences
+        .iter()
+        .map(|p| (p.agent_id.clone(), p.load))
+        .collect();
     for agent in &agents {
         let db = held.get(agent).copied().unwrap_or(0);
-        assert_eq!(i64::from(loads[agent]), db, "presence load and held conversations of {agent}");
+        assert_eq!(
+            i64::from(loads[agent]),
+            db,
+            "presence load and held conversations of {agent}"
+        );
     }
     // With conversations still queued, everyone is full (spread 0 ≤ 1).
     if queued > 0 {
-        let min = agents.iter().map(|a| held.get(a).copied().unwrap_or(0)).min().unwrap_or(0);
-        let max = agents.iter().map(|a| held.get(a).copied().unwrap_or(0)).max().unwrap_or(0);
+        let min = agents
+            .iter()
+            .map(|a| held.get(a).copied().unwrap_or(0))
+            .min()
+            .unwrap_or(0);
+        let max = agents
+            .iter()
+            .map(|a| held.get(a).copied().unwrap_or(0))
+            .max()
+            .unwrap_or(0);
         assert!(max - min <= 1, "spread {min}..{max} while {queued} wait");
     }
 
@@ -330,7 +371,10 @@ async fn three_replicas_never_double_assign_or_exceed_capacity() -> anyhow::Resu
             .filter_map(|c| c["load"].as_i64())
             .min()
             .unwrap_or(chosen_load);
-        assert_eq!(chosen_load, least, "least_open chose load {chosen_load} while {least} was free");
+        assert_eq!(
+            chosen_load, least,
+            "least_open chose load {chosen_load} while {least} was free"
+        );
     }
     eprintln!(
         "replicas: {CONVERSATIONS} conversations, {closed_db} closed, {queued} queued, max held {max}, \

@@ -23,7 +23,8 @@ pub fn rid() -> String {
 
 pub struct World {
     pub suite: Suite,
-    pub env: TestEnv,
+    /// Kept for its Drop: the database and Redis keys go once the services stopped.
+    _env: TestEnv,
     pub routing: Routing,
     pub presence: PresenceServiceClient<Channel>,
     pub org: String,
@@ -73,7 +74,7 @@ impl World {
             .id;
         let mut world = Self {
             suite,
-            env,
+            _env: env,
             routing,
             presence,
             org,

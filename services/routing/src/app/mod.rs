@@ -2,10 +2,10 @@
 //! conversation lifecycle, over the store and the presence client. Transport-free: the gRPC
 //! adapter calls in with domain types.
 
+pub mod config;
 pub mod engine;
 pub mod events;
 pub mod lifecycle;
-pub mod config;
 pub mod presence;
 pub mod views;
 

@@ -228,6 +228,31 @@ pub struct ContactOwner {
     pub created_ms: i64,
 }
 
+/// Checks a non-empty form value against its field's kind.
+pub fn check_form_value(field: &FormField, value: &str) -> Result<(), String> {
+    match field.kind {
+        FormFieldKind::Text => Ok(()),
+        FormFieldKind::Number => value
+            .parse::<f64>()
+            .map(|_| ())
+            .map_err(|_| "must be a number written with a dot".into()),
+        FormFieldKind::Date => chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+            .map(|_| ())
+            .map_err(|_| "must be a date written YYYY-MM-DD".into()),
+        FormFieldKind::Boolean => match value {
+            "true" | "false" => Ok(()),
+            _ => Err("must be true or false".into()),
+        },
+        FormFieldKind::Select => {
+            if field.options.iter().any(|o| o == value) {
+                Ok(())
+            } else {
+                Err(format!("must be one of: {}", field.options.join(", ")))
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,30 +302,5 @@ mod tests {
         team.auto_distribution = true;
         team.strategy = Strategy::Manual;
         assert!(!team.distributes());
-    }
-}
-
-/// Checks a non-empty form value against its field's kind.
-pub fn check_form_value(field: &FormField, value: &str) -> Result<(), String> {
-    match field.kind {
-        FormFieldKind::Text => Ok(()),
-        FormFieldKind::Number => value
-            .parse::<f64>()
-            .map(|_| ())
-            .map_err(|_| "must be a number written with a dot".into()),
-        FormFieldKind::Date => chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
-            .map(|_| ())
-            .map_err(|_| "must be a date written YYYY-MM-DD".into()),
-        FormFieldKind::Boolean => match value {
-            "true" | "false" => Ok(()),
-            _ => Err("must be true or false".into()),
-        },
-        FormFieldKind::Select => {
-            if field.options.iter().any(|o| o == value) {
-                Ok(())
-            } else {
-                Err(format!("must be one of: {}", field.options.join(", ")))
-            }
-        }
     }
 }

@@ -1,8 +1,8 @@
 //! The gRPC adapter: converts proto messages to domain calls and domain errors to statuses.
 //! The trait impl only delegates; each RPC group lives in its own module.
 
-mod conversations;
 mod config;
+mod conversations;
 pub mod convert;
 mod organizations;
 

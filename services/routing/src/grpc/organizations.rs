@@ -18,7 +18,7 @@ pub fn organization_to_pb(o: Organization) -> pb::Organization {
         settings: Some(pb::OrganizationSettings {
             first_responder_becomes_owner: o.settings.first_responder_becomes_owner,
             owner_routing_enabled: o.settings.owner_routing_enabled,
-            owner_fallback_wait: (o.settings.owner_fallback_wait_secs > 0).then(|| {
+            owner_fallback_wait: (o.settings.owner_fallback_wait_secs > 0).then_some({
                 switchboard_proto::prost_types::Duration {
                     seconds: o.settings.owner_fallback_wait_secs,
                     nanos: 0,

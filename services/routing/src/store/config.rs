@@ -20,7 +20,9 @@ use switchboard_runtime::{
 
 use super::{
     Store,
-    directory::{agent_from_row, campaign_from_row, owner_from_row, parse_id, team_from_row},
+    directory::{
+        agent_from_row, campaign_from_row, owner_from_row, parse_id, parse_ids, team_from_row,
+    },
     entities as e, idempotency,
     organization::entity as orgs,
 };
@@ -489,7 +491,9 @@ impl Store {
             .into_tuple::<String>()
             .all(&self.db)
             .await?;
-        rows.iter().map(|id| parse_id("agent id", id)).collect()
+        Ok(parse_ids::<AgentId>("agent id", &rows)?
+            .into_iter()
+            .collect())
     }
 
     /// Which of `ids` are teams of the organization.
@@ -509,7 +513,7 @@ impl Store {
             .into_tuple::<String>()
             .all(&self.db)
             .await?;
-        rows.iter().map(|id| parse_id("team id", id)).collect()
+        Ok(parse_ids::<TeamId>("team id", &rows)?.into_iter().collect())
     }
 
     // ---- Teams and memberships ----
@@ -578,7 +582,7 @@ impl Store {
         self.team(org, &team.id).await
     }
 
-    /// Writes a team's settings, adding `dedicated` as a member when it is not one yet.
+    /// Writes a team's settings (not its memberships).
     pub async fn save_team(&self, org: &OrganizationId, team: &Team) -> Result<Team, RoutingError> {
         let txn = self.db.begin().await?;
         let mut row = team_row(org, team);

@@ -32,6 +32,12 @@ pub(crate) fn parse_id<T: std::str::FromStr>(what: &str, value: &str) -> Result<
     value.parse().map_err(|_| corrupt(what, value))
 }
 
+pub(crate) fn parse_ids<T: std::str::FromStr>(
+    what: &str,
+    values: &[String],
+) -> Result<Vec<T>, RoutingError> {
+    values.iter().map(|v| parse_id(what, v)).collect()
+}
 
 pub(crate) fn agent_from_row(
     row: e::agents::Model,

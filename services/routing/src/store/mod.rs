@@ -1,8 +1,8 @@
 //! Routing's storage: sea-orm entities and queries. Every query of tenant data takes the
 //! organization first.
 
-pub mod conversations;
 pub mod config;
+pub mod conversations;
 pub mod directory;
 pub mod entities;
 pub mod idempotency;
