@@ -9,6 +9,7 @@ mod routing_config;
 mod routing_flow;
 mod routing_replicas;
 mod routing_support;
+mod routing_work_items;
 
 /// Runs an async test body once per backend, as `<name>::embedded` and `<name>::cluster`.
 #[macro_export]

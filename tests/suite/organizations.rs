@@ -100,13 +100,6 @@ async fn organizations_are_created_once_and_validated(backend: Backend) -> anyho
         .expect("field violations");
     assert_eq!(bad.field_violations[0].field, "organization_id");
 
-    // Not yet implemented RPCs say so instead of pretending.
-    let unimplemented = client
-        .list_work_items(switchboard_proto::routing::v1::ListWorkItemsRequest::default())
-        .await
-        .expect_err("not implemented yet");
-    assert_eq!(unimplemented.code(), tonic::Code::Unimplemented);
-
     suite.stop().await
 }
 on_both_backends!(organizations_are_created_once_and_validated);

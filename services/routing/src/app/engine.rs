@@ -6,9 +6,7 @@
 //! the conversation changes only if its version is still the one the decision was computed
 //! from (never two assignees). A replica that loses the race gives its slot back.
 
-use switchboard_runtime::ids::{
-    AgentId, ConversationId, OrganizationId, ReservationId, RoutingDecisionId, TeamId,
-};
+use switchboard_runtime::ids::{AgentId, OrganizationId, ReservationId, RoutingDecisionId, TeamId};
 
 use super::{
     Routing,
@@ -629,14 +627,14 @@ impl Routing {
         }
     }
 
-    /// Offers an agent with free slots the best waiting conversations it can take, until its
-    /// slots or the queue run out. Returns the conversations offered.
+    /// Offers an agent with free slots the best waiting conversations it can take, then the
+    /// work items, until its slots or the queues run out. Returns the conv_/wi_ ids offered.
     pub async fn fill_slots(
         &self,
         org: &OrganizationId,
         agent: &AgentId,
         trigger: Trigger,
-    ) -> Result<Vec<ConversationId>, RoutingError> {
+    ) -> Result<Vec<String>, RoutingError> {
         let settings = self.store.organization(org).await?.settings;
         let mut teams: Vec<Team> = Vec::new();
         for t in self.store.agent_team_ids(org, agent).await? {
@@ -686,6 +684,14 @@ impl Routing {
             }
             // Every candidate was lost to another replica or skipped: look again.
         }
+        // Conversations first; then work items waiting for this agent or its teams.
+        let mut offered: Vec<String> = offered.iter().map(ToString::to_string).collect();
+        offered.extend(
+            self.fill_work_slots(org, agent, &teams)
+                .await?
+                .iter()
+                .map(ToString::to_string),
+        );
         Ok(offered)
     }
 

@@ -994,6 +994,7 @@ impl Routing {
                 n += 1;
             }
         }
+        n += self.sweep_work_offers(now).await?;
         for (org, reservation, agent) in self.store.pending_releases(100).await? {
             self.release_and_refill(&org, &reservation, &agent).await;
         }
@@ -1010,7 +1011,8 @@ impl Routing {
     pub async fn rebuild_presence(&self, org: &OrganizationId) -> Result<(), RoutingError> {
         let snapshot_ms = self.clock.now_ms();
         let profiles = self.agent_profiles(org).await?;
-        let holdings = self.store.holdings(org).await?;
+        let mut holdings = self.store.holdings(org).await?;
+        holdings.extend(self.store.work_holdings(org).await?);
         let agents = profiles
             .into_iter()
             .map(|p| {

@@ -8,6 +8,7 @@ pub mod events;
 pub mod lifecycle;
 pub mod presence;
 pub mod views;
+pub mod work_items;
 
 use switchboard_runtime::{
     clock::Clock,

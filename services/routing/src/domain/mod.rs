@@ -4,6 +4,7 @@ pub mod config;
 pub mod conversation;
 pub mod decision;
 pub mod organization;
+pub mod work_item;
 
 /// Declares a string-backed enum with `as_str`/`parse` (the stored form).
 macro_rules! string_enum {

@@ -5,6 +5,7 @@ mod config;
 mod conversations;
 pub mod convert;
 mod organizations;
+mod work_items;
 
 use switchboard_proto::routing::v1::{self as pb, routing_service_server::RoutingService};
 use tonic::{Request, Response, Status};
@@ -387,5 +388,49 @@ impl RoutingService for RoutingGrpc {
         request: Request<pb::ListContactOwnersRequest>,
     ) -> Result<Response<pb::ListContactOwnersResponse>, Status> {
         rpc!(self, config::list_contact_owners, request)
+    }
+
+    // ---- Work items (work_items.rs) ----
+
+    async fn route_work_item(
+        &self,
+        request: Request<pb::RouteWorkItemRequest>,
+    ) -> Result<Response<pb::RouteWorkItemResponse>, Status> {
+        rpc!(self, work_items::route_work_item, request)
+    }
+
+    async fn get_work_item(
+        &self,
+        request: Request<pb::GetWorkItemRequest>,
+    ) -> Result<Response<pb::GetWorkItemResponse>, Status> {
+        rpc!(self, work_items::get_work_item, request)
+    }
+
+    async fn list_work_items(
+        &self,
+        request: Request<pb::ListWorkItemsRequest>,
+    ) -> Result<Response<pb::ListWorkItemsResponse>, Status> {
+        rpc!(self, work_items::list_work_items, request)
+    }
+
+    async fn accept_work_item(
+        &self,
+        request: Request<pb::AcceptWorkItemRequest>,
+    ) -> Result<Response<pb::AcceptWorkItemResponse>, Status> {
+        rpc!(self, work_items::accept_work_item, request)
+    }
+
+    async fn complete_work_item(
+        &self,
+        request: Request<pb::CompleteWorkItemRequest>,
+    ) -> Result<Response<pb::CompleteWorkItemResponse>, Status> {
+        rpc!(self, work_items::complete_work_item, request)
+    }
+
+    async fn cancel_work_item(
+        &self,
+        request: Request<pb::CancelWorkItemRequest>,
+    ) -> Result<Response<pb::CancelWorkItemResponse>, Status> {
+        rpc!(self, work_items::cancel_work_item, request)
     }
 }

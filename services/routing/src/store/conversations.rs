@@ -773,13 +773,26 @@ impl Store {
         insert_pending_release(&self.db, org, reservation, agent, now_ms).await
     }
 
-    /// Stores a decision on its own (a routing attempt that changed nothing).
-    pub async fn record_decision(
+    /// Stores a decision in the caller's transaction.
+    pub(crate) async fn record_decision_in<Conn: ConnectionTrait>(
         &self,
+        conn: &Conn,
         org: &OrganizationId,
         d: &Decision,
     ) -> Result<(), RoutingError> {
-        insert_decision(&self.db, org, d).await
+        insert_decision(conn, org, d).await
+    }
+
+    /// Records a slot to release in the caller's transaction.
+    pub(crate) async fn release_later_in<Conn: ConnectionTrait>(
+        &self,
+        conn: &Conn,
+        org: &OrganizationId,
+        reservation: &ReservationId,
+        agent: &AgentId,
+        now_ms: i64,
+    ) -> Result<(), RoutingError> {
+        insert_pending_release(conn, org, reservation, agent, now_ms).await
     }
 }
 

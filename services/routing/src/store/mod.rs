@@ -7,6 +7,7 @@ pub mod directory;
 pub mod entities;
 pub mod idempotency;
 pub mod organization;
+pub mod work_items;
 
 use sea_orm::DatabaseConnection;
 use switchboard_runtime::outbox::RelayWaker;
