@@ -589,9 +589,6 @@ impl Routing {
         next.queue_ms = None;
         next.waiting_agent = None;
         next.owner_wait_until_ms = None;
-        if next.assignee.is_none() {
-            next.assignee = None;
-        }
         let t = transition(&conv, &next, Actor::agent(agent), Cause::Closed, note);
         let mut c = change(&conv, next, vec![t]);
         c.release = conv.reservation_id.clone().zip(conv.assignee.clone());
