@@ -523,17 +523,12 @@ impl Routing {
                 if let Some(team) = team {
                     next.team_id = Some(team.id.clone());
                 }
-                next.state = State::Assigned;
-                next.assignee = Some(agent.clone());
-                next.reservation_id = Some(reservation.clone());
-                next.waiting_agent = None;
-                next.owner_wait_until_ms = None;
-                next.queue_ms = None;
-                next.assign_ms = Some(now);
-                next.offer_expire_ms = team
-                    .as_ref()
-                    .filter(|t| t.offer_timeout_secs > 0)
-                    .map(|t| now + t.offer_timeout_secs * 1000);
+                next.assign(
+                    agent.clone(),
+                    reservation.clone(),
+                    now,
+                    team.as_ref().map_or(0, |t| t.offer_timeout_secs),
+                );
                 transitions.push(NewTransition {
                     from_state: Some(State::Queued),
                     to_state: State::Assigned,
@@ -636,14 +631,14 @@ impl Routing {
         trigger: Trigger,
     ) -> Result<Vec<String>, RoutingError> {
         let settings = self.store.organization(org).await?.settings;
-        let mut teams: Vec<Team> = Vec::new();
-        for t in self.store.agent_team_ids(org, agent).await? {
-            if let Ok(team) = self.store.team(org, &t).await
-                && team.distributes()
-            {
-                teams.push(team);
-            }
-        }
+        let member_of = self.store.agent_team_ids(org, agent).await?;
+        let teams: Vec<Team> = self
+            .store
+            .teams_by_id(org, &member_of)
+            .await?
+            .into_iter()
+            .filter(Team::distributes)
+            .collect();
         let team_ids: Vec<TeamId> = teams.iter().map(|t| t.id.clone()).collect();
         let accounts: Vec<String> = self
             .store
@@ -752,16 +747,12 @@ impl Routing {
         let mut next = conv.clone();
         next.version += 1;
         next.updated_ms = now;
-        next.state = State::Assigned;
-        next.assignee = Some(agent.clone());
-        next.reservation_id = Some(reservation.clone());
-        next.waiting_agent = None;
-        next.owner_wait_until_ms = None;
-        next.queue_ms = None;
-        next.assign_ms = Some(now);
-        next.offer_expire_ms = team
-            .filter(|t| t.offer_timeout_secs > 0)
-            .map(|t| now + t.offer_timeout_secs * 1000);
+        next.assign(
+            agent.clone(),
+            reservation.clone(),
+            now,
+            team.map_or(0, |t| t.offer_timeout_secs),
+        );
         next.last_decision_id = Some(decision.id.clone());
         let change = Change {
             expected_version: Some(conv.version),

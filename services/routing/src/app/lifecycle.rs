@@ -268,8 +268,6 @@ impl Routing {
         conv: Conversation,
         agent: &AgentId,
     ) -> Result<Conversation, RoutingError> {
-        let mut waiting = conv.clone();
-        waiting.waiting_agent = Some(agent.clone());
         let reservation = ReservationId::generate();
         let (slot, _) = self
             .presence
@@ -291,11 +289,7 @@ impl Routing {
                 .await;
         }
         let mut next = self.bump(&conv);
-        next.state = State::Assigned;
-        next.assignee = Some(agent.clone());
-        next.reservation_id = Some(reservation.clone());
-        next.assign_ms = Some(next.updated_ms);
-        next.queue_ms = None;
+        next.assign(agent.clone(), reservation.clone(), next.updated_ms, 0);
         let t = transition(
             &conv,
             &next,
@@ -496,15 +490,10 @@ impl Routing {
             }
         }
         let mut next = self.bump(&conv);
+        // Picking is opening: assigned and opened in one step, no offer to time out.
+        next.assign(agent.clone(), reservation.clone(), next.updated_ms, 0);
         next.state = State::Open;
-        next.assignee = Some(agent.clone());
-        next.reservation_id = Some(reservation.clone());
-        next.waiting_agent = None;
-        next.owner_wait_until_ms = None;
-        next.queue_ms = None;
-        next.assign_ms = Some(next.updated_ms);
         next.open_ms = Some(next.updated_ms);
-        next.offer_expire_ms = None;
         let t = transition(
             &conv,
             &next,
@@ -723,17 +712,15 @@ impl Routing {
                         ));
                     }
                 }
-                next.state = State::Assigned;
-                next.assignee = Some(agent.clone());
-                next.reservation_id = Some(reservation.clone());
-                next.assign_ms = Some(now);
-                next.queue_ms = None;
-                if let Some(team) = &conv.team_id
-                    && let Ok(team) = self.store.team(org, team).await
-                    && team.offer_timeout_secs > 0
-                {
-                    next.offer_expire_ms = Some(now + team.offer_timeout_secs * 1000);
-                }
+                let timeout = match &conv.team_id {
+                    Some(team) => self
+                        .store
+                        .team(org, team)
+                        .await
+                        .map_or(0, |t| t.offer_timeout_secs),
+                    None => 0,
+                };
+                next.assign(agent.clone(), reservation.clone(), now, timeout);
                 new_reservation = Some((reservation, agent.clone()));
             }
             Target::None => {

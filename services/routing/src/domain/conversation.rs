@@ -208,6 +208,25 @@ impl Conversation {
             || self.state == State::Queued
     }
 
+    /// Hands it to `agent`, who holds `reservation`: ASSIGNED (an offer that runs out after
+    /// `offer_timeout_secs`, when positive), out of every queue.
+    pub fn assign(
+        &mut self,
+        agent: AgentId,
+        reservation: ReservationId,
+        now_ms: i64,
+        offer_timeout_secs: i64,
+    ) {
+        self.state = State::Assigned;
+        self.assignee = Some(agent);
+        self.reservation_id = Some(reservation);
+        self.waiting_agent = None;
+        self.owner_wait_until_ms = None;
+        self.queue_ms = None;
+        self.assign_ms = Some(now_ms);
+        self.offer_expire_ms = (offer_timeout_secs > 0).then(|| now_ms + offer_timeout_secs * 1000);
+    }
+
     /// Attribute values team priority rules match on.
     pub fn attribute(&self, key: &str) -> Option<String> {
         match key {
@@ -317,6 +336,26 @@ mod tests {
             Err(Refusal::WrongState(State::Assigned)),
             "an agent closes only what it opened"
         );
+    }
+
+    #[test]
+    fn assigning_takes_it_out_of_every_queue_and_starts_the_offer() {
+        let ana = AgentId::generate();
+        let mut c = conversation(State::Queued, None);
+        c.waiting_agent = Some(AgentId::generate());
+        c.owner_wait_until_ms = Some(5);
+        c.queue_ms = Some(1);
+        let rsv = ReservationId::generate();
+        c.assign(ana.clone(), rsv.clone(), 1_000, 30);
+        assert_eq!(c.state, State::Assigned);
+        assert_eq!((&c.assignee, &c.reservation_id), (&Some(ana), &Some(rsv)));
+        assert_eq!(
+            (&c.waiting_agent, c.owner_wait_until_ms, c.queue_ms),
+            (&None, None, None)
+        );
+        assert_eq!(c.offer_expire_ms, Some(31_000));
+        c.assign(AgentId::generate(), ReservationId::generate(), 2_000, 0);
+        assert_eq!(c.offer_expire_ms, None, "no timeout, no deadline");
     }
 
     #[test]
