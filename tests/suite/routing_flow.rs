@@ -718,3 +718,106 @@ async fn a_contact_has_one_active_conversation_per_number(backend: Backend) -> a
     Ok(())
 }
 on_both_backends!(a_contact_has_one_active_conversation_per_number);
+
+async fn no_call_reads_or_changes_another_organizations_conversations(
+    backend: Backend,
+) -> anyhow::Result<()> {
+    let mut w = World::new(backend).await?;
+    let a = w.agent("Ana", 3).await?;
+    let team = w
+        .team("Team", TeamStrategy::LeastOpen, &[&a], |_| {})
+        .await?;
+    w.link(&[&team], &[], Some(team_target(&team))).await?;
+    let c = w.start().await?;
+    w.open(&a, &c.id).await?;
+
+    // A second tenant with its own admin.
+    let other = w
+        .routing
+        .create_organization(pb::CreateOrganizationRequest {
+            request_id: rid(),
+            name: "Other".into(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .organization
+        .expect("organization")
+        .id;
+    let intruder = w
+        .routing
+        .create_agent(pb::CreateAgentRequest {
+            request_id: rid(),
+            organization_id: other.clone(),
+            agent: Some(pb::Agent {
+                display_name: "Eve".into(),
+                email: "eve@other.test".into(),
+                role: Role::Admin as i32,
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .agent
+        .expect("agent")
+        .id;
+
+    // Its ids in its own organization find nothing of ours.
+    let err = w
+        .routing
+        .get_conversation(pb::GetConversationRequest {
+            organization_id: other.clone(),
+            conversation_id: c.id.clone(),
+            actor_agent_id: intruder.clone(),
+        })
+        .await
+        .expect_err("another tenant's conversation");
+    assert_eq!(err.code(), tonic::Code::NotFound);
+    let err = w
+        .routing
+        .explain_routing(pb::ExplainRoutingRequest {
+            organization_id: other.clone(),
+            actor_agent_id: intruder.clone(),
+            subject: Some(pb::explain_routing_request::Subject::ConversationId(
+                c.id.clone(),
+            )),
+        })
+        .await
+        .expect_err("another tenant's decisions");
+    assert_eq!(err.code(), tonic::Code::NotFound);
+    let listed = w
+        .routing
+        .list_conversations(pb::ListConversationsRequest {
+            organization_id: other.clone(),
+            actor_agent_id: intruder.clone(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    assert!(listed.conversations.is_empty());
+    // Naming our organization with its agent as actor: not an agent here, refused.
+    let err = w
+        .close(&intruder, &c.id)
+        .await
+        .expect_err("not an agent of this organization");
+    assert_eq!(err.code(), tonic::Code::PermissionDenied);
+    let err = w
+        .routing
+        .transfer_conversation(pb::TransferConversationRequest {
+            request_id: rid(),
+            organization_id: w.org.clone(),
+            actor_agent_id: intruder.clone(),
+            conversation_id: c.id.clone(),
+            target: Some(team_target(&team)),
+            ..Default::default()
+        })
+        .await
+        .expect_err("not an agent of this organization");
+    assert_eq!(err.code(), tonic::Code::PermissionDenied);
+    let still = w.get(&c.id).await?;
+    assert_eq!(state(&still), S::Open, "nothing changed");
+    assert_eq!(still.assignee_agent_id, a);
+    Ok(())
+}
+on_both_backends!(no_call_reads_or_changes_another_organizations_conversations);
