@@ -3,6 +3,7 @@
 //! Its RPCs answer UNIMPLEMENTED and the webhook route is absent until the channel issue lands;
 //! storage, the outbox relay, health, reflection and the HTTP server (probes) are in place.
 
+pub mod domain;
 pub mod http;
 pub mod migration;
 

@@ -1,0 +1,1 @@
+//! Placeholder: the webhook parser and signature check are being written.
