@@ -101,6 +101,11 @@ pub struct WhatsAppSettings {
     pub verify_token: String,
     pub graph_base_url: String,
     pub api_version: String,
+    /// Directory of access-token files, one per `access_token_secret_ref` (a mounted Kubernetes
+    /// Secret); empty: tokens come from `SWITCHBOARD_SECRET_<REF>` environment variables only.
+    pub secrets_dir: String,
+    /// Milliseconds between passes of the campaign send dispatcher.
+    pub dispatch_interval_ms: u64,
 }
 
 impl std::fmt::Debug for WhatsAppSettings {
@@ -111,6 +116,8 @@ impl std::fmt::Debug for WhatsAppSettings {
             .field("verify_token", &"<redacted>")
             .field("graph_base_url", &self.graph_base_url)
             .field("api_version", &self.api_version)
+            .field("secrets_dir", &self.secrets_dir)
+            .field("dispatch_interval_ms", &self.dispatch_interval_ms)
             .finish()
     }
 }

@@ -1,11 +1,15 @@
 //! The channel service: WhatsApp numbers, contacts, messages, the webhook endpoint (HTTP) and
-//! outbound sends. This crate is the library behind `switchboard serve --target channel`.
-//! Its RPCs answer UNIMPLEMENTED and the webhook route is absent until the channel issue lands;
-//! storage, the outbox relay, health, reflection and the HTTP server (probes) are in place.
+//! outbound sends through the Graph API. This crate is the library behind
+//! `switchboard serve --target channel`.
 
 pub mod domain;
+pub mod app;
+pub mod error;
+pub mod graph;
+pub mod grpc;
 pub mod http;
 pub mod migration;
+pub mod store;
 
 use switchboard_proto::channel::v1::channel_service_server::{
     ChannelService, ChannelServiceServer,

@@ -2,6 +2,7 @@
 //! of the 24-hour window. No transport or storage types here.
 
 pub mod content;
+pub mod model;
 pub mod status;
 pub mod webhook;
 pub mod window;

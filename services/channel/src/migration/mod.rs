@@ -1,5 +1,7 @@
 //! Channel's schema migrations (in its own SQLite file or PostgreSQL schema).
 
+mod model;
+
 use sea_orm_migration::prelude::*;
 use switchboard_runtime::outbox::{dedup::CreateProcessedEvents, migration::CreateOutbox};
 
@@ -8,6 +10,10 @@ pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateOutbox), Box::new(CreateProcessedEvents)]
+        vec![
+            Box::new(CreateOutbox),
+            Box::new(CreateProcessedEvents),
+            Box::new(model::CreateChannelModel),
+        ]
     }
 }

@@ -1,0 +1,227 @@
+//! From stored messages to routing's conversations: a customer message without an active
+//! conversation on its number starts one (with the campaign it answers, if any); otherwise it
+//! joins the active one and restarts its 24-hour clock. An agent's accepted reply is reported
+//! to routing (first response, first-responder ownership). Both run from outbox events, so a
+//! crash or an unavailable routing service delays them and loses nothing; both are idempotent
+//! (the message's conversation is set once; routing deduplicates by message id).
+
+use std::time::Duration;
+
+use switchboard_runtime::{
+    bus::{ConsumerGroup, EventBus},
+    ids::{CampaignId, ChannelAccountId, ContactId, ConversationId, MessageId, OrganizationId},
+    outbox::Event,
+};
+use tokio_util::sync::CancellationToken;
+
+use super::{Channel, routing::StartRequest};
+use crate::{error::ChannelError, store::messages::topics};
+
+/// The consumer group that turns messages into conversations; declared before any service
+/// starts.
+pub const CONVERSATION_EVENTS: ConsumerGroup = ConsumerGroup {
+    name: "channel.conversations",
+    topics: &[topics::MESSAGE_RECEIVED, topics::MESSAGE_SENT],
+};
+
+fn field<T: std::str::FromStr>(event: &Event, name: &str) -> Option<T> {
+    event.payload.get(name)?.as_str()?.parse().ok()
+}
+
+impl Channel {
+    /// Handles one event of [`CONVERSATION_EVENTS`].
+    pub async fn on_conversation_event(&self, event: &Event) -> Result<(), ChannelError> {
+        let Ok(org) = OrganizationId::parse(&event.organization_id) else {
+            return Ok(());
+        };
+        match event.topic.as_str() {
+            topics::MESSAGE_RECEIVED => self.route_customer_message(&org, event).await,
+            topics::MESSAGE_SENT => {
+                let agent = event
+                    .payload
+                    .get("agent_id")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default();
+                let is_agent = event.payload.get("sender_kind").and_then(|v| v.as_str())
+                    == Some("agent");
+                let (Some(message), Some(conversation)) = (
+                    field::<MessageId>(event, "message_id"),
+                    field::<ConversationId>(event, "conversation_id"),
+                ) else {
+                    return Ok(());
+                };
+                if !is_agent || agent.is_empty() {
+                    return Ok(());
+                }
+                let sent_ms = event
+                    .payload
+                    .get("sent_ms")
+                    .and_then(|v| v.as_i64())
+                    .unwrap_or_default();
+                match self
+                    .routing
+                    .record_agent_reply(&org, &conversation, agent, &message, sent_ms)
+                    .await
+                {
+                    Err(ChannelError::NotFound { .. }) => Ok(()),
+                    other => other,
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn route_customer_message(
+        &self,
+        org: &OrganizationId,
+        event: &Event,
+    ) -> Result<(), ChannelError> {
+        let routable = event
+            .payload
+            .get("routable")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        let (Some(message), Some(account), Some(contact)) = (
+            field::<MessageId>(event, "message_id"),
+            field::<ChannelAccountId>(event, "channel_account_id"),
+            field::<ContactId>(event, "contact_id"),
+        ) else {
+            return Ok(());
+        };
+        if !routable {
+            return Ok(());
+        }
+        let stored = self.store.message(org, &message).await?;
+        if stored.conversation_id.is_some() {
+            return Ok(());
+        }
+        let message_ms = event
+            .payload
+            .get("message_ms")
+            .and_then(|v| v.as_i64())
+            .unwrap_or_else(|| self.clock.now_ms());
+        let campaign = match field::<CampaignId>(event, "campaign_id") {
+            Some(campaign) => {
+                let sent_ms = event
+                    .payload
+                    .get("campaign_sent_ms")
+                    .and_then(|v| v.as_i64())
+                    .unwrap_or_default();
+                self.answered_campaign(org, &campaign, &account, sent_ms, message_ms)
+                    .await?
+            }
+            None => None,
+        };
+        let (conversation, created) = self
+            .routing
+            .start_conversation(StartRequest {
+                org,
+                account: &account,
+                contact: &contact,
+                campaign: campaign.as_ref(),
+                first_message: &message,
+                first_message_ms: message_ms,
+                assign_to: None,
+            })
+            .await?;
+        self.store
+            .set_conversation(org, &message, &conversation.id)
+            .await?;
+        tracing::debug!(%message, conversation = %conversation.id, created, "customer message routed");
+        Ok(())
+    }
+
+    /// The campaign a customer message answers: its campaign continues with human service, was
+    /// sent from this number, and the message came within its reply window.
+    async fn answered_campaign(
+        &self,
+        org: &OrganizationId,
+        campaign: &CampaignId,
+        account: &ChannelAccountId,
+        sent_ms: i64,
+        message_ms: i64,
+    ) -> Result<Option<CampaignId>, ChannelError> {
+        let view = match self.routing.campaign(org, campaign).await {
+            Ok(v) => v,
+            Err(ChannelError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let answers = !view.archived
+            && view.continue_with_human
+            && &view.channel_account_id == account
+            && message_ms >= sent_ms
+            && message_ms <= sent_ms.saturating_add(view.reply_window_ms);
+        Ok(answers.then(|| campaign.clone()))
+    }
+
+    /// Consumes [`CONVERSATION_EVENTS`] until `shutdown`. A failed event is not acknowledged,
+    /// so the bus delivers it again.
+    pub async fn run_conversation_consumer(
+        self,
+        bus: std::sync::Arc<dyn EventBus>,
+        consumer: String,
+        shutdown: CancellationToken,
+    ) {
+        let group = CONVERSATION_EVENTS;
+        let mut sub = loop {
+            match bus.subscribe(group.name, &consumer, group.topics).await {
+                Ok(s) => break s,
+                Err(err) => {
+                    tracing::warn!(error = %err, "cannot subscribe to channel events; retrying");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                }
+            }
+        };
+        loop {
+            let next = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                next = sub.next(Duration::from_millis(500)) => next,
+            };
+            let delivery = match next {
+                Ok(Some(d)) => d,
+                Ok(None) => continue,
+                Err(err) => {
+                    tracing::warn!(error = %err, "reading channel events failed");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+            };
+            let span = tracing::info_span!("channel.conversation_event", topic = %delivery.event.topic);
+            switchboard_runtime::telemetry::continue_trace(
+                &span,
+                delivery.event.traceparent.as_deref(),
+            );
+            let result = {
+                use tracing::Instrument;
+                self.on_conversation_event(&delivery.event)
+                    .instrument(span)
+                    .await
+            };
+            match result {
+                Ok(()) => {
+                    if let Err(err) = sub.ack(delivery).await {
+                        tracing::warn!(error = %err, "ack failed; the event will be handled again");
+                    }
+                }
+                Err(err) if is_retryable(&err) => {
+                    tracing::warn!(error = %err, "channel event not handled; will retry");
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, event = %delivery.event.id, "channel event refused; dropped");
+                    let _ = sub.ack(delivery).await;
+                }
+            }
+        }
+    }
+}
+
+/// Outages are retried; a refusal (bad ids, a deleted organization) would fail forever.
+fn is_retryable(err: &ChannelError) -> bool {
+    matches!(
+        err,
+        ChannelError::Unavailable(_) | ChannelError::Storage(_) | ChannelError::FailedPrecondition { .. }
+    )
+}
