@@ -57,7 +57,13 @@ impl World {
         let mut env = TestEnv::new(backend).await?;
         env.settings.routing.sweep_interval_ms = 100;
         tune(&mut env.settings);
-        let suite = env.start(&[Service::Presence, Service::Routing]).await?;
+        Self::launch(env, &[Service::Presence, Service::Routing]).await
+    }
+
+    /// Starts `targets` (presence and routing among them) on `env`, with one organization and
+    /// its admin.
+    pub async fn launch(env: TestEnv, targets: &[Service]) -> anyhow::Result<Self> {
+        let suite = env.start(targets).await?;
         let mut routing = RoutingServiceClient::new(suite.channel(Service::Routing).await?);
         let presence = PresenceServiceClient::new(suite.channel(Service::Presence).await?);
         let org = routing

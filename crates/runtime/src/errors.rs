@@ -39,7 +39,13 @@ pub fn invalid_argument(violations: &[FieldViolation]) -> Status {
 /// A status carrying `google.rpc.ErrorInfo` with `reason` (an `ERROR_REASON_…` name of
 /// `switchboard.common.v1.ErrorReason`), so clients branch on the reason, not the message.
 pub fn with_reason(code: Code, reason: &str, domain: &str, message: impl Into<String>) -> Status {
-    with_reason_and_metadata(code, reason, domain, message, std::collections::HashMap::new())
+    with_reason_and_metadata(
+        code,
+        reason,
+        domain,
+        message,
+        std::collections::HashMap::new(),
+    )
 }
 
 /// [`with_reason`] with `ErrorInfo.metadata` (e.g. `close_time` of a closed window).

@@ -153,6 +153,11 @@ pub async fn start_with_groups(
             bus.declare_group(group.name, group.topics).await?;
         }
     }
+    if targets.contains(&Service::Channel) {
+        for group in switchboard_channel::CONSUMER_GROUPS {
+            bus.declare_group(group.name, group.topics).await?;
+        }
+    }
     let infra = Infra {
         settings,
         bus,

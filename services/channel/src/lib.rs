@@ -2,8 +2,8 @@
 //! outbound sends through the Graph API. This crate is the library behind
 //! `switchboard serve --target channel`.
 
-pub mod domain;
 pub mod app;
+pub mod domain;
 pub mod error;
 pub mod graph;
 pub mod grpc;
@@ -11,9 +11,9 @@ pub mod http;
 pub mod migration;
 pub mod store;
 
-use switchboard_proto::channel::v1::channel_service_server::{
-    ChannelService, ChannelServiceServer,
-};
+use std::time::Duration;
+
+use switchboard_proto::channel::v1::channel_service_server::ChannelServiceServer;
 use switchboard_runtime::{
     Infra, Service,
     host::{self, Listeners, OutboxWorker},
@@ -23,7 +23,13 @@ use tokio_util::sync::CancellationToken;
 /// This service.
 pub const SERVICE: Service = Service::Channel;
 
-/// Runs the channel service (gRPC and the webhook HTTP server) until `shutdown`.
+/// The consumer groups channel reads; declared on the bus before any service starts so no
+/// event is published before its group exists.
+pub const CONSUMER_GROUPS: &[switchboard_runtime::bus::ConsumerGroup] =
+    &[app::conversations::CONVERSATION_EVENTS];
+
+/// Runs the channel service (gRPC, the webhook HTTP server, the conversation consumer and the
+/// campaign dispatcher) until `shutdown`.
 pub async fn run(
     infra: Infra,
     listeners: Listeners,
@@ -32,10 +38,46 @@ pub async fn run(
     let http_listener = listeners
         .http
         .ok_or_else(|| anyhow::anyhow!("the channel service needs an HTTP listener"))?;
+    let settings = &infra.settings.channel.whatsapp;
+    if settings.app_secret.is_empty() {
+        tracing::warn!(
+            "channel.whatsapp.app_secret is empty: every webhook POST will be refused with 401"
+        );
+    }
     let db = host::open_storage::<migration::Migrator>(&infra, SERVICE).await?;
     let outbox = OutboxWorker::start(&infra, db.clone());
-    let http = tokio::spawn(http::serve(http_listener, db.clone(), shutdown.clone()));
-    let routes = tonic::service::Routes::new(ChannelServiceServer::new(ChannelGrpc));
+    let app = app::Channel::new(
+        store::Store::new(db.clone(), outbox.waker()),
+        graph::GraphClient::new(
+            &settings.graph_base_url,
+            &settings.api_version,
+            graph::RetryPolicy::default(),
+        ),
+        app::RoutingClient::new(infra.endpoints.clone()),
+        infra.clock.clone(),
+        app::Secrets::new(&settings.secrets_dir),
+        app::WebhookSecrets {
+            app_secret: settings.app_secret.clone(),
+            verify_token: settings.verify_token.clone(),
+        },
+    );
+    let consumer = tokio::spawn(app.clone().run_conversation_consumer(
+        infra.bus.clone(),
+        format!("channel-{}", switchboard_runtime::ids::EventId::generate()),
+        shutdown.clone(),
+    ));
+    let dispatcher = tokio::spawn(app.clone().run_dispatcher(
+        Duration::from_millis(settings.dispatch_interval_ms),
+        shutdown.clone(),
+    ));
+    let http = tokio::spawn(http::serve(
+        http_listener,
+        app.clone(),
+        db.clone(),
+        shutdown.clone(),
+    ));
+    let routes =
+        tonic::service::Routes::new(ChannelServiceServer::new(grpc::ChannelGrpc::new(app)));
     let grpc = host::serve(
         &infra,
         SERVICE,
@@ -46,11 +88,8 @@ pub async fn run(
         shutdown,
     )
     .await;
+    let _ = consumer.await;
+    let _ = dispatcher.await;
     let http = http.await.map_err(anyhow::Error::from).and_then(|r| r);
     grpc.and(http)
 }
-
-/// `switchboard.channel.v1.ChannelService` (every RPC UNIMPLEMENTED for now).
-pub struct ChannelGrpc;
-
-impl ChannelService for ChannelGrpc {}

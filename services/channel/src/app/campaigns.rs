@@ -87,7 +87,10 @@ impl Channel {
                 metadata: Default::default(),
             });
         }
-        let account = self.store.account(org, &campaign.channel_account_id).await?;
+        let account = self
+            .store
+            .account(org, &campaign.channel_account_id)
+            .await?;
         if account.disabled {
             return Err(ChannelError::precondition(
                 Reason::ChannelDisabled,
@@ -146,7 +149,10 @@ impl Channel {
             Recipient::Contact(id) => self.store.contact(org, id).await?,
             Recipient::Phone(phone) => {
                 let phone = normalize_phone(phone).ok_or_else(|| {
-                    ChannelError::field("phone_number", "is not an E.164 number (+ and 8 to 15 digits)")
+                    ChannelError::field(
+                        "phone_number",
+                        "is not an E.164 number (+ and 8 to 15 digits)",
+                    )
                 })?;
                 self.create_contact(org, None, phone, String::new(), Default::default())
                     .await?
@@ -190,7 +196,10 @@ impl Channel {
             read_ms: None,
         };
         let key = format!("{}/{}", send.request_id, contact.id);
-        let (stored, created) = self.store.insert_outbound(&message, &key, Some(now)).await?;
+        let (stored, created) = self
+            .store
+            .insert_outbound(&message, &key, Some(now))
+            .await?;
         Ok(RecipientResult {
             index: 0,
             contact_id: contact.id.to_string(),
@@ -242,7 +251,8 @@ impl Channel {
                 continue;
             };
             if account.disabled {
-                self.give_up(&message, "the channel account is disabled").await?;
+                self.give_up(&message, "the channel account is disabled")
+                    .await?;
                 continue;
             }
             let token = match self.secrets.token(&account.access_token_secret_ref) {
@@ -259,7 +269,13 @@ impl Channel {
                 .unwrap_or_else(|| contact.phone_number.trim_start_matches('+').to_string());
             let result = self
                 .graph
-                .send(&token, &account.phone_number_id, &to, &message.content, None)
+                .send(
+                    &token,
+                    &account.phone_number_id,
+                    &to,
+                    &message.content,
+                    None,
+                )
                 .await;
             let now = self.clock.now_ms();
             match result {
@@ -269,7 +285,9 @@ impl Channel {
                 Err(err @ GraphError::Unavailable { .. }) if attempts < MAX_ATTEMPTS => {
                     let backoff = 1_000i64 << attempts.clamp(0, 6);
                     tracing::warn!(message = %message.id, attempts, error = %err, "campaign send will be retried");
-                    self.store.retry_later(&org, &message.id, now + backoff).await?;
+                    self.store
+                        .retry_later(&org, &message.id, now + backoff)
+                        .await?;
                 }
                 Err(err) => {
                     self.store
@@ -289,7 +307,12 @@ impl Channel {
             details: String::new(),
         };
         self.store
-            .mark_failed(&message.organization_id, &message.id, &[error], self.clock.now_ms())
+            .mark_failed(
+                &message.organization_id,
+                &message.id,
+                &[error],
+                self.clock.now_ms(),
+            )
             .await?;
         Ok(())
     }

@@ -8,11 +8,7 @@ use switchboard_runtime::{
 };
 
 use super::Channel;
-use crate::{
-    domain::model::Contact,
-    error::ChannelError,
-    store::contacts::ContactChanges,
-};
+use crate::{domain::model::Contact, error::ChannelError, store::contacts::ContactChanges};
 
 impl Channel {
     /// The contact of an E.164 number (already normalized), created when new.
@@ -42,7 +38,11 @@ impl Channel {
             .await
     }
 
-    pub async fn contact(&self, org: &OrganizationId, id: &ContactId) -> Result<Contact, ChannelError> {
+    pub async fn contact(
+        &self,
+        org: &OrganizationId,
+        id: &ContactId,
+    ) -> Result<Contact, ChannelError> {
         self.store.contact(org, id).await
     }
 

@@ -42,8 +42,8 @@ impl Channel {
                     .get("agent_id")
                     .and_then(|v| v.as_str())
                     .unwrap_or_default();
-                let is_agent = event.payload.get("sender_kind").and_then(|v| v.as_str())
-                    == Some("agent");
+                let is_agent =
+                    event.payload.get("sender_kind").and_then(|v| v.as_str()) == Some("agent");
                 let (Some(message), Some(conversation)) = (
                     field::<MessageId>(event, "message_id"),
                     field::<ConversationId>(event, "conversation_id"),
@@ -189,7 +189,8 @@ impl Channel {
                     continue;
                 }
             };
-            let span = tracing::info_span!("channel.conversation_event", topic = %delivery.event.topic);
+            let span =
+                tracing::info_span!("channel.conversation_event", topic = %delivery.event.topic);
             switchboard_runtime::telemetry::continue_trace(
                 &span,
                 delivery.event.traceparent.as_deref(),
@@ -222,6 +223,8 @@ impl Channel {
 fn is_retryable(err: &ChannelError) -> bool {
     matches!(
         err,
-        ChannelError::Unavailable(_) | ChannelError::Storage(_) | ChannelError::FailedPrecondition { .. }
+        ChannelError::Unavailable(_)
+            | ChannelError::Storage(_)
+            | ChannelError::FailedPrecondition { .. }
     )
 }

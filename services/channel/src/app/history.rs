@@ -24,7 +24,11 @@ pub struct WindowView {
 }
 
 impl Channel {
-    pub async fn message(&self, org: &OrganizationId, id: &MessageId) -> Result<Message, ChannelError> {
+    pub async fn message(
+        &self,
+        org: &OrganizationId,
+        id: &MessageId,
+    ) -> Result<Message, ChannelError> {
         self.store.message(org, id).await
     }
 
@@ -102,7 +106,9 @@ impl Channel {
         if message.direction != Direction::Inbound {
             return Err(ChannelError::FailedPrecondition {
                 reason: None,
-                message: format!("message {id} is outbound: only customer messages are marked read"),
+                message: format!(
+                    "message {id} is outbound: only customer messages are marked read"
+                ),
                 metadata: Default::default(),
             });
         }

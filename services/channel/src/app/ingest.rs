@@ -44,17 +44,14 @@ impl Channel {
     ) -> Result<IngestOutcome, ChannelError> {
         if self.webhook.app_secret.is_empty() {
             return Err(ChannelError::Unauthenticated(
-                "channel.whatsapp.app_secret is not configured: webhooks cannot be verified"
-                    .into(),
+                "channel.whatsapp.app_secret is not configured: webhooks cannot be verified".into(),
             ));
         }
         webhook::verify_signature(self.webhook.app_secret.as_bytes(), body, signature).map_err(
             |e| {
                 ChannelError::Unauthenticated(match e {
                     SignatureError::Missing => "X-Hub-Signature-256 is missing".into(),
-                    SignatureError::Malformed => {
-                        "X-Hub-Signature-256 is not sha256=<hex>".into()
-                    }
+                    SignatureError::Malformed => "X-Hub-Signature-256 is not sha256=<hex>".into(),
                     SignatureError::Mismatch => {
                         "X-Hub-Signature-256 does not match the body".into()
                     }
@@ -68,7 +65,11 @@ impl Channel {
         }
         let accounts = self.store.accounts_of(&notification.changes).await?;
         let now = self.clock.now_ms();
-        let changes: Vec<_> = accounts.iter().cloned().zip(notification.changes.iter()).collect();
+        let changes: Vec<_> = accounts
+            .iter()
+            .cloned()
+            .zip(notification.changes.iter())
+            .collect();
         let outcome = self.store.ingest(&changes, body, now).await?;
         for account in accounts.iter().flatten() {
             if let Err(err) = self.store.touch_account(&account.id, now).await {

@@ -9,8 +9,7 @@ use switchboard_runtime::{
     Service,
     clients::{Endpoints, TracedChannel},
     ids::{
-        AgentId, CampaignId, ChannelAccountId, ContactId, ConversationId, MessageId,
-        OrganizationId,
+        AgentId, CampaignId, ChannelAccountId, ContactId, ConversationId, MessageId, OrganizationId,
     },
 };
 
@@ -75,19 +74,19 @@ fn from_status(what: &'static str, id: &str, status: tonic::Status) -> ChannelEr
             message: status.message().into(),
             metadata: Default::default(),
         },
-        _ => ChannelError::Unavailable(format!(
-            "routing: {} {}",
-            status.code(),
-            status.message()
-        )),
+        _ => ChannelError::Unavailable(format!("routing: {} {}", status.code(), status.message())),
     }
 }
 
 fn view(conv: pb::Conversation) -> Result<ConversationView, ChannelError> {
     let state = ConversationState::try_from(conv.state).unwrap_or(ConversationState::Unspecified);
-    let bad = |what: &str, v: &str| ChannelError::Unavailable(format!("routing sent a bad {what}: {v}"));
+    let bad =
+        |what: &str, v: &str| ChannelError::Unavailable(format!("routing sent a bad {what}: {v}"));
     Ok(ConversationView {
-        id: conv.id.parse().map_err(|_| bad("conversation id", &conv.id))?,
+        id: conv
+            .id
+            .parse()
+            .map_err(|_| bad("conversation id", &conv.id))?,
         channel_account_id: conv
             .channel_account_id
             .parse()
@@ -280,9 +279,7 @@ impl RoutingClient {
                     c.channel_account_id
                 ))
             })?,
-            reply_window_ms: c
-                .reply_window
-                .map_or(0, |d| d.seconds.saturating_mul(1000)),
+            reply_window_ms: c.reply_window.map_or(0, |d| d.seconds.saturating_mul(1000)),
             archived: c.archived,
             continue_with_human: c.continue_with_human,
         })
@@ -296,7 +293,10 @@ pub fn require_active(conv: &ConversationView) -> Result<(), ChannelError> {
     } else {
         Err(ChannelError::precondition(
             Reason::ConversationState,
-            format!("conversation {} is {}: start a new one with a template", conv.id, conv.state),
+            format!(
+                "conversation {} is {}: start a new one with a template",
+                conv.id, conv.state
+            ),
         ))
     }
 }

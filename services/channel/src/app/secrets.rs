@@ -78,7 +78,10 @@ mod tests {
         assert_eq!(secrets.token("wa-token-ar").expect("found"), "EAAB123");
         assert!(secrets.token("../etc/passwd").is_err());
         assert!(secrets.token("missing").is_err());
-        assert_eq!(Secrets::env_name("wa-token.ar"), "SWITCHBOARD_SECRET_WA_TOKEN_AR");
+        assert_eq!(
+            Secrets::env_name("wa-token.ar"),
+            "SWITCHBOARD_SECRET_WA_TOKEN_AR"
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use switchboard_runtime::ids::{ChannelAccountId, ContactId, ConversationId, MessageId, OrganizationId};
+use switchboard_runtime::ids::{
+    ChannelAccountId, ContactId, ConversationId, MessageId, OrganizationId,
+};
 
 use super::{
     Authority, Channel,
@@ -139,7 +141,11 @@ impl Channel {
                 if free_form {
                     require_active(&conv)?;
                 }
-                (conv.channel_account_id.clone(), conv.contact_id.clone(), Some(conv))
+                (
+                    conv.channel_account_id.clone(),
+                    conv.contact_id.clone(),
+                    Some(conv),
+                )
             }
             SendTarget::Contact { account, contact } => {
                 if free_form {
@@ -205,7 +211,9 @@ impl Channel {
         } else if !free_form && needs_start {
             conversation = None;
         }
-        let conversation_id = conversation.as_ref().map(|c: &ConversationView| c.id.clone());
+        let conversation_id = conversation
+            .as_ref()
+            .map(|c: &ConversationView| c.id.clone());
 
         let message = Message {
             id: message_id,
@@ -246,7 +254,9 @@ impl Channel {
             .wa_id
             .clone()
             .unwrap_or_else(|| contact.phone_number.trim_start_matches('+').to_string());
-        let message = self.deliver(&token, &account.phone_number_id, &to, stored).await?;
+        let message = self
+            .deliver(&token, &account.phone_number_id, &to, stored)
+            .await?;
         Ok(Sent {
             message,
             conversation_id,

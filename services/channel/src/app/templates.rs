@@ -41,7 +41,10 @@ impl Channel {
             .map_err(|e| match e {
                 GraphError::Rejected { status, error } => ChannelError::FailedPrecondition {
                     reason: None,
-                    message: format!("the Graph API refused the template list ({status}): {}", error.message),
+                    message: format!(
+                        "the Graph API refused the template list ({status}): {}",
+                        error.message
+                    ),
                     metadata: Default::default(),
                 },
                 other => ChannelError::Unavailable(format!("Graph API: {other}")),
@@ -68,7 +71,9 @@ impl Channel {
                 sync_ms: now,
             })
             .collect();
-        self.store.replace_templates(org, &account.id, &templates).await?;
+        self.store
+            .replace_templates(org, &account.id, &templates)
+            .await?;
         Ok(templates.len())
     }
 }

@@ -1,9 +1,8 @@
 //! Channel accounts (WhatsApp numbers).
 
 use sea_orm::{
-    sea_query::ExprTrait,
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait, sea_query::ExprTrait,
 };
 use switchboard_runtime::{
     errors::is_unique_violation,
@@ -46,8 +45,12 @@ impl Store {
         account: &ChannelAccount,
     ) -> Result<ChannelAccount, ChannelError> {
         let org = &account.organization_id;
-        if let Some(id) = idempotency::recall(&self.db, org, "CreateChannelAccount", request_id).await? {
-            return self.account(org, &parse_id("channel account id", &id)?).await;
+        if let Some(id) =
+            idempotency::recall(&self.db, org, "CreateChannelAccount", request_id).await?
+        {
+            return self
+                .account(org, &parse_id("channel account id", &id)?)
+                .await;
         }
         let txn = self.db.begin().await?;
         let row = acc::ActiveModel {
@@ -200,7 +203,11 @@ impl Store {
 
     /// Records that a webhook for the account arrived; writes at most every 10 s per account,
     /// so the hot path does not contend on the account row.
-    pub async fn touch_account(&self, id: &ChannelAccountId, now_ms: i64) -> Result<(), ChannelError> {
+    pub async fn touch_account(
+        &self,
+        id: &ChannelAccountId,
+        now_ms: i64,
+    ) -> Result<(), ChannelError> {
         acc::Entity::update_many()
             .col_expr(acc::Column::LastWebhookMs, now_ms.into())
             .filter(acc::Column::Id.eq(id.as_str()))

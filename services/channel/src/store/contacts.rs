@@ -3,9 +3,8 @@
 use std::collections::BTreeMap;
 
 use sea_orm::{
-    sea_query::ExprTrait,
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, sea_query::OnConflict,
+    QueryOrder, QuerySelect, sea_query::ExprTrait, sea_query::OnConflict,
 };
 use switchboard_runtime::{
     ids::{ChannelAccountId, ContactId, OrganizationId},
@@ -23,8 +22,8 @@ use crate::{
 };
 
 pub(crate) fn from_row(row: ct::Model) -> Result<Contact, ChannelError> {
-    let attributes: BTreeMap<String, String> =
-        serde_json::from_str(&row.attributes).map_err(|_| corrupt("attributes", &row.attributes))?;
+    let attributes: BTreeMap<String, String> = serde_json::from_str(&row.attributes)
+        .map_err(|_| corrupt("attributes", &row.attributes))?;
     Ok(Contact {
         id: parse_id("contact id", &row.id)?,
         organization_id: parse_id("organization id", &row.organization_id)?,
@@ -271,13 +270,10 @@ impl Store {
         account: &ChannelAccountId,
         contact: &ContactId,
     ) -> Result<Window, ChannelError> {
-        let row = win::Entity::find_by_id((
-            org.to_string(),
-            account.to_string(),
-            contact.to_string(),
-        ))
-        .one(&self.db)
-        .await?;
+        let row =
+            win::Entity::find_by_id((org.to_string(), account.to_string(), contact.to_string()))
+                .one(&self.db)
+                .await?;
         Ok(Window {
             last_customer_message_ms: row.map(|r| r.last_inbound_ms),
         })

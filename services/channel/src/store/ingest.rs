@@ -226,7 +226,9 @@ impl Store {
                 .cloned();
             out.push(match known {
                 Some(a) => Some(a),
-                None => Store::account_by_phone_number_id(&self.db, &change.phone_number_id).await?,
+                None => {
+                    Store::account_by_phone_number_id(&self.db, &change.phone_number_id).await?
+                }
             });
         }
         Ok(out)
@@ -286,7 +288,11 @@ async fn keep_unmatched<C: ConnectionTrait>(
         received_ms: Set(now_ms),
         body: Set(String::from_utf8_lossy(raw_body).into_owned()),
     })
-    .on_conflict(OnConflict::column(unmatched::Column::Id).do_nothing().to_owned())
+    .on_conflict(
+        OnConflict::column(unmatched::Column::Id)
+            .do_nothing()
+            .to_owned(),
+    )
     .exec_without_returning(conn)
     .await?;
     Ok(())

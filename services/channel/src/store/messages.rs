@@ -1,9 +1,8 @@
 //! Messages: reads, outbound sends and their status, lists.
 
 use sea_orm::{
-    sea_query::ExprTrait,
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, TransactionTrait,
+    QueryOrder, QuerySelect, Select, TransactionTrait, sea_query::ExprTrait,
 };
 use switchboard_runtime::{
     errors::is_unique_violation,
@@ -74,7 +73,11 @@ pub(crate) fn from_row(row: m::Model) -> Result<Message, ChannelError> {
     })
 }
 
-pub(crate) fn to_row(msg: &Message, request_id: Option<&str>, next_attempt_ms: Option<i64>) -> m::ActiveModel {
+pub(crate) fn to_row(
+    msg: &Message,
+    request_id: Option<&str>,
+    next_attempt_ms: Option<i64>,
+) -> m::ActiveModel {
     let (sender_kind, sender_id) = match &msg.sender {
         Sender::Contact(c) => ("contact", c.to_string()),
         Sender::Agent(a) => ("agent", a.clone()),
@@ -191,9 +194,12 @@ pub(crate) async fn apply_status<C: ConnectionTrait>(
                 received_ms: Set(now_ms),
             })
             .on_conflict(
-                sea_orm::sea_query::OnConflict::columns([early::Column::Wamid, early::Column::Status])
-                    .do_nothing()
-                    .to_owned(),
+                sea_orm::sea_query::OnConflict::columns([
+                    early::Column::Wamid,
+                    early::Column::Status,
+                ])
+                .do_nothing()
+                .to_owned(),
             )
             .exec_without_returning(conn)
             .await?;
@@ -381,7 +387,9 @@ impl Store {
             .col_expr(m::Column::StatusMs, now_ms.into())
             .col_expr(
                 m::Column::Errors,
-                serde_json::to_string(errors).unwrap_or_else(|_| "[]".into()).into(),
+                serde_json::to_string(errors)
+                    .unwrap_or_else(|_| "[]".into())
+                    .into(),
             )
             .col_expr(
                 m::Column::NextAttemptMs,
@@ -453,9 +461,7 @@ impl Store {
                     .filter(m::Column::CampaignId.eq(campaign.as_str()))
                     .filter(m::Column::Direction.eq(Direction::Outbound.as_str()));
                 if !statuses.is_empty() {
-                    q = q.filter(
-                        m::Column::Status.is_in(statuses.iter().map(|s| s.as_str())),
-                    );
+                    q = q.filter(m::Column::Status.is_in(statuses.iter().map(|s| s.as_str())));
                 }
             }
         }
