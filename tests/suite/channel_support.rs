@@ -32,6 +32,8 @@ pub struct ChannelWorld {
     pub account: String,
     /// The team every conversation of the number goes to.
     pub team: String,
+    /// Its one agent (capacity 3, available).
+    pub agent: String,
 }
 
 /// `sha256=<hex>` of `body` under `secret`, computed independently of the service.
@@ -157,11 +159,14 @@ impl ChannelWorld {
             webhook_url: format!("http://{webhook}/webhooks/whatsapp"),
             account,
             team: String::new(),
+            agent: String::new(),
         };
         this.world.account = this.account.clone();
+        this.agent = this.world.agent("Lucía", 3).await?;
+        let agent = this.agent.clone();
         this.team = this
             .world
-            .team("Soporte", pb::TeamStrategy::LeastOpen, &[], |_| {})
+            .team("Soporte", pb::TeamStrategy::LeastOpen, &[&agent], |_| {})
             .await?;
         let team = this.team.clone();
         this.world

@@ -83,6 +83,22 @@ async fn webhook_refuses_what_meta_did_not_sign_and_what_is_not_json(
     assert_eq!(contact.profile_name, "Ana");
     assert_eq!(contact.phone_number, "+5491155550101");
     assert_eq!(w.routed_messages(&contact.id, 1).await?.len(), 1);
+    // What an SRE charts: refusals and acknowledgements by status, messages by outcome.
+    let metrics = w
+        .http
+        .get(w.webhook_url.replace("/webhooks/whatsapp", "/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    for line in [
+        "switchboard_channel_webhook_requests_total{status=\"401\"} 4",
+        "switchboard_channel_webhook_requests_total{status=\"400\"} 1",
+        "switchboard_channel_webhook_requests_total{status=\"200\"} 1",
+        "switchboard_channel_inbound_messages_total{outcome=\"stored\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
+    }
     w.world.suite.stop().await
 }
 on_both_backends!(webhook_refuses_what_meta_did_not_sign_and_what_is_not_json);

@@ -46,6 +46,7 @@ pub fn router(app: Channel, db: DatabaseConnection) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
         .route(WEBHOOK_PATH, get(verify).post(receive))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(HttpState { app, db })
@@ -58,6 +59,11 @@ async fn ready(State(state): State<HttpState>) -> (StatusCode, &'static str) {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database does not answer")
     }
+}
+
+/// Prometheus text exposition.
+async fn metrics(State(state): State<HttpState>) -> String {
+    state.app.metrics().render()
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,10 +100,24 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> (StatusCode, String) {
+    let started = std::time::Instant::now();
     let signature = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());
-    match state.app.receive_webhook(&body, signature).await {
+    let (status, text) = answer(state.app.receive_webhook(&body, signature).await);
+    let metrics = state.app.metrics();
+    let label = status.as_str();
+    metrics.webhook_requests.with_label_values(&[label]).inc();
+    metrics
+        .webhook_seconds
+        .with_label_values(&[label])
+        .observe(started.elapsed().as_secs_f64());
+    (status, text)
+}
+
+/// The HTTP answer of a webhook outcome.
+fn answer<T>(result: Result<T, ChannelError>) -> (StatusCode, String) {
+    match result {
         Ok(_) => (StatusCode::OK, "EVENT_RECEIVED".into()),
         Err(err) => {
             let status = status_of(&err);

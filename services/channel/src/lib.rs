@@ -8,6 +8,7 @@ pub mod error;
 pub mod graph;
 pub mod grpc;
 pub mod http;
+pub mod metrics;
 pub mod migration;
 pub mod store;
 

@@ -82,6 +82,22 @@ impl Channel {
                 "webhook for a phone number no organization registered; kept in unmatched_webhooks"
             );
         }
+        let m = &self.metrics;
+        m.inbound_messages
+            .with_label_values(&["stored"])
+            .inc_by(outcome.stored as u64);
+        m.inbound_messages
+            .with_label_values(&["duplicate"])
+            .inc_by(outcome.duplicates as u64);
+        m.status_reports
+            .with_label_values(&["advanced"])
+            .inc_by(outcome.statuses_advanced as u64);
+        m.status_reports
+            .with_label_values(&["stale"])
+            .inc_by(outcome.statuses_stale as u64);
+        m.status_reports
+            .with_label_values(&["early"])
+            .inc_by(outcome.statuses_early as u64);
         tracing::info!(
             stored = outcome.stored,
             duplicates = outcome.duplicates,

@@ -41,6 +41,7 @@ pub struct Channel {
     pub(crate) clock: Clock,
     pub(crate) secrets: Secrets,
     pub(crate) webhook: WebhookSecrets,
+    pub(crate) metrics: crate::metrics::Metrics,
 }
 
 /// What an actor may do.
@@ -61,6 +62,11 @@ impl Authority {
 }
 
 impl Channel {
+    /// The service's metrics.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
+    }
+
     pub fn new(
         store: Store,
         graph: GraphClient,
@@ -76,6 +82,7 @@ impl Channel {
             clock,
             secrets,
             webhook,
+            metrics: Default::default(),
         }
     }
 

@@ -166,7 +166,11 @@ impl Channel {
         }
         let contact = self.store.contact(&org, &contact_id).await?;
         let window = self.store.window(&org, &account.id, &contact.id).await?;
+        // The window first: its error tells the agent what to do (send a template).
         window.admits(&out.content, now).map_err(outside_window)?;
+        if free_form && let Some(conv) = &conversation {
+            require_active(conv)?;
+        }
         let mut content = out.content.clone();
         if let Content::Template(template) = &mut content {
             self.check_template(&org, &account.id, template).await?;
@@ -273,6 +277,7 @@ impl Channel {
         to: &str,
         message: Message,
     ) -> Result<Message, ChannelError> {
+        let started = std::time::Instant::now();
         let result = self
             .graph
             .send(
@@ -283,6 +288,7 @@ impl Channel {
                 message.reply_to_wamid.as_deref(),
             )
             .await;
+        self.record_send(&message.content, result.is_ok(), started);
         let now = self.clock.now_ms();
         match result {
             Ok(wamid) => {
@@ -354,6 +360,21 @@ impl Channel {
         }
         template.rendered_body = render(&stored.body_text, &body);
         Ok(())
+    }
+}
+
+impl Channel {
+    /// Counts a send and its latency.
+    pub(crate) fn record_send(&self, content: &Content, ok: bool, started: std::time::Instant) {
+        let outcome = if ok { "sent" } else { "failed" };
+        self.metrics
+            .sends
+            .with_label_values(&[content.kind_name(), outcome])
+            .inc();
+        self.metrics
+            .send_seconds
+            .with_label_values(&[outcome])
+            .observe(started.elapsed().as_secs_f64());
     }
 }
 
