@@ -24,7 +24,6 @@ use crate::{
 };
 
 /// Most recipients per call.
-#[allow(dead_code)]
 pub const MAX_RECIPIENTS: usize = 1_000;
 /// Attempts of a queued send before it is FAILED.
 const MAX_ATTEMPTS: i32 = 5;

@@ -7,13 +7,14 @@ mod contacts;
 pub mod conversations;
 mod history;
 pub mod ingest;
+mod media;
 pub mod routing;
 mod secrets;
 mod send;
 mod templates;
 
 pub use accounts::NewAccount;
-pub use campaigns::{CampaignRecipient, CampaignSend, Recipient, RecipientResult};
+pub use campaigns::{CampaignRecipient, CampaignSend, MAX_RECIPIENTS, Recipient, RecipientResult};
 pub use history::WindowView;
 pub use routing::RoutingClient;
 pub use secrets::Secrets;

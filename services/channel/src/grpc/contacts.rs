@@ -1,0 +1,208 @@
+//! Contact RPCs: create from a phone number, read by id or wa_id, search, change.
+
+use std::collections::{BTreeMap, HashMap};
+
+use switchboard_proto::channel::v1::{self as pb, get_contact_request::Lookup};
+use switchboard_runtime::ids::ContactId;
+
+use super::convert::{Check, attributes_from_pb, contact_to_pb, page_without_total, valid};
+use crate::{
+    app::Channel,
+    domain::model::{MAX_CONTACT_ATTRIBUTES, normalize_phone},
+    error::ChannelError,
+    store::contacts::ContactChanges,
+};
+
+/// Fields UpdateContact may change.
+const UPDATABLE: &[&str] = &["display_name", "attributes"];
+/// Longest display name of a contact.
+const MAX_DISPLAY_NAME_CHARS: usize = 200;
+/// Longest attribute key.
+const MAX_ATTRIBUTE_KEY_CHARS: usize = 64;
+/// Longest attribute value.
+const MAX_ATTRIBUTE_VALUE_CHARS: usize = 1024;
+/// Longest WhatsApp id (a phone number's digits).
+const MAX_WA_ID_CHARS: usize = 32;
+
+/// Checks a contact's attributes: at most 64, keys of 1 to 64 characters, bounded values.
+fn attributes(
+    check: &mut Check,
+    field: &str,
+    values: &HashMap<String, String>,
+) -> BTreeMap<String, String> {
+    if values.len() > MAX_CONTACT_ATTRIBUTES {
+        check.bad(
+            field,
+            format!(
+                "has {} entries; at most {MAX_CONTACT_ATTRIBUTES}",
+                values.len()
+            ),
+        );
+    }
+    let attributes = attributes_from_pb(values);
+    for (key, value) in &attributes {
+        let chars = key.chars().count();
+        if key.trim().is_empty() || chars > MAX_ATTRIBUTE_KEY_CHARS {
+            check.bad(
+                field,
+                format!("key {key:?} must be 1 to {MAX_ATTRIBUTE_KEY_CHARS} characters"),
+            );
+        }
+        if value.chars().count() > MAX_ATTRIBUTE_VALUE_CHARS {
+            check.bad(
+                field,
+                format!("value of {key:?} must be at most {MAX_ATTRIBUTE_VALUE_CHARS} characters"),
+            );
+        }
+    }
+    attributes
+}
+
+/// Creates (or returns) the contact of a phone number.
+pub async fn create_contact(
+    app: &Channel,
+    req: pb::CreateContactRequest,
+) -> Result<pb::CreateContactResponse, ChannelError> {
+    let mut check = Check::default();
+    check.request_id(&req.request_id);
+    let org = check.org(&req.organization_id);
+    let actor = check.actor(&req.actor_agent_id);
+    let phone = if req.phone_number.trim().is_empty() {
+        check.bad("phone_number", "is required");
+        None
+    } else {
+        let phone = normalize_phone(&req.phone_number);
+        if phone.is_none() {
+            check.bad(
+                "phone_number",
+                "is not an E.164 number (+ and 8 to 15 digits, e.g. +5491155550001)",
+            );
+        }
+        phone
+    };
+    check.text("display_name", &req.display_name, 0, MAX_DISPLAY_NAME_CHARS);
+    let attributes = attributes(&mut check, "attributes", &req.attributes);
+    check.done()?;
+    let (contact, created) = app
+        .create_contact(
+            &valid(org)?,
+            actor.as_deref(),
+            valid(phone)?,
+            req.display_name.trim().to_string(),
+            attributes,
+        )
+        .await?;
+    Ok(pb::CreateContactResponse {
+        contact: Some(contact_to_pb(&contact)),
+        created,
+    })
+}
+
+/// Returns one contact by id or by wa_id.
+pub async fn get_contact(
+    app: &Channel,
+    req: pb::GetContactRequest,
+) -> Result<pb::GetContactResponse, ChannelError> {
+    let mut check = Check::default();
+    let org = check.org(&req.organization_id);
+    enum By {
+        Id(ContactId),
+        WaId(String),
+    }
+    let by = match &req.lookup {
+        Some(Lookup::ContactId(id)) => check.id::<ContactId>("contact_id", id).map(By::Id),
+        Some(Lookup::WaId(wa_id)) => {
+            if wa_id.is_empty()
+                || wa_id.len() > MAX_WA_ID_CHARS
+                || !wa_id.bytes().all(|b| b.is_ascii_digit())
+            {
+                check.bad(
+                    "wa_id",
+                    "must be a WhatsApp id (the number's digits, without +)",
+                );
+                None
+            } else {
+                Some(By::WaId(wa_id.clone()))
+            }
+        }
+        None => {
+            check.bad("lookup", "must give contact_id or wa_id");
+            None
+        }
+    };
+    check.done()?;
+    let org = valid(org)?;
+    let contact = match valid(by)? {
+        By::Id(id) => app.contact(&org, &id).await?,
+        By::WaId(wa_id) => app.contact_by_wa_id(&org, &wa_id).await?,
+    };
+    Ok(pb::GetContactResponse {
+        contact: Some(contact_to_pb(&contact)),
+    })
+}
+
+/// Lists or searches contacts, most recently active first (no total).
+pub async fn list_contacts(
+    app: &Channel,
+    req: pb::ListContactsRequest,
+) -> Result<pb::ListContactsResponse, ChannelError> {
+    let mut check = Check::default();
+    let org = check.org(&req.organization_id);
+    let page = check.page(req.page.as_ref());
+    check.text("query", &req.query, 0, MAX_DISPLAY_NAME_CHARS);
+    check.done()?;
+    let contacts = app.contacts(&valid(org)?, &req.query, &page).await?;
+    Ok(pb::ListContactsResponse {
+        contacts: contacts.iter().map(contact_to_pb).collect(),
+        page: Some(page_without_total(&page, contacts.len())),
+    })
+}
+
+/// Changes the fields named in `update_mask`.
+pub async fn update_contact(
+    app: &Channel,
+    req: pb::UpdateContactRequest,
+) -> Result<pb::UpdateContactResponse, ChannelError> {
+    let mut check = Check::default();
+    check.request_id(&req.request_id);
+    let org = check.org(&req.organization_id);
+    let actor = check.actor(&req.actor_agent_id);
+    let paths = check.mask(req.update_mask.as_ref(), UPDATABLE);
+    let mut changes = ContactChanges::default();
+    let id = match &req.contact {
+        None => {
+            check.bad("contact", "is required");
+            None
+        }
+        Some(c) => {
+            let id = check.id::<ContactId>("contact.id", &c.id);
+            for path in &paths {
+                match path.as_str() {
+                    "display_name" => {
+                        check.text(
+                            "contact.display_name",
+                            &c.display_name,
+                            0,
+                            MAX_DISPLAY_NAME_CHARS,
+                        );
+                        changes.display_name = Some(c.display_name.trim().to_string());
+                    }
+                    "attributes" => {
+                        changes.attributes =
+                            Some(attributes(&mut check, "contact.attributes", &c.attributes));
+                    }
+                    // Unknown paths were reported by `mask`.
+                    _ => {}
+                }
+            }
+            id
+        }
+    };
+    check.done()?;
+    let contact = app
+        .update_contact(&valid(org)?, actor.as_deref(), &valid(id)?, changes)
+        .await?;
+    Ok(pb::UpdateContactResponse {
+        contact: Some(contact_to_pb(&contact)),
+    })
+}
