@@ -86,7 +86,14 @@ mod tests {
     #[test]
     fn any_order_of_reports_ends_in_the_furthest_status() {
         let reports = [Sent, Delivered, Read];
-        let orders = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+        let orders = [
+            [0, 1, 2],
+            [0, 2, 1],
+            [1, 0, 2],
+            [1, 2, 0],
+            [2, 0, 1],
+            [2, 1, 0],
+        ];
         for order in orders {
             let mut status: Status = Pending;
             for i in order {
