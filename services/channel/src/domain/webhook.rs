@@ -1072,6 +1072,25 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_refused_by_the_json_parser_not_by_a_stack_overflow() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(matches!(parse(deep.as_bytes()), Err(ParseError::Json(_))));
+        // Just under serde_json's limit of 128 levels, an unknown message is still kept whole.
+        let nested = format!("{}1{}", "[".repeat(110), "]".repeat(110));
+        let body = format!(
+            r#"{{"entry": [{{"changes": [{{"value": {{"messages": [{{"id": "wamid.deep",
+            "from": "{CUSTOMER}", "type": "nested", "nested": {nested}}}]}}}}]}}]}}"#
+        );
+        let notification = parse(body.as_bytes()).expect("within the limit");
+        let (whatsapp_type, raw) = unsupported(&notification.changes[0].messages[0].content);
+        assert_eq!(whatsapp_type, "nested");
+        assert_eq!(
+            raw["nested"],
+            serde_json::from_str::<Value>(&nested).expect("JSON")
+        );
+    }
+
+    #[test]
     fn unexpected_names_are_cut_short_for_logs() {
         let long = "é".repeat(1000);
         let body = serde_json::json!({"entry": [{"changes": [{"field": long}]}]});
