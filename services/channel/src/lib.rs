@@ -4,6 +4,7 @@
 //! storage, the outbox relay, health, reflection and the HTTP server (probes) are in place.
 
 pub mod domain;
+pub mod graph;
 pub mod http;
 pub mod migration;
 
