@@ -477,13 +477,14 @@ async fn templates(
                 .ok_or_else(|| ApiError::invalid("Param after is not a valid cursor"))?
         }
     };
-    let page = &all[start.min(all.len())..(start + limit).min(all.len())];
+    let end = start.saturating_add(limit).min(all.len());
+    let page = &all[start.min(end)..end];
     let data: Vec<Value> = page.iter().map(|t| template_json(t)).collect();
     let (Some(first), Some(last)) = (page.first(), page.last()) else {
         return Ok(Json(json!({ "data": data })));
     };
     let mut paging = json!({ "cursors": { "before": cursor(first), "after": cursor(last) } });
-    if start + limit < all.len() {
+    if end < all.len() {
         let mut query: Vec<(&str, String)> =
             vec![("limit", limit.to_string()), ("after", cursor(last))];
         if let Some(fields) = params.get("fields") {

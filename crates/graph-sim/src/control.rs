@@ -15,6 +15,9 @@ use serde_json::{Value, json};
 
 use crate::{Fault, state::Shared, webhook};
 
+/// More queued faults than any test needs; a bound keeps a typo from exhausting memory.
+const MAX_QUEUED: usize = 10_000;
+
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/_sim/sent", get(sent))
@@ -122,6 +125,9 @@ async fn fail_next(State(shared): State<Arc<Shared>>, raw: Bytes) -> Response {
         Ok(r) => r,
         Err(error) => return bad_request(error),
     };
+    if request.count > MAX_QUEUED {
+        return bad_request(format!("count must be at most {MAX_QUEUED}"));
+    }
     let fault = match request.fault.as_str() {
         "http429" => match request.retry_after {
             Some(seconds) => Fault::Http429RetryAfter(seconds),

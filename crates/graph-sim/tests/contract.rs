@@ -222,6 +222,23 @@ async fn templates_page_with_cursors_and_next_links() {
     assert_eq!(pages, 3);
     assert_eq!(names, ["t0", "t1", "t2", "t3", "t4"]);
 
+    let huge = format!(
+        "{}/v21.0/{WABA}/message_templates?limit={}",
+        sim.base_url(),
+        usize::MAX
+    );
+    let page: Value = http
+        .get(&huge)
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["data"].as_array().map(Vec::len), Some(5));
+    assert!(page["paging"].get("next").is_none());
+
     let bad_cursor = format!(
         "{}/v21.0/{WABA}/message_templates?after=bm9wZQ",
         sim.base_url()
