@@ -7,6 +7,7 @@ use std::time::Duration;
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
+use switchboard_graph_sim::{SimAccount, SimConfig, SimHandle, SimTemplate, Simulator, StatusPlan};
 use switchboard_proto::{
     channel::v1::{self as ch, channel_service_client::ChannelServiceClient},
     routing::v1 as pb,
@@ -22,9 +23,17 @@ pub const VERIFY_TOKEN: &str = "test-verify-token";
 /// Meta's example phone number id (the fixtures use it).
 pub const PHONE_NUMBER_ID: &str = "106540352242922";
 pub const WABA_ID: &str = "102290129340398";
+/// The Graph API token of the number (the simulator checks it; the service reads it from its
+/// secrets directory).
+pub const TOKEN: &str = "EAAtest-token";
+/// An approved template with two body parameters.
+pub const TEMPLATE: &str = "seguimiento";
 
 pub struct ChannelWorld {
     pub world: World,
+    /// The Graph API simulator the channel sends through (it calls the webhook back).
+    pub sim: SimHandle,
+    _secrets_dir: TempDir,
     pub channel: ChannelServiceClient<Channel>,
     pub http: reqwest::Client,
     pub webhook_url: String,
@@ -111,6 +120,15 @@ pub fn wamid() -> String {
     format!("wamid.HBgL{}", uuid::Uuid::now_v7().simple())
 }
 
+/// A directory removed on drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 impl ChannelWorld {
     /// Presence, routing and channel on `backend`; `tune` adjusts settings before start.
     pub async fn new(backend: Backend) -> anyhow::Result<Self> {
@@ -121,10 +139,44 @@ impl ChannelWorld {
         backend: Backend,
         tune: impl FnOnce(&mut switchboard_runtime::Settings),
     ) -> anyhow::Result<Self> {
+        Self::with_simulator(backend, StatusPlan::default(), tune).await
+    }
+
+    /// As [`Self::with_settings`], with the simulator's status callbacks as `plan` says.
+    pub async fn with_simulator(
+        backend: Backend,
+        plan: StatusPlan,
+        tune: impl FnOnce(&mut switchboard_runtime::Settings),
+    ) -> anyhow::Result<Self> {
+        let sim = Simulator::start(SimConfig {
+            app_secret: APP_SECRET.into(),
+            accounts: vec![SimAccount::new(PHONE_NUMBER_ID, WABA_ID, TOKEN)],
+            templates: vec![
+                SimTemplate::approved(
+                    WABA_ID,
+                    TEMPLATE,
+                    "es_AR",
+                    "UTILITY",
+                    "Hola {{1}}, ¿seguimos con tu caso {{2}}?",
+                ),
+                SimTemplate::hello_world(WABA_ID),
+            ],
+            status_callbacks: plan,
+            callback_delay: Duration::from_millis(20),
+            ..Default::default()
+        })
+        .await?;
+        let secrets_dir =
+            std::env::temp_dir().join(format!("sb-secrets-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&secrets_dir)?;
+        std::fs::write(secrets_dir.join("wa-token-test"), TOKEN)?;
         let mut env = TestEnv::new(backend).await?;
         env.settings.routing.sweep_interval_ms = 100;
         env.settings.channel.whatsapp.app_secret = APP_SECRET.into();
         env.settings.channel.whatsapp.verify_token = VERIFY_TOKEN.into();
+        env.settings.channel.whatsapp.graph_base_url = sim.base_url();
+        env.settings.channel.whatsapp.secrets_dir = secrets_dir.display().to_string();
+        env.settings.channel.whatsapp.dispatch_interval_ms = 50;
         tune(&mut env.settings);
         let world = World::launch(
             env,
@@ -152,8 +204,11 @@ impl ChannelWorld {
             .channel_account
             .expect("account")
             .id;
+        sim.set_webhook_url(format!("http://{webhook}/webhooks/whatsapp"));
         let mut this = Self {
             world,
+            sim,
+            _secrets_dir: TempDir(secrets_dir),
             channel,
             http: reqwest::Client::new(),
             webhook_url: format!("http://{webhook}/webhooks/whatsapp"),
@@ -173,6 +228,13 @@ impl ChannelWorld {
             .link(&[&team], &[], Some(team_target(&team)))
             .await?;
         Ok(this)
+    }
+
+    /// Stops the services, then the simulator.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.world.suite.stop().await?;
+        self.sim.stop().await;
+        Ok(())
     }
 
     /// POSTs `body` with `signature` (None: no header); returns the status and the text.
@@ -200,6 +262,77 @@ impl ChannelWorld {
             .post_raw(&raw, Some(&signature(APP_SECRET, &raw)))
             .await?
             .0)
+    }
+
+    /// The customer `wa_id` writes `text` through the simulator; returns the wamid.
+    pub async fn customer_writes(
+        &self,
+        wa_id: &str,
+        name: &str,
+        text: &str,
+    ) -> anyhow::Result<String> {
+        let (wamid, status) = self
+            .sim
+            .customer_writes(
+                PHONE_NUMBER_ID,
+                wa_id,
+                name,
+                json!({ "type": "text", "text": { "body": text } }),
+            )
+            .await?;
+        anyhow::ensure!(status == 200, "the webhook answered {status}");
+        Ok(wamid)
+    }
+
+    /// Re-reads the number's templates from the simulator.
+    pub async fn sync_templates(&self) -> anyhow::Result<i32> {
+        Ok(self
+            .channel
+            .clone()
+            .sync_templates(ch::SyncTemplatesRequest {
+                request_id: rid(),
+                organization_id: self.world.org.clone(),
+                channel_account_id: self.account.clone(),
+            })
+            .await?
+            .into_inner()
+            .template_count)
+    }
+
+    /// One message.
+    pub async fn message(&self, id: &str) -> anyhow::Result<ch::Message> {
+        Ok(self
+            .channel
+            .clone()
+            .get_message(ch::GetMessageRequest {
+                organization_id: self.world.org.clone(),
+                message_id: id.into(),
+            })
+            .await?
+            .into_inner()
+            .message
+            .expect("message"))
+    }
+
+    /// Waits until message `id` has `status`.
+    pub async fn until_status(
+        &self,
+        id: &str,
+        status: ch::MessageStatus,
+    ) -> anyhow::Result<ch::Message> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let m = self.message(id).await?;
+            if m.status == status as i32 {
+                return Ok(m);
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "message {id} is {:?}, not {status:?}, after 10 s",
+                ch::MessageStatus::try_from(m.status)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// The contact with `wa_id`, if stored.

@@ -99,7 +99,7 @@ async fn webhook_refuses_what_meta_did_not_sign_and_what_is_not_json(
     ] {
         assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
     }
-    w.world.suite.stop().await
+    w.stop().await
 }
 on_both_backends!(webhook_refuses_what_meta_did_not_sign_and_what_is_not_json);
 
@@ -158,7 +158,7 @@ async fn the_same_webhook_five_times_at_once_is_one_message_and_one_conversation
         "the window restarts at the newest customer message"
     );
     assert_eq!(window.close_time.map(|t| t.seconds), Some(later + 86_400));
-    w.world.suite.stop().await
+    w.stop().await
 }
 on_both_backends!(the_same_webhook_five_times_at_once_is_one_message_and_one_conversation);
 
@@ -194,7 +194,7 @@ async fn an_album_sent_as_parallel_webhooks_lands_in_one_conversation(
         kinds.iter().all(|k| *k == ch::MediaKind::Image as i32),
         "{kinds:?}"
     );
-    w.world.suite.stop().await
+    w.stop().await
 }
 on_both_backends!(an_album_sent_as_parallel_webhooks_lands_in_one_conversation);
 
@@ -278,7 +278,7 @@ async fn database_down_answers_503_and_the_redelivery_is_stored_once() -> anyhow
     );
     assert_eq!(w.conversations_of(&contact.id).await?.len(), 1);
     admin.close().await?;
-    w.world.suite.stop().await
+    w.stop().await
 }
 
 async fn a_number_nobody_registered_is_acknowledged_and_not_routed(
@@ -312,6 +312,6 @@ async fn a_number_nobody_registered_is_acknowledged_and_not_routed(
         .await?
         .into_inner();
     assert!(list.conversations.is_empty());
-    w.world.suite.stop().await
+    w.stop().await
 }
 on_both_backends!(a_number_nobody_registered_is_acknowledged_and_not_routed);

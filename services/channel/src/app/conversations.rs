@@ -24,6 +24,10 @@ pub const CONVERSATION_EVENTS: ConsumerGroup = ConsumerGroup {
     topics: &[topics::MESSAGE_RECEIVED, topics::MESSAGE_SENT],
 };
 
+/// How far WhatsApp's clock (whole seconds) may trail ours when telling whether a reply came
+/// after the campaign message it answers.
+const CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
+
 fn field<T: std::str::FromStr>(event: &Event, name: &str) -> Option<T> {
     event.payload.get(name)?.as_str()?.parse().ok()
 }
@@ -127,6 +131,14 @@ impl Channel {
         self.store
             .set_conversation(org, &message, &conversation.id)
             .await?;
+        // The campaign message it answers joins the conversation too (it had none).
+        if campaign.is_some()
+            && let Some(answered) = field::<MessageId>(event, "campaign_message_id")
+        {
+            self.store
+                .set_conversation(org, &answered, &conversation.id)
+                .await?;
+        }
         tracing::debug!(%message, conversation = %conversation.id, created, "customer message routed");
         Ok(())
     }
@@ -149,7 +161,8 @@ impl Channel {
         let answers = !view.archived
             && view.continue_with_human
             && &view.channel_account_id == account
-            && message_ms >= sent_ms
+            // WhatsApp's timestamps have whole seconds and another clock: allow some skew.
+            && message_ms >= sent_ms - CLOCK_SKEW_MS
             && message_ms <= sent_ms.saturating_add(view.reply_window_ms);
         Ok(answers.then(|| campaign.clone()))
     }

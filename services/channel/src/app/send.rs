@@ -138,9 +138,6 @@ impl Channel {
                         "only the agent holding conversation {id}, or an operator or admin, may write in it"
                     )));
                 }
-                if free_form {
-                    require_active(&conv)?;
-                }
                 (
                     conv.channel_account_id.clone(),
                     conv.contact_id.clone(),

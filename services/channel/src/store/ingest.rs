@@ -49,6 +49,7 @@ pub struct IngestOutcome {
 /// A campaign message the customer may be answering.
 struct CampaignHint {
     campaign_id: String,
+    message_id: String,
     sent_ms: i64,
 }
 
@@ -116,6 +117,7 @@ impl Store {
                 let hint = match replied.as_ref().and_then(|r| {
                     r.campaign_id.clone().map(|campaign_id| CampaignHint {
                         campaign_id,
+                        message_id: r.id.clone(),
                         sent_ms: r.created_ms,
                     })
                 }) {
@@ -175,6 +177,7 @@ impl Store {
                                 && !matches!(message.content, Content::Reaction(_)),
                             "campaign_id": hint.as_ref().map(|h| h.campaign_id.clone()),
                             "campaign_sent_ms": hint.as_ref().map(|h| h.sent_ms),
+                            "campaign_message_id": hint.as_ref().map(|h| h.message_id.clone()),
                         }),
                     },
                 )
@@ -266,6 +269,7 @@ async fn latest_campaign_message<C: ConnectionTrait>(
     Ok(row.and_then(|r| {
         r.campaign_id.map(|campaign_id| CampaignHint {
             campaign_id,
+            message_id: r.id,
             sent_ms: r.created_ms,
         })
     }))
