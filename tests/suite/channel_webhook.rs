@@ -315,3 +315,85 @@ async fn a_number_nobody_registered_is_acknowledged_and_not_routed(
     w.stop().await
 }
 on_both_backends!(a_number_nobody_registered_is_acknowledged_and_not_routed);
+
+/// Meta's documented payloads, one per message type and status, through the real endpoint:
+/// each message is stored once with its content (unknown types kept, not dropped), statuses for
+/// messages not sent from here are acknowledged, and a second delivery of everything adds nothing.
+async fn every_meta_example_is_stored_once_with_its_content(backend: Backend) -> anyhow::Result<()> {
+    let w = ChannelWorld::new(backend).await?;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../services/channel/tests/fixtures/whatsapp");
+    let mut bodies: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)?
+        .filter_map(Result::ok)
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            std::fs::read(e.path()).map(|b| (name, b))
+        })
+        .collect::<Result<_, _>>()?;
+    bodies.sort();
+    assert!(bodies.len() >= 20, "fixtures missing: {}", bodies.len());
+    for round in 0..2 {
+        for (name, body) in &bodies {
+            let (status, text) = w.post_raw(body, Some(&signature(APP_SECRET, body))).await?;
+            assert_eq!(status, 200, "round {round}, {name}: {text}");
+        }
+    }
+    let contact = w.contact("5491155550001").await?.expect("stored");
+    assert_eq!(contact.profile_name, "Lucía Fernández");
+    let messages = w.messages_of(&contact.id).await?;
+    use ch::message_content::Content as C;
+    let mut kinds: Vec<String> = messages
+        .iter()
+        .map(|m| match m.content.as_ref().and_then(|c| c.content.as_ref()) {
+            Some(C::Text(_)) => "text".to_string(),
+            Some(C::Media(media)) => format!("media:{}", media.kind),
+            Some(C::Location(_)) => "location".into(),
+            Some(C::Contacts(_)) => "contacts".into(),
+            Some(C::InteractiveReply(_)) => "interactive".into(),
+            Some(C::ButtonReply(_)) => "button".into(),
+            Some(C::Reaction(_)) => "reaction".into(),
+            Some(C::Unsupported(u)) => format!("unsupported:{}", u.whatsapp_type),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    kinds.sort();
+    let media = |k: ch::MediaKind| format!("media:{}", k as i32);
+    let mut expected = vec![
+        "text".to_string(),
+        "text".into(),
+        "text".into(),
+        media(ch::MediaKind::Image),
+        media(ch::MediaKind::Audio),
+        media(ch::MediaKind::Video),
+        media(ch::MediaKind::Document),
+        media(ch::MediaKind::Sticker),
+        "location".into(),
+        "contacts".into(),
+        "interactive".into(),
+        "interactive".into(),
+        "button".into(),
+        "reaction".into(),
+        "unsupported:order".into(),
+        "unsupported:system".into(),
+        "unsupported:unsupported".into(),
+    ];
+    expected.sort();
+    assert_eq!(kinds, expected);
+    assert!(messages.iter().all(|m| m.direction == ch::MessageDirection::Inbound as i32));
+    // The voice note and the document keep their details.
+    for m in &messages {
+        if let Some(C::Media(media)) = m.content.as_ref().and_then(|c| c.content.as_ref()) {
+            assert!(!media.media_id.is_empty() && !media.mime_type.is_empty(), "{media:?}");
+            if media.kind == ch::MediaKind::Audio as i32 {
+                assert!(media.voice);
+            }
+            if media.kind == ch::MediaKind::Document as i32 {
+                assert!(!media.filename.is_empty());
+            }
+        }
+    }
+    // The reply names the message it answers.
+    assert!(messages.iter().any(|m| !m.reply_to_wamid.is_empty()));
+    w.stop().await
+}
+on_both_backends!(every_meta_example_is_stored_once_with_its_content);
