@@ -319,7 +319,9 @@ on_both_backends!(a_number_nobody_registered_is_acknowledged_and_not_routed);
 /// Meta's documented payloads, one per message type and status, through the real endpoint:
 /// each message is stored once with its content (unknown types kept, not dropped), statuses for
 /// messages not sent from here are acknowledged, and a second delivery of everything adds nothing.
-async fn every_meta_example_is_stored_once_with_its_content(backend: Backend) -> anyhow::Result<()> {
+async fn every_meta_example_is_stored_once_with_its_content(
+    backend: Backend,
+) -> anyhow::Result<()> {
     let w = ChannelWorld::new(backend).await?;
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../services/channel/tests/fixtures/whatsapp");
@@ -344,17 +346,19 @@ async fn every_meta_example_is_stored_once_with_its_content(backend: Backend) ->
     use ch::message_content::Content as C;
     let mut kinds: Vec<String> = messages
         .iter()
-        .map(|m| match m.content.as_ref().and_then(|c| c.content.as_ref()) {
-            Some(C::Text(_)) => "text".to_string(),
-            Some(C::Media(media)) => format!("media:{}", media.kind),
-            Some(C::Location(_)) => "location".into(),
-            Some(C::Contacts(_)) => "contacts".into(),
-            Some(C::InteractiveReply(_)) => "interactive".into(),
-            Some(C::ButtonReply(_)) => "button".into(),
-            Some(C::Reaction(_)) => "reaction".into(),
-            Some(C::Unsupported(u)) => format!("unsupported:{}", u.whatsapp_type),
-            other => format!("{other:?}"),
-        })
+        .map(
+            |m| match m.content.as_ref().and_then(|c| c.content.as_ref()) {
+                Some(C::Text(_)) => "text".to_string(),
+                Some(C::Media(media)) => format!("media:{}", media.kind),
+                Some(C::Location(_)) => "location".into(),
+                Some(C::Contacts(_)) => "contacts".into(),
+                Some(C::InteractiveReply(_)) => "interactive".into(),
+                Some(C::ButtonReply(_)) => "button".into(),
+                Some(C::Reaction(_)) => "reaction".into(),
+                Some(C::Unsupported(u)) => format!("unsupported:{}", u.whatsapp_type),
+                other => format!("{other:?}"),
+            },
+        )
         .collect();
     kinds.sort();
     let media = |k: ch::MediaKind| format!("media:{}", k as i32);
@@ -379,11 +383,18 @@ async fn every_meta_example_is_stored_once_with_its_content(backend: Backend) ->
     ];
     expected.sort();
     assert_eq!(kinds, expected);
-    assert!(messages.iter().all(|m| m.direction == ch::MessageDirection::Inbound as i32));
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.direction == ch::MessageDirection::Inbound as i32)
+    );
     // The voice note and the document keep their details.
     for m in &messages {
         if let Some(C::Media(media)) = m.content.as_ref().and_then(|c| c.content.as_ref()) {
-            assert!(!media.media_id.is_empty() && !media.mime_type.is_empty(), "{media:?}");
+            assert!(
+                !media.media_id.is_empty() && !media.mime_type.is_empty(),
+                "{media:?}"
+            );
             if media.kind == ch::MediaKind::Audio as i32 {
                 assert!(media.voice);
             }
