@@ -2,12 +2,23 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run test test-rust smoke lint fmt build migrate bench-presence clean
+.PHONY: help run run-sim sim test test-rust smoke lint fmt build migrate bench-presence clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
 
 run: ## Run all five services in one process on SQLite in ./data (prints every address)
+	$(CARGO) run -p switchboard -- serve --target all
+
+sim: ## The Graph API simulator on 127.0.0.1:8089 (dev only), webhooks to make run-sim's 8080
+	$(CARGO) run -p switchboard-graph-sim -- --port 8089 --app-secret dev-app-secret \
+		--webhook-url http://127.0.0.1:8080/webhooks/whatsapp --account 106540352242922:dev-token:102290129340398
+
+run-sim: ## As make run, sending through the simulator of make sim instead of Meta
+	SWITCHBOARD__CHANNEL__WHATSAPP__GRAPH_BASE_URL=http://127.0.0.1:8089 \
+	SWITCHBOARD__CHANNEL__WHATSAPP__APP_SECRET=dev-app-secret \
+	SWITCHBOARD__CHANNEL__WHATSAPP__VERIFY_TOKEN=dev-verify-token \
+	SWITCHBOARD_SECRET_DEV_TOKEN=dev-token \
 	$(CARGO) run -p switchboard -- serve --target all
 
 test: test-rust smoke ## Run every test (starts throwaway PostgreSQL/Redis when none answer)

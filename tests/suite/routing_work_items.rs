@@ -107,13 +107,22 @@ async fn work_items_share_the_engine_and_free_slots_on_completion(
         organization_id: w.org.clone(),
         work_item_id: id.into(),
     };
-    let high_now = w
-        .routing
-        .get_work_item(get(&high.id))
-        .await?
-        .into_inner()
-        .work_item
-        .expect("item");
+    // The close path refills at once; when its release or reservation meets a busy presence,
+    // presence's slot_freed event (or the sweeper) does it moments later.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    let high_now = loop {
+        let item = w
+            .routing
+            .get_work_item(get(&high.id))
+            .await?
+            .into_inner()
+            .work_item
+            .expect("item");
+        if item.state == W::Assigned as i32 || tokio::time::Instant::now() > deadline {
+            break item;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     assert_eq!(
         high_now.state,
         W::Assigned as i32,

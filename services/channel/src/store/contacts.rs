@@ -159,7 +159,9 @@ impl Store {
             }
             select = select.filter(any);
         }
+        // Contacts that wrote first (PostgreSQL would put NULLs first in a descending order).
         let rows = select
+            .order_by_asc(sea_orm::sea_query::Expr::col(ct::Column::LastInboundMs).is_null())
             .order_by_desc(ct::Column::LastInboundMs)
             .order_by_desc(ct::Column::CreatedMs)
             .order_by_asc(ct::Column::Id)

@@ -2,7 +2,7 @@
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect, TransactionTrait, sea_query::ExprTrait,
 };
 use switchboard_runtime::{
     ids::{ChannelAccountId, OrganizationId},
@@ -137,7 +137,12 @@ impl Store {
             q = q.filter(t::Column::Status.is_in(filter.statuses.iter().map(String::as_str)));
         }
         if !filter.name_query.is_empty() {
-            q = q.filter(t::Column::Name.contains(filter.name_query.to_lowercase()));
+            q = q.filter(
+                sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(
+                    sea_orm::sea_query::Expr::col(t::Column::Name),
+                ))
+                .like(format!("%{}%", filter.name_query.to_lowercase())),
+            );
         }
         if !filter.language_code.is_empty() {
             q = q.filter(t::Column::LanguageCode.eq(filter.language_code.as_str()));
