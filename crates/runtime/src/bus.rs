@@ -547,3 +547,78 @@ impl RedisSubscription {
         Ok(())
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Consumer loop
+
+/// What a handler says about an event it could not handle.
+#[derive(Debug)]
+pub enum Unhandled {
+    /// A passing failure (a dependency down): not acknowledged, delivered again.
+    Retry(String),
+    /// It will never succeed (a malformed event): logged and acknowledged.
+    Drop(String),
+}
+
+/// Consumes `group` as `consumer` until `shutdown`: each event goes to `handle` inside a span
+/// named `span_name` that continues the producer's trace; handled events are acknowledged,
+/// [`Unhandled::Retry`] ones are not (the bus delivers them again), [`Unhandled::Drop`] ones are
+/// logged and acknowledged. Subscribing is retried every second until it works.
+pub async fn run_consumer<F, Fut>(
+    bus: Arc<dyn EventBus>,
+    group: ConsumerGroup,
+    consumer: String,
+    span_name: &'static str,
+    shutdown: tokio_util::sync::CancellationToken,
+    handle: F,
+) where
+    F: Fn(Event) -> Fut,
+    Fut: std::future::Future<Output = Result<(), Unhandled>>,
+{
+    use tracing::Instrument;
+    let mut sub = loop {
+        match bus.subscribe(group.name, &consumer, group.topics).await {
+            Ok(s) => break s,
+            Err(err) => {
+                tracing::warn!(group = group.name, error = %err, "cannot subscribe; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    };
+    loop {
+        let next = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            next = sub.next(Duration::from_millis(500)) => next,
+        };
+        let delivery = match next {
+            Ok(Some(d)) => d,
+            Ok(None) => continue,
+            Err(err) => {
+                tracing::warn!(group = group.name, error = %err, "reading events failed");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
+        let span =
+            tracing::info_span!("event", otel.name = span_name, topic = %delivery.event.topic);
+        crate::telemetry::continue_trace(&span, delivery.event.traceparent.as_deref());
+        let event_id = delivery.event.id.clone();
+        match handle(delivery.event.clone()).instrument(span).await {
+            Ok(()) => {
+                if let Err(err) = sub.ack(delivery).await {
+                    tracing::warn!(error = %err, "ack failed; the event will be handled again");
+                }
+            }
+            Err(Unhandled::Retry(why)) => {
+                tracing::warn!(group = group.name, event = %event_id, error = %why, "event not handled; will retry");
+            }
+            Err(Unhandled::Drop(why)) => {
+                tracing::error!(group = group.name, event = %event_id, error = %why, "event refused; dropped");
+                let _ = sub.ack(delivery).await;
+            }
+        }
+    }
+}

@@ -10,6 +10,7 @@ pub mod db;
 pub mod errors;
 pub mod grpc;
 pub mod host;
+pub mod idempotency;
 pub mod ids;
 pub mod outbox;
 pub mod paging;

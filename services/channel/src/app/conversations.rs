@@ -5,10 +5,8 @@
 //! crash or an unavailable routing service delays them and loses nothing; both are idempotent
 //! (the message's conversation is set once; routing deduplicates by message id).
 
-use std::time::Duration;
-
 use switchboard_runtime::{
-    bus::{ConsumerGroup, EventBus},
+    bus::{ConsumerGroup, EventBus, Unhandled},
     ids::{CampaignId, ChannelAccountId, ContactId, ConversationId, MessageId, OrganizationId},
     outbox::Event,
 };
@@ -168,67 +166,31 @@ impl Channel {
     }
 
     /// Consumes [`CONVERSATION_EVENTS`] until `shutdown`. A failed event is not acknowledged,
-    /// so the bus delivers it again.
+    /// so the bus delivers it again; one that can never succeed is dropped and logged.
     pub async fn run_conversation_consumer(
         self,
         bus: std::sync::Arc<dyn EventBus>,
         consumer: String,
         shutdown: CancellationToken,
     ) {
-        let group = CONVERSATION_EVENTS;
-        let mut sub = loop {
-            match bus.subscribe(group.name, &consumer, group.topics).await {
-                Ok(s) => break s,
-                Err(err) => {
-                    tracing::warn!(error = %err, "cannot subscribe to channel events; retrying");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        let app = &self;
+        switchboard_runtime::bus::run_consumer(
+            bus,
+            CONVERSATION_EVENTS,
+            consumer,
+            "channel.conversation_event",
+            shutdown,
+            |event| async move {
+                app.on_conversation_event(&event).await.map_err(|e| {
+                    if is_retryable(&e) {
+                        Unhandled::Retry(e.to_string())
+                    } else {
+                        Unhandled::Drop(e.to_string())
                     }
-                }
-            }
-        };
-        loop {
-            let next = tokio::select! {
-                _ = shutdown.cancelled() => return,
-                next = sub.next(Duration::from_millis(500)) => next,
-            };
-            let delivery = match next {
-                Ok(Some(d)) => d,
-                Ok(None) => continue,
-                Err(err) => {
-                    tracing::warn!(error = %err, "reading channel events failed");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    continue;
-                }
-            };
-            let span =
-                tracing::info_span!("channel.conversation_event", topic = %delivery.event.topic);
-            switchboard_runtime::telemetry::continue_trace(
-                &span,
-                delivery.event.traceparent.as_deref(),
-            );
-            let result = {
-                use tracing::Instrument;
-                self.on_conversation_event(&delivery.event)
-                    .instrument(span)
-                    .await
-            };
-            match result {
-                Ok(()) => {
-                    if let Err(err) = sub.ack(delivery).await {
-                        tracing::warn!(error = %err, "ack failed; the event will be handled again");
-                    }
-                }
-                Err(err) if is_retryable(&err) => {
-                    tracing::warn!(error = %err, "channel event not handled; will retry");
-                }
-                Err(err) => {
-                    tracing::error!(error = %err, event = %delivery.event.id, "channel event refused; dropped");
-                    let _ = sub.ack(delivery).await;
-                }
-            }
-        }
+                })
+            },
+        )
+        .await;
     }
 }
 

@@ -1,28 +1,6 @@
 //! sea-orm entities of channel's tables (see the migration for what each column means).
 //! Generated once from the migration's DDL and kept by hand since.
 
-pub mod idempotency_keys {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "idempotency_keys")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub organization_id: String,
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub method: String,
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub request_id: String,
-        pub result_id: String,
-        pub created_ms: i64,
-    }
-
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-
 pub mod channel_accounts {
     use sea_orm::entity::prelude::*;
 

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use switchboard_runtime::{
-    bus::{ConsumerGroup, EventBus},
+    bus::{ConsumerGroup, EventBus, Unhandled},
     ids::{AgentId, OrganizationId},
     outbox::Event,
 };
@@ -72,63 +72,27 @@ impl Routing {
         Ok(())
     }
 
-    /// Consumes presence events until `shutdown`.
+    /// Consumes presence events until `shutdown`; a failed event is delivered again.
     pub async fn run_presence_consumer(
         self,
         bus: std::sync::Arc<dyn EventBus>,
         consumer: String,
         shutdown: CancellationToken,
     ) {
-        let mut sub = loop {
-            match bus
-                .subscribe(PRESENCE_EVENTS.name, &consumer, PRESENCE_EVENTS.topics)
-                .await
-            {
-                Ok(s) => break s,
-                Err(err) => {
-                    tracing::warn!(error = %err, "cannot subscribe to presence events; retrying");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return,
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    }
-                }
-            }
-        };
-        loop {
-            let next = tokio::select! {
-                _ = shutdown.cancelled() => return,
-                next = sub.next(Duration::from_millis(500)) => next,
-            };
-            let delivery = match next {
-                Ok(Some(d)) => d,
-                Ok(None) => continue,
-                Err(err) => {
-                    tracing::warn!(error = %err, "reading presence events failed");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                    continue;
-                }
-            };
-            let span = tracing::info_span!("routing.presence_event", topic = %delivery.event.topic);
-            switchboard_runtime::telemetry::continue_trace(
-                &span,
-                delivery.event.traceparent.as_deref(),
-            );
-            let result = {
-                use tracing::Instrument;
-                self.on_presence_event(&delivery.event)
-                    .instrument(span)
+        let app = &self;
+        switchboard_runtime::bus::run_consumer(
+            bus,
+            PRESENCE_EVENTS,
+            consumer,
+            "routing.presence_event",
+            shutdown,
+            |event| async move {
+                app.on_presence_event(&event)
                     .await
-            };
-            match result {
-                Ok(()) => {
-                    if let Err(err) = sub.ack(delivery).await {
-                        tracing::warn!(error = %err, "ack failed; the event will be handled again");
-                    }
-                }
-                // Not acknowledged: delivered again later.
-                Err(err) => tracing::warn!(error = %err, "presence event not handled; will retry"),
-            }
-        }
+                    .map_err(|e| Unhandled::Retry(e.to_string()))
+            },
+        )
+        .await;
     }
 
     /// Runs the sweeper every `interval` until `shutdown`.
