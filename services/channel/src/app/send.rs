@@ -265,6 +265,46 @@ impl Channel {
         })
     }
 
+    /// Reacts with `emoji` (empty: removes the reaction) to a message, in its conversation and
+    /// naming it by its wamid; the rules of [`Self::send`] apply.
+    pub async fn react(
+        &self,
+        request_id: String,
+        org: OrganizationId,
+        actor: Option<String>,
+        message_id: MessageId,
+        emoji: String,
+    ) -> Result<Sent, ChannelError> {
+        let target = self.store.message(&org, &message_id).await?;
+        let not_yet = |why: String| ChannelError::FailedPrecondition {
+            reason: None,
+            message: why,
+            metadata: Default::default(),
+        };
+        let conversation = target
+            .conversation_id
+            .clone()
+            .ok_or_else(|| not_yet(format!("message {message_id} is not in a conversation")))?;
+        let wamid = target.wamid.clone().ok_or_else(|| {
+            not_yet(format!(
+                "message {message_id} has not reached WhatsApp: it has no wamid yet"
+            ))
+        })?;
+        self.send(Outbound {
+            request_id,
+            org,
+            actor,
+            target: SendTarget::Conversation(conversation),
+            content: Content::Reaction(crate::domain::content::Reaction {
+                wamid,
+                message_id: message_id.to_string(),
+                emoji,
+            }),
+            reply_to: None,
+        })
+        .await
+    }
+
     /// Sends a stored PENDING message through the Graph API and records the outcome: SENT
     /// with its wamid, or FAILED with WhatsApp's error.
     pub(crate) async fn deliver(

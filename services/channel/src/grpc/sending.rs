@@ -12,7 +12,7 @@ use super::convert::{
 };
 use crate::{
     app::{Channel, Outbound, SendTarget, Sent},
-    domain::content::{Content, Media, Reaction},
+    domain::content::{Content, Media},
     error::ChannelError,
 };
 
@@ -215,37 +215,15 @@ pub async fn send_reaction(
     let message_id = check.id::<MessageId>("message_id", &req.message_id);
     check.text("emoji", &req.emoji, 0, MAX_EMOJI_CHARS);
     check.done()?;
-    // The reaction goes where the message is, and names it by its wamid.
-    let org = valid(common.org.clone())?;
-    let message_id = valid(message_id)?;
-    let target = app.message(&org, &message_id).await?;
-    let Some(conversation) = target.conversation_id.clone() else {
-        return Err(ChannelError::FailedPrecondition {
-            reason: None,
-            message: format!("message {message_id} is not in a conversation"),
-            metadata: Default::default(),
-        });
-    };
-    let Some(wamid) = target.wamid.clone() else {
-        return Err(ChannelError::FailedPrecondition {
-            reason: None,
-            message: format!("message {message_id} has not reached WhatsApp: it has no wamid yet"),
-            metadata: Default::default(),
-        });
-    };
-    let content = Content::Reaction(Reaction {
-        wamid,
-        message_id: message_id.to_string(),
-        emoji: req.emoji,
-    });
-    let out = outbound(
-        req.request_id,
-        common,
-        Some(SendTarget::Conversation(conversation)),
-        Some(content),
-        None,
-    )?;
-    let sent = app.send(out).await?;
+    let sent = app
+        .react(
+            req.request_id,
+            valid(common.org)?,
+            common.actor,
+            valid(message_id)?,
+            req.emoji,
+        )
+        .await?;
     Ok(pb::SendReactionResponse {
         message: sent_message(&sent),
     })
