@@ -68,7 +68,8 @@ impl OutboxWorker {
         self.waker.clone()
     }
 
-    /// Stops the relay after its current pass.
+    /// Stops the relay (an unfinished pass is abandoned; its events are relayed on the next
+    /// start, after their lease).
     pub async fn stop(self) {
         self.stop.cancel();
         let _ = self.task.await;

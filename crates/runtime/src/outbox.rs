@@ -179,7 +179,14 @@ impl Relay {
     /// Relays until `shutdown`; a failed pass is retried after the poll interval.
     pub async fn run(self, shutdown: CancellationToken) {
         loop {
-            let relayed = match self.relay_once().await {
+            // A pass is abandoned at shutdown (a publish may wait for an acknowledgement that a
+            // stopped consumer will never send); what it claimed is relayed again after the
+            // lease, so nothing is lost.
+            let pass = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                pass = self.relay_once() => pass,
+            };
+            let relayed = match pass {
                 Ok(n) => n,
                 Err(err) => {
                     tracing::warn!(error = %err, "outbox relay pass failed; retrying");
