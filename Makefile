@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run run-sim sim test test-rust smoke lint fmt build migrate bench-presence clean
+.PHONY: help run run-sim sim test test-rust smoke lint fmt build migrate bench bench-soak bench-presence clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,14 @@ build: ## Build the release binary (target/release/switchboard)
 
 migrate: ## Apply every service's migrations to the configured database
 	$(CARGO) run -p switchboard -- migrate --target all
+
+bench: ## Load benchmark, ~2 min: baselines, saturation, 60 s realistic profile on PostgreSQL + Redis; ratio lines last
+	$(CARGO) build --release -p switchboard-loadgen
+	scripts/with-test-services.sh target/release/switchboard-loadgen --suite cluster $(BENCH_ARGS)
+
+bench-soak: ## The 10-minute saturation run behind the decay target (see docs/performance.md)
+	$(CARGO) build --release -p switchboard-loadgen
+	scripts/with-test-services.sh target/release/switchboard-loadgen --suite cluster --saturation-secs 600 --duration 0 --out target/bench/soak $(BENCH_ARGS)
 
 bench-presence: ## Presence reserve+release through gRPC vs raw Redis EVAL, as ratios (PostgreSQL/Redis as for tests)
 	scripts/with-test-services.sh $(CARGO) bench -p switchboard-tests --bench presence_reserve
