@@ -1,1 +1,3 @@
 //! The load generator behind `make bench`.
+pub mod baseline;
+pub mod chart;
