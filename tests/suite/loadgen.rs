@@ -39,7 +39,11 @@ async fn a_short_run_adds_up(backend: Backend) -> anyhow::Result<()> {
     anyhow::ensure!(sat.messages_stored == Some(sat.webhooks_acked));
 
     let steady = report.steady.as_ref().expect("realistic phase ran");
-    anyhow::ensure!(steady.errors.is_empty(), "steady errors: {:?}", steady.errors);
+    anyhow::ensure!(
+        steady.errors.is_empty(),
+        "steady errors: {:?}",
+        steady.errors
+    );
     // Redeliveries and reordered pairs were sent, and the channel stored each message once.
     anyhow::ensure!(steady.redeliveries > 0 && steady.webhooks_sent > steady.messages_acked);
     anyhow::ensure!(
@@ -68,7 +72,8 @@ async fn a_short_run_adds_up(backend: Backend) -> anyhow::Result<()> {
             continue; // no Redis in the embedded suite
         }
         anyhow::ensure!(
-            tail.iter().any(|l| l.starts_with(&format!("ratio {name}="))),
+            tail.iter()
+                .any(|l| l.starts_with(&format!("ratio {name}="))),
             "no `ratio {name}=` among the last lines:\n{table}"
         );
     }

@@ -560,6 +560,35 @@ pub enum Unhandled {
     Drop(String),
 }
 
+/// As [`run_consumer`], with `concurrency` consumers of the group in this process
+/// (`<consumer>-<i>`), each handling one event at a time: handlers that wait on other services
+/// overlap instead of queueing behind each other. Only for handlers that are safe to run
+/// concurrently (events of one aggregate may then be handled out of order).
+pub async fn run_consumers<F, Fut>(
+    bus: Arc<dyn EventBus>,
+    group: ConsumerGroup,
+    consumer: String,
+    concurrency: usize,
+    span_name: &'static str,
+    shutdown: tokio_util::sync::CancellationToken,
+    handle: F,
+) where
+    F: Fn(Event) -> Fut,
+    Fut: std::future::Future<Output = Result<(), Unhandled>>,
+{
+    let loops = (0..concurrency.max(1)).map(|i| {
+        run_consumer(
+            bus.clone(),
+            group,
+            format!("{consumer}-{i}"),
+            span_name,
+            shutdown.clone(),
+            &handle,
+        )
+    });
+    futures::future::join_all(loops).await;
+}
+
 /// Consumes `group` as `consumer` until `shutdown`: each event goes to `handle` inside a span
 /// named `span_name` that continues the producer's trace; handled events are acknowledged,
 /// [`Unhandled::Retry`] ones are not (the bus delivers them again), [`Unhandled::Drop`] ones are

@@ -91,6 +91,8 @@ pub struct PortSettings {
 pub struct ChannelSettings {
     pub port: u16,
     pub webhook_port: u16,
+    /// Inbound-message events handled at once per replica (each waits on routing).
+    pub conversation_consumers: usize,
     pub whatsapp: WhatsAppSettings,
 }
 
@@ -215,6 +217,12 @@ impl Settings {
             return Err(invalid(
                 "database.url",
                 "expected a sqlite:// or postgres:// URL",
+            ));
+        }
+        if self.channel.conversation_consumers == 0 {
+            return Err(invalid(
+                "channel.conversation_consumers",
+                "must be at least 1",
             ));
         }
         if self.database.max_connections == 0 {

@@ -65,6 +65,7 @@ pub async fn run(
     let consumer = tokio::spawn(app.clone().run_conversation_consumer(
         infra.bus.clone(),
         format!("channel-{}", switchboard_runtime::ids::EventId::generate()),
+        infra.settings.channel.conversation_consumers,
         shutdown.clone(),
     ));
     let dispatcher = tokio::spawn(app.clone().run_dispatcher(

@@ -106,7 +106,7 @@ async fn closer(clients: Clients, org: Org, stop: Arc<AtomicBool>, errors: Arc<E
             .await
             .unwrap_or(0);
         if held <= half {
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
         let page = routing
@@ -268,7 +268,9 @@ pub async fn run(
     let mut last_change = (0.0_f64, 0_u64);
     let mut sending_done: Option<f64> = None;
     loop {
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        // Counting is a COUNT over the organization's conversations: once a second keeps the
+        // measurement's own load small.
+        tokio::time::sleep(Duration::from_secs(1)).await;
         let t = start.elapsed().as_secs_f64();
         let done = senders.iter().all(|s| s.is_finished());
         if done && sending_done.is_none() {
@@ -290,7 +292,7 @@ pub async fn run(
             errors.total()
         ));
         if let Some(end) = sending_done
-            && (assigned >= a || t - last_change.0 > 10.0 || t - end > 120.0)
+            && (assigned >= a || t - last_change.0 > 30.0 || t - end > 120.0)
         {
             break;
         }
@@ -311,7 +313,7 @@ pub async fn run(
         "switchboard_channel_inbound_messages_total",
         &[("outcome", "stored")],
     );
-    let messages_stored = (stored_after > 0.0).then(|| (stored_after - stored_before) as u64);
+    let messages_stored = (stored_after > 0.0).then_some((stored_after - stored_before) as u64);
     if let Some(stored) = messages_stored
         && stored != webhooks_acked
     {

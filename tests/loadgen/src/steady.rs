@@ -83,6 +83,8 @@ pub struct SteadyResult {
     pub assignments_per_sec: f64,
     pub replies_sent: u64,
     pub closed: u64,
+    /// Closes answered ABORTED (the customer wrote meanwhile) and retried.
+    pub close_retries: u64,
     /// Customers still waiting for an agent when the phase ended.
     pub waiting_at_end: u64,
     pub load: LoadSpread,
@@ -119,6 +121,7 @@ struct Shared {
     assignments: AtomicU64,
     replies: AtomicU64,
     closed: AtomicU64,
+    close_retries: AtomicU64,
     stop_agents: AtomicBool,
 }
 
@@ -324,20 +327,31 @@ async fn handle(shared: Arc<Shared>, agent: String, c: pb::Conversation, held: A
     // Counted free before the close is sent: routing may assign the freed slot before this
     // agent hears back, and that must not read as over capacity.
     held.fetch_sub(1, Ordering::Relaxed);
-    match routing
-        .close_conversation(pb::CloseConversationRequest {
-            request_id: rid(),
-            organization_id: org,
-            actor_agent_id: agent,
-            conversation_id: c.id.clone(),
-            close_note: "resuelto".into(),
-        })
-        .await
-    {
-        Ok(_) => {
-            shared.closed.fetch_add(1, Ordering::Relaxed);
+    // ABORTED means the conversation changed meanwhile (the customer wrote again): a client
+    // retries it, as routing's message says.
+    for attempt in 0..3 {
+        match routing
+            .close_conversation(pb::CloseConversationRequest {
+                request_id: rid(),
+                organization_id: org.clone(),
+                actor_agent_id: agent.clone(),
+                conversation_id: c.id.clone(),
+                close_note: "resuelto".into(),
+            })
+            .await
+        {
+            Ok(_) => {
+                shared.closed.fetch_add(1, Ordering::Relaxed);
+                break;
+            }
+            Err(s) if s.code() == tonic::Code::Aborted && attempt < 2 => {
+                shared.close_retries.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(s) => {
+                shared.errors.rpc("CloseConversation", &s);
+                break;
+            }
         }
-        Err(s) => shared.errors.rpc("CloseConversation", &s),
     }
     if let Some(&idx) = shared.org.contact_index.get(&c.contact_id) {
         *shared.contacts[idx].lock().expect("contact") = Contact::Idle;
@@ -398,6 +412,7 @@ pub async fn run(
         assignments: AtomicU64::new(0),
         replies: AtomicU64::new(0),
         closed: AtomicU64::new(0),
+        close_retries: AtomicU64::new(0),
         stop_agents: AtomicBool::new(false),
     });
     let agents: Vec<_> = org
@@ -515,6 +530,7 @@ pub async fn run(
         assignments_per_sec: assignments as f64 / seconds,
         replies_sent: shared.replies.load(Ordering::Relaxed),
         closed: shared.closed.load(Ordering::Relaxed),
+        close_retries: shared.close_retries.load(Ordering::Relaxed),
         waiting_at_end,
         load: LoadSpread {
             agents: per_agent.len(),

@@ -171,13 +171,15 @@ impl Channel {
         self,
         bus: std::sync::Arc<dyn EventBus>,
         consumer: String,
+        concurrency: usize,
         shutdown: CancellationToken,
     ) {
         let app = &self;
-        switchboard_runtime::bus::run_consumer(
+        switchboard_runtime::bus::run_consumers(
             bus,
             CONVERSATION_EVENTS,
             consumer,
+            concurrency,
             "channel.conversation_event",
             shutdown,
             |event| async move {

@@ -71,7 +71,13 @@ impl Channel {
             .zip(notification.changes.iter())
             .collect();
         let outcome = self.store.ingest(&changes, body, now).await?;
-        for account in accounts.iter().flatten() {
+        // The account row was just read: write the time only when it is stale (every webhook
+        // updating one hot row would serialize them on its lock).
+        for account in accounts
+            .iter()
+            .flatten()
+            .filter(|a| a.last_webhook_ms.is_none_or(|t| t < now - 10_000))
+        {
             if let Err(err) = self.store.touch_account(&account.id, now).await {
                 tracing::debug!(error = %err, "recording the last webhook time failed");
             }

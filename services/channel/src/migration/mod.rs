@@ -3,7 +3,10 @@
 mod model;
 
 use sea_orm_migration::prelude::*;
-use switchboard_runtime::outbox::{dedup::CreateProcessedEvents, migration::CreateOutbox};
+use switchboard_runtime::{
+    db::{CHURN, TuneHotTables},
+    outbox::{dedup::CreateProcessedEvents, migration::CreateOutbox},
+};
 
 /// Applies channel's migrations in order.
 pub struct Migrator;
@@ -14,6 +17,17 @@ impl MigratorTrait for Migrator {
             Box::new(CreateOutbox),
             Box::new(CreateProcessedEvents),
             Box::new(model::CreateChannelModel),
+            Box::new(TuneHotTables {
+                name: "m0004_tune_hot_tables",
+                tables: &[
+                    ("messages", "fillfactor = 85"),
+                    ("messages", CHURN),
+                    ("windows", "fillfactor = 70"),
+                    ("windows", CHURN),
+                    ("contacts", "fillfactor = 80"),
+                    ("outbox_events", CHURN),
+                ],
+            }),
         ]
     }
 }

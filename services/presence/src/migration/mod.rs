@@ -1,7 +1,10 @@
 //! Presence's schema migrations (in its own SQLite file or PostgreSQL schema).
 
 use sea_orm_migration::{prelude::*, schema::*};
-use switchboard_runtime::outbox::{dedup::CreateProcessedEvents, migration::CreateOutbox};
+use switchboard_runtime::{
+    db::{CHURN, TuneHotTables},
+    outbox::{dedup::CreateProcessedEvents, migration::CreateOutbox},
+};
 
 /// Applies presence's migrations in order.
 pub struct Migrator;
@@ -12,6 +15,10 @@ impl MigratorTrait for Migrator {
             Box::new(CreateOutbox),
             Box::new(CreateProcessedEvents),
             Box::new(CreateAgentProfiles),
+            Box::new(TuneHotTables {
+                name: "m0004_tune_hot_tables",
+                tables: &[("outbox_events", CHURN)],
+            }),
         ]
     }
 }

@@ -3,7 +3,10 @@
 mod model;
 
 use sea_orm_migration::{prelude::*, schema::*};
-use switchboard_runtime::outbox::{dedup::CreateProcessedEvents, migration::CreateOutbox};
+use switchboard_runtime::{
+    db::{CHURN, TuneHotTables},
+    outbox::{dedup::CreateProcessedEvents, migration::CreateOutbox},
+};
 
 /// Applies routing's migrations in order.
 pub struct Migrator;
@@ -15,6 +18,17 @@ impl MigratorTrait for Migrator {
             Box::new(CreateProcessedEvents),
             Box::new(CreateOrganizations),
             Box::new(model::CreateRoutingModel),
+            Box::new(TuneHotTables {
+                name: "m0005_tune_hot_tables",
+                tables: &[
+                    ("conversations", "fillfactor = 70"),
+                    ("conversations", CHURN),
+                    ("work_items", "fillfactor = 70"),
+                    ("work_items", CHURN),
+                    ("pending_releases", CHURN),
+                    ("outbox_events", CHURN),
+                ],
+            }),
         ]
     }
 }
