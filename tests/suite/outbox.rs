@@ -322,3 +322,45 @@ async fn a_service_client_carries_the_current_trace(backend: Backend) -> anyhow:
     suite.stop().await
 }
 on_both_backends!(a_service_client_carries_the_current_trace);
+
+/// On PostgreSQL, routing's queue tables carry the storage parameters that keep dead rows from
+/// piling up (fillfactor for HOT updates, aggressive autovacuum); SQLite ignores them, and its
+/// migrations still apply.
+async fn hot_tables_are_tuned_for_churn(backend: Backend) -> anyhow::Result<()> {
+    let env = TestEnv::new(backend).await?;
+    let conn = routing_db(&env).await?;
+    if backend == Backend::Embedded {
+        // Migrated without error (the tuning is PostgreSQL-only) and usable.
+        anyhow::ensure!(pending_outbox_rows(&conn).await? == 0);
+        return Ok(());
+    }
+    let options = |table: &'static str| {
+        let conn = conn.clone();
+        async move {
+            let row = conn
+                .query_one_raw(Statement::from_string(
+                    conn.get_database_backend(),
+                    format!(
+                        "SELECT array_to_string(reloptions, ',') AS o FROM pg_class \
+                         WHERE oid = to_regclass('{table}')"
+                    ),
+                ))
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no {table}"))?;
+            anyhow::Ok(row.try_get::<Option<String>>("", "o")?.unwrap_or_default())
+        }
+    };
+    let conversations = options("conversations").await?;
+    anyhow::ensure!(
+        conversations.contains("fillfactor=70")
+            && conversations.contains("autovacuum_vacuum_scale_factor=0.02"),
+        "conversations: {conversations}"
+    );
+    let outbox = options("outbox_events").await?;
+    anyhow::ensure!(
+        outbox.contains("autovacuum_vacuum_cost_delay=0"),
+        "outbox_events: {outbox}"
+    );
+    Ok(())
+}
+on_both_backends!(hot_tables_are_tuned_for_churn);
