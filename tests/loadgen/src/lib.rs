@@ -87,7 +87,7 @@ impl Options {
             steady_secs: 60.0,
             agents: 50,
             handle_ms: 3000,
-            poll_ms: 250,
+            poll_ms: 1000,
             contacts: None,
             redeliver: 0.05,
             reorder: 0.05,

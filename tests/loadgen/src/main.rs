@@ -59,7 +59,7 @@ struct Cli {
     #[arg(long, default_value_t = 3000)]
     handle_ms: u64,
     /// How often each agent polls its inbox, milliseconds.
-    #[arg(long, default_value_t = 250)]
+    #[arg(long, default_value_t = 1000)]
     poll_ms: u64,
     /// Customers of the realistic phase (default: rate × handle time × 4, at least 500).
     #[arg(long)]

@@ -273,13 +273,13 @@ impl Report {
             );
             let _ = writeln!(
                 w,
-                "{:<44} {:>10.1} /s   ({} assigned, {} replies, {} closed ({} retried after ABORTED), {} waiting at the end)",
+                "{:<44} {:>10.1} /s   ({} assigned, {} replies, {} closed, {} retries after ABORTED, {} waiting at the end)",
                 "assignments",
                 s.assignments_per_sec,
                 s.assignments,
                 s.replies_sent,
                 s.closed,
-                s.close_retries,
+                s.retries,
                 s.waiting_at_end
             );
             let _ = writeln!(

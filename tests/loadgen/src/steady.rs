@@ -83,8 +83,8 @@ pub struct SteadyResult {
     pub assignments_per_sec: f64,
     pub replies_sent: u64,
     pub closed: u64,
-    /// Closes answered ABORTED (the customer wrote meanwhile) and retried.
-    pub close_retries: u64,
+    /// Opens and closes answered ABORTED (the conversation changed meanwhile) and retried.
+    pub retries: u64,
     /// Customers still waiting for an agent when the phase ended.
     pub waiting_at_end: u64,
     pub load: LoadSpread,
@@ -121,7 +121,7 @@ struct Shared {
     assignments: AtomicU64,
     replies: AtomicU64,
     closed: AtomicU64,
-    close_retries: AtomicU64,
+    retries: AtomicU64,
     stop_agents: AtomicBool,
 }
 
@@ -292,16 +292,26 @@ async fn handle(shared: Arc<Shared>, agent: String, c: pb::Conversation, held: A
         let u: f64 = rand::rng().random_range(f64::EPSILON..1.0);
         (-u.ln() * mean).min(mean * 5.0) as u64
     };
-    if let Err(s) = routing
-        .open_conversation(pb::OpenConversationRequest {
-            request_id: rid(),
-            organization_id: org.clone(),
-            actor_agent_id: agent.clone(),
-            conversation_id: c.id.clone(),
-        })
-        .await
-    {
-        shared.errors.rpc("OpenConversation", &s);
+    for attempt in 0..3 {
+        match routing
+            .open_conversation(pb::OpenConversationRequest {
+                request_id: rid(),
+                organization_id: org.clone(),
+                actor_agent_id: agent.clone(),
+                conversation_id: c.id.clone(),
+            })
+            .await
+        {
+            Ok(_) => break,
+            Err(s) if s.code() == tonic::Code::Aborted && attempt < 2 => {
+                shared.retries.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(s) => {
+                shared.errors.rpc("OpenConversation", &s);
+                break;
+            }
+        }
     }
     tokio::time::sleep(Duration::from_millis(handle_ms / 3)).await;
     match channel
@@ -328,7 +338,7 @@ async fn handle(shared: Arc<Shared>, agent: String, c: pb::Conversation, held: A
     // agent hears back, and that must not read as over capacity.
     held.fetch_sub(1, Ordering::Relaxed);
     // ABORTED means the conversation changed meanwhile (the customer wrote again): a client
-    // retries it, as routing's message says.
+    // reads it again and retries, as routing's message says.
     for attempt in 0..3 {
         match routing
             .close_conversation(pb::CloseConversationRequest {
@@ -345,7 +355,8 @@ async fn handle(shared: Arc<Shared>, agent: String, c: pb::Conversation, held: A
                 break;
             }
             Err(s) if s.code() == tonic::Code::Aborted && attempt < 2 => {
-                shared.close_retries.fetch_add(1, Ordering::Relaxed);
+                shared.retries.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
             Err(s) => {
                 shared.errors.rpc("CloseConversation", &s);
@@ -412,7 +423,7 @@ pub async fn run(
         assignments: AtomicU64::new(0),
         replies: AtomicU64::new(0),
         closed: AtomicU64::new(0),
-        close_retries: AtomicU64::new(0),
+        retries: AtomicU64::new(0),
         stop_agents: AtomicBool::new(false),
     });
     let agents: Vec<_> = org
@@ -530,7 +541,7 @@ pub async fn run(
         assignments_per_sec: assignments as f64 / seconds,
         replies_sent: shared.replies.load(Ordering::Relaxed),
         closed: shared.closed.load(Ordering::Relaxed),
-        close_retries: shared.close_retries.load(Ordering::Relaxed),
+        retries: shared.retries.load(Ordering::Relaxed),
         waiting_at_end,
         load: LoadSpread {
             agents: per_agent.len(),
