@@ -78,6 +78,8 @@ pub struct TelemetrySettings {
 pub struct ServerSettings {
     pub host: String,
     pub shutdown_grace_secs: u64,
+    /// Port of the process's Prometheus endpoint (`GET /metrics`), one per process.
+    pub metrics_port: u16,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -314,6 +316,7 @@ mod tests {
         assert_eq!(s.gateway.port, 50051);
         assert_eq!(s.ticketing.port, 50055);
         assert_eq!(s.channel.webhook_port, 8080);
+        assert_eq!(s.server.metrics_port, 9464);
         assert!(s.redis.url.is_empty());
     }
 

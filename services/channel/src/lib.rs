@@ -46,7 +46,7 @@ pub async fn run(
         );
     }
     let db = host::open_storage::<migration::Migrator>(&infra, SERVICE).await?;
-    let outbox = OutboxWorker::start(&infra, db.clone());
+    let outbox = OutboxWorker::start(&infra, SERVICE, db.clone());
     let app = app::Channel::new(
         store::Store::new(db.clone(), outbox.waker()),
         graph::GraphClient::new(
@@ -61,9 +61,11 @@ pub async fn run(
             app_secret: settings.app_secret.clone(),
             verify_token: settings.verify_token.clone(),
         },
+        metrics::Metrics::new(&infra.metrics),
     );
     let consumer = tokio::spawn(app.clone().run_conversation_consumer(
         infra.bus.clone(),
+        infra.metrics.clone(),
         format!("channel-{}", switchboard_runtime::ids::EventId::generate()),
         shutdown.clone(),
     ));

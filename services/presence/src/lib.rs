@@ -41,7 +41,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let db = host::open_storage::<migration::Migrator>(&infra, SERVICE).await?;
-    let outbox = OutboxWorker::start(&infra, db.clone());
+    let outbox = OutboxWorker::start(&infra, SERVICE, db.clone());
     let ttl = Duration::from_secs(infra.settings.presence.heartbeat_ttl_secs);
     let presence = service::Presence::new(live_store(&infra), db.clone(), outbox.waker(), ttl);
     let sweeper = tokio::spawn(presence.clone().run_sweeper(

@@ -30,7 +30,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let db = host::open_storage::<migration::Migrator>(&infra, SERVICE).await?;
-    let outbox = OutboxWorker::start(&infra, db.clone());
+    let outbox = OutboxWorker::start(&infra, SERVICE, db.clone());
     let store = store::Store::new(db.clone(), outbox.waker());
     let app = app::Routing::new(
         store,
@@ -44,6 +44,7 @@ pub async fn run(
     ));
     let consumer = tokio::spawn(app.clone().run_presence_consumer(
         infra.bus.clone(),
+        infra.metrics.clone(),
         format!("routing-{}", switchboard_runtime::ids::EventId::generate()),
         shutdown.clone(),
     ));

@@ -170,12 +170,14 @@ impl Channel {
     pub async fn run_conversation_consumer(
         self,
         bus: std::sync::Arc<dyn EventBus>,
+        metrics: switchboard_runtime::metrics::Metrics,
         consumer: String,
         shutdown: CancellationToken,
     ) {
         let app = &self;
         switchboard_runtime::bus::run_consumer(
             bus,
+            &metrics,
             CONVERSATION_EVENTS,
             consumer,
             "channel.conversation_event",
