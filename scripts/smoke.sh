@@ -192,6 +192,7 @@ with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=5
     body = r.read().decode()
     assert r.status == 200, r.status
     assert r.headers["content-type"] == "text/plain; version=0.0.4", r.headers["content-type"]
+    assert "switchboard_routing_queue_wait_seconds_count" in body, body
 EOF
 then
     pass "metrics"

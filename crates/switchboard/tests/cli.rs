@@ -140,10 +140,12 @@ fn serve_all_prints_its_addresses_is_healthy_and_exits_on_sigterm_within_5s() {
         String::from_utf8_lossy(&health.stderr)
     );
 
-    // One Prometheus endpoint for the process.
+    // One Prometheus endpoint for the process, with every service's metrics (routing's are
+    // registered by the time it answers health).
     let scrape = http_get(&metrics, "/metrics");
-    let scraped =
-        scrape.starts_with("HTTP/1.1 200") && scrape.contains("text/plain; version=0.0.4");
+    let scraped = scrape.starts_with("HTTP/1.1 200")
+        && scrape.contains("text/plain; version=0.0.4")
+        && scrape.contains("switchboard_routing_queue_wait_seconds_count");
     if !scraped {
         let _ = child.kill();
         panic!("unexpected /metrics answer:\n{scrape}");

@@ -5,6 +5,7 @@
 pub mod domain;
 pub mod error;
 pub mod grpc;
+pub mod metrics;
 pub mod migration;
 pub mod service;
 pub mod store;
@@ -43,7 +44,18 @@ pub async fn run(
     let db = host::open_storage::<migration::Migrator>(&infra, SERVICE).await?;
     let outbox = OutboxWorker::start(&infra, SERVICE, db.clone());
     let ttl = Duration::from_secs(infra.settings.presence.heartbeat_ttl_secs);
-    let presence = service::Presence::new(live_store(&infra), db.clone(), outbox.waker(), ttl);
+    let store_kind = if infra.redis.is_some() {
+        "redis"
+    } else {
+        "memory"
+    };
+    let presence = service::Presence::new(
+        live_store(&infra),
+        db.clone(),
+        outbox.waker(),
+        ttl,
+        metrics::PresenceMetrics::new(&infra.metrics, store_kind),
+    );
     let sweeper = tokio::spawn(presence.clone().run_sweeper(
         (ttl / 4).clamp(Duration::from_millis(200), Duration::from_secs(5)),
         shutdown.clone(),

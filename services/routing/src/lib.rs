@@ -37,6 +37,7 @@ pub async fn run(
         app::PresenceClient::new(infra.endpoints.clone()),
         infra.clock.clone(),
         infra.settings.routing.conversation_ttl_secs as i64 * 1000,
+        app::RoutingMetrics::new(&infra.metrics),
     );
     let sweeper = tokio::spawn(app.clone().run_sweeper(
         std::time::Duration::from_millis(infra.settings.routing.sweep_interval_ms),
