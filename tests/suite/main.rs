@@ -5,6 +5,7 @@ mod channel_send;
 mod channel_support;
 mod channel_webhook;
 mod health;
+mod metrics;
 mod organizations;
 mod outbox;
 mod presence;
