@@ -3,8 +3,8 @@
 #
 # Starts `${SWITCHBOARD_BIN:-target/debug/switchboard} serve --target all` on
 # free ports with throwaway SQLite databases, checks it from the outside with
-# scripts/smoke.py (Python grpcio: health + reflection), then sends SIGINT and
-# checks that it exits within 5 seconds.
+# scripts/smoke.py (Python grpcio: health + reflection) and the Prometheus
+# endpoint, then sends SIGINT and checks that it exits within 5 seconds.
 #
 #   SWITCHBOARD_BIN     binary to run (default target/debug/switchboard)
 #   SMOKE_VENV          python venv for smoke.py (default target/smoke-venv)
@@ -116,12 +116,12 @@ fi
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/switchboard-smoke.XXXXXX")" || die "setup: mktemp failed"
 
-# Six distinct free ports: all bound at once so none repeats.
-read -r GATEWAY_PORT CHANNEL_PORT ROUTING_PORT PRESENCE_PORT TICKETING_PORT WEBHOOK_PORT < <(
+# Seven distinct free ports: all bound at once so none repeats.
+read -r GATEWAY_PORT CHANNEL_PORT ROUTING_PORT PRESENCE_PORT TICKETING_PORT WEBHOOK_PORT METRICS_PORT < <(
     python3 - <<'EOF'
 import socket
 socks = []
-for _ in range(6):
+for _ in range(7):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -130,8 +130,8 @@ for s in socks:
     s.close()
 EOF
 )
-[ -n "${WEBHOOK_PORT:-}" ] || die "setup: could not pick free ports"
-log "ports: gateway=$GATEWAY_PORT channel=$CHANNEL_PORT routing=$ROUTING_PORT presence=$PRESENCE_PORT ticketing=$TICKETING_PORT webhook=$WEBHOOK_PORT"
+[ -n "${METRICS_PORT:-}" ] || die "setup: could not pick free ports"
+log "ports: gateway=$GATEWAY_PORT channel=$CHANNEL_PORT routing=$ROUTING_PORT presence=$PRESENCE_PORT ticketing=$TICKETING_PORT webhook=$WEBHOOK_PORT metrics=$METRICS_PORT"
 
 # ---------------------------------------------------------------- start ---
 
@@ -149,6 +149,7 @@ env \
     SWITCHBOARD__PRESENCE__PORT="$PRESENCE_PORT" \
     SWITCHBOARD__TICKETING__PORT="$TICKETING_PORT" \
     SWITCHBOARD__CHANNEL__WEBHOOK_PORT="$WEBHOOK_PORT" \
+    SWITCHBOARD__SERVER__METRICS_PORT="$METRICS_PORT" \
     "$BIN" serve --target all </dev/null >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 set +m
@@ -180,6 +181,23 @@ elif "$PY" scripts/smoke.py "${ADDRS[@]}" --wait 5 --pid "$SERVER_PID" --checks 
 else
     server_alive || log "server process is no longer running"
     fail "reflection"
+fi
+
+# The process's one Prometheus endpoint, with every service's metrics.
+if ! server_alive; then
+    fail "metrics: server process is not running"
+elif python3 - "$METRICS_PORT" <<'EOF'
+import sys, urllib.request
+with urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=5) as r:
+    body = r.read().decode()
+    assert r.status == 200, r.status
+    assert r.headers["content-type"] == "text/plain; version=0.0.4", r.headers["content-type"]
+    assert "switchboard_routing_queue_wait_seconds_count" in body, body
+EOF
+then
+    pass "metrics"
+else
+    fail "metrics"
 fi
 
 # -------------------------------------------------------------- shutdown ---

@@ -6,6 +6,7 @@ mod channel_support;
 mod channel_webhook;
 mod health;
 mod loadgen;
+mod metrics;
 mod organizations;
 mod outbox;
 mod presence;

@@ -560,12 +560,49 @@ pub enum Unhandled {
     Drop(String),
 }
 
+/// What a consumer loop records: `switchboard_bus_consumed_total{group,outcome}` (ok, retry,
+/// drop) and `switchboard_bus_handle_seconds{group}`.
+struct ConsumerMetrics {
+    consumed: prometheus::IntCounterVec,
+    seconds: prometheus::Histogram,
+    group: &'static str,
+}
+
+impl ConsumerMetrics {
+    fn new(metrics: &crate::metrics::Metrics, group: &'static str) -> Self {
+        Self {
+            consumed: metrics.counter_vec(
+                "switchboard_bus_consumed_total",
+                "Events handled by a consumer group, by outcome (ok, retry: delivered again, drop: refused for good)",
+                &["group", "outcome"],
+            ),
+            seconds: metrics
+                .histogram_vec(
+                    "switchboard_bus_handle_seconds",
+                    "Seconds a consumer group's handler took for one event, whatever the outcome",
+                    &["group"],
+                    crate::metrics::LATENCY_BUCKETS,
+                )
+                .with_label_values(&[group]),
+            group,
+        }
+    }
+
+    fn handled(&self, outcome: &str, started: std::time::Instant) {
+        self.seconds.observe(started.elapsed().as_secs_f64());
+        self.consumed
+            .with_label_values(&[self.group, outcome])
+            .inc();
+    }
+}
+
 /// As [`run_consumer`], with `concurrency` consumers of the group in this process
 /// (`<consumer>-<i>`), each handling one event at a time: handlers that wait on other services
 /// overlap instead of queueing behind each other. Only for handlers that are safe to run
 /// concurrently (events of one aggregate may then be handled out of order).
 pub async fn run_consumers<F, Fut>(
     bus: Arc<dyn EventBus>,
+    metrics: &crate::metrics::Metrics,
     group: ConsumerGroup,
     consumer: String,
     concurrency: usize,
@@ -579,6 +616,7 @@ pub async fn run_consumers<F, Fut>(
     let loops = (0..concurrency.max(1)).map(|i| {
         run_consumer(
             bus.clone(),
+            metrics,
             group,
             format!("{consumer}-{i}"),
             span_name,
@@ -592,9 +630,11 @@ pub async fn run_consumers<F, Fut>(
 /// Consumes `group` as `consumer` until `shutdown`: each event goes to `handle` inside a span
 /// named `span_name` that continues the producer's trace; handled events are acknowledged,
 /// [`Unhandled::Retry`] ones are not (the bus delivers them again), [`Unhandled::Drop`] ones are
-/// logged and acknowledged. Subscribing is retried every second until it works.
+/// logged and acknowledged. Subscribing is retried every second until it works. Outcomes and
+/// handling times are recorded in `metrics`.
 pub async fn run_consumer<F, Fut>(
     bus: Arc<dyn EventBus>,
+    metrics: &crate::metrics::Metrics,
     group: ConsumerGroup,
     consumer: String,
     span_name: &'static str,
@@ -605,6 +645,7 @@ pub async fn run_consumer<F, Fut>(
     Fut: std::future::Future<Output = Result<(), Unhandled>>,
 {
     use tracing::Instrument;
+    let recorder = ConsumerMetrics::new(metrics, group.name);
     let mut sub = loop {
         match bus.subscribe(group.name, &consumer, group.topics).await {
             Ok(s) => break s,
@@ -635,19 +676,109 @@ pub async fn run_consumer<F, Fut>(
             tracing::info_span!("event", otel.name = span_name, topic = %delivery.event.topic);
         crate::telemetry::continue_trace(&span, delivery.event.traceparent.as_deref());
         let event_id = delivery.event.id.clone();
+        let started = std::time::Instant::now();
         match handle(delivery.event.clone()).instrument(span).await {
             Ok(()) => {
+                recorder.handled("ok", started);
                 if let Err(err) = sub.ack(delivery).await {
                     tracing::warn!(error = %err, "ack failed; the event will be handled again");
                 }
             }
             Err(Unhandled::Retry(why)) => {
+                recorder.handled("retry", started);
                 tracing::warn!(group = group.name, event = %event_id, error = %why, "event not handled; will retry");
             }
             Err(Unhandled::Drop(why)) => {
+                recorder.handled("drop", started);
                 tracing::error!(group = group.name, event = %event_id, error = %why, "event refused; dropped");
                 let _ = sub.ack(delivery).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        ids::EventId,
+        metrics::{Metrics, sum_samples},
+    };
+
+    const GROUP: ConsumerGroup = ConsumerGroup {
+        name: "test.group",
+        topics: &["test.topic"],
+    };
+
+    fn event(kind: &str) -> Event {
+        Event {
+            id: EventId::generate(),
+            organization_id: "org".into(),
+            topic: "test.topic".into(),
+            aggregate_id: kind.into(),
+            payload: serde_json::json!({}),
+            traceparent: None,
+            occurred_at: chrono::Utc::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_consumer_loop_counts_each_outcome_and_times_every_event() {
+        let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::new(Duration::from_secs(5)));
+        bus.declare_group(GROUP.name, GROUP.topics)
+            .await
+            .expect("declared");
+        let metrics = Metrics::new();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let consumer = tokio::spawn({
+            let (bus, metrics, shutdown) = (bus.clone(), metrics.clone(), shutdown.clone());
+            async move {
+                run_consumer(
+                    bus,
+                    &metrics,
+                    GROUP,
+                    "c1".into(),
+                    "test.event",
+                    shutdown,
+                    |event| async move {
+                        match event.aggregate_id.as_str() {
+                            "ok" => Ok(()),
+                            "drop" => Err(Unhandled::Drop("malformed".into())),
+                            _ => Err(Unhandled::Retry("dependency down".into())),
+                        }
+                    },
+                )
+                .await
+            }
+        });
+        // The in-process bus returns once the event was acknowledged (or, for a retry, once its
+        // delivery was let go): each outcome is recorded by then.
+        for kind in ["ok", "ok", "drop"] {
+            bus.publish(&event(kind)).await.expect("acknowledged");
+        }
+        assert!(bus.publish(&event("retry")).await.is_err());
+        shutdown.cancel();
+        consumer.await.expect("consumer stops");
+
+        let text = metrics.render();
+        let consumed = |outcome: &str| {
+            sum_samples(
+                &text,
+                "switchboard_bus_consumed_total",
+                &[("group", "test.group"), ("outcome", outcome)],
+            )
+        };
+        assert_eq!(consumed("ok"), Some(2.0), "{text}");
+        assert_eq!(consumed("drop"), Some(1.0), "{text}");
+        assert_eq!(consumed("retry"), Some(1.0), "{text}");
+        assert_eq!(
+            sum_samples(
+                &text,
+                "switchboard_bus_handle_seconds_count",
+                &[("group", "test.group")]
+            ),
+            Some(4.0),
+            "{text}"
+        );
     }
 }

@@ -48,6 +48,8 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     pub connect_timeout_secs: u64,
     pub migrate_on_start: bool,
+    /// Seconds between checks of the hot tables' dead rows (PostgreSQL); 0: autovacuum only.
+    pub vacuum_interval_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -78,6 +80,8 @@ pub struct TelemetrySettings {
 pub struct ServerSettings {
     pub host: String,
     pub shutdown_grace_secs: u64,
+    /// Port of the process's Prometheus endpoint (`GET /metrics`), one per process.
+    pub metrics_port: u16,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -322,6 +326,7 @@ mod tests {
         assert_eq!(s.gateway.port, 50051);
         assert_eq!(s.ticketing.port, 50055);
         assert_eq!(s.channel.webhook_port, 8080);
+        assert_eq!(s.server.metrics_port, 9464);
         assert!(s.redis.url.is_empty());
     }
 

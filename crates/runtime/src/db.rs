@@ -137,3 +137,77 @@ impl sea_orm_migration::MigrationTrait for TuneHotTables {
         Ok(())
     }
 }
+
+/// Keeps `tables` (of the connection's schema) vacuumed on PostgreSQL until `shutdown`: every
+/// `interval`, a table whose dead rows passed 1,000 + 5% of its live ones gets
+/// `VACUUM (ANALYZE, SKIP_LOCKED)`. Queue tables churn (every row updated or deleted soon after
+/// it is written) and their scans slow down as dead versions pile up; autovacuum handles it where
+/// it is on and keeps up, this where it is not. Replicas may race: `SKIP_LOCKED` makes the loser
+/// skip. Does nothing on SQLite or with a zero interval.
+pub async fn keep_vacuumed(
+    conn: DatabaseConnection,
+    tables: &'static [&'static str],
+    interval: Duration,
+    metrics: crate::metrics::Metrics,
+    service: Service,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    if conn.get_database_backend() != DbBackend::Postgres || interval.is_zero() {
+        return;
+    }
+    let vacuums = metrics.counter_vec(
+        "switchboard_db_vacuums_total",
+        "VACUUMs a service ran on its hot tables (dead rows above 1,000 + 5% of live rows)",
+        &["service", "table"],
+    );
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
+        let due = match dead_rows(&conn, tables).await {
+            Ok(due) => due,
+            Err(err) => {
+                tracing::debug!(error = %err, "reading dead rows failed");
+                continue;
+            }
+        };
+        for table in due {
+            if shutdown.is_cancelled() {
+                return;
+            }
+            let started = std::time::Instant::now();
+            match conn
+                .execute_unprepared(&format!("VACUUM (ANALYZE, SKIP_LOCKED) {table}"))
+                .await
+            {
+                Ok(_) => {
+                    vacuums.with_label_values(&[service.name(), &table]).inc();
+                    tracing::debug!(%table, took_ms = started.elapsed().as_millis() as u64, "vacuumed");
+                }
+                Err(err) => tracing::warn!(%table, error = %err, "vacuum failed"),
+            }
+        }
+    }
+}
+
+/// The `tables` of the current schema whose dead rows passed 1,000 + 5% of the live ones.
+async fn dead_rows(conn: &DatabaseConnection, tables: &[&str]) -> Result<Vec<String>, DbErr> {
+    let rows = conn
+        .query_all_raw(sea_orm::Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT relname::text AS t, n_dead_tup AS dead, n_live_tup AS live \
+             FROM pg_stat_user_tables WHERE schemaname = current_schema()",
+        ))
+        .await?;
+    let mut due = Vec::new();
+    for row in rows {
+        let table: String = row.try_get("", "t")?;
+        let dead: i64 = row.try_get("", "dead")?;
+        let live: i64 = row.try_get("", "live")?;
+        if tables.contains(&table.as_str()) && dead > 1_000 + live / 20 {
+            due.push(table);
+        }
+    }
+    Ok(due)
+}

@@ -1,15 +1,21 @@
 //! Serving a service over gRPC the same way everywhere: health (overall and per service),
 //! reflection v1 and v1alpha, gRPC-Web, a trace span per request continuing the caller's trace,
-//! and SIGTERM → NOT_SERVING → drain within the grace period.
+//! request metrics ([`MetricsLayer`]), and SIGTERM → NOT_SERVING → drain within the grace period.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::LazyLock,
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::{service::Routes, transport::Server};
 use tonic_health::ServingStatus;
 
-use crate::Service;
+use crate::{Service, metrics::Metrics};
 
 /// Binds `host:port` (port 0 picks a free one).
 pub async fn bind(host: &str, port: u16) -> anyhow::Result<TcpListener> {
@@ -21,11 +27,13 @@ pub async fn bind(host: &str, port: u16) -> anyhow::Result<TcpListener> {
 
 /// Serves `routes` (the service's own gRPC services) on `listener` until `shutdown` fires, then
 /// reports NOT_SERVING, stops accepting and lets in-flight calls finish for up to `grace`.
+/// Every Switchboard RPC is counted and timed in `metrics`.
 pub async fn serve(
     service: Service,
     listener: TcpListener,
     routes: Routes,
     readiness: Readiness,
+    metrics: &Metrics,
     shutdown: CancellationToken,
     grace: Duration,
 ) -> anyhow::Result<()> {
@@ -75,6 +83,8 @@ pub async fn serve(
         .accept_http1(true)
         .trace_fn(crate::telemetry::grpc_server_span)
         .layer(tonic_web::GrpcWebLayer::new())
+        // Inside gRPC-Web: it sees every call as native gRPC (its status in the headers or not).
+        .layer(MetricsLayer::new(metrics))
         .add_routes(routes)
         .add_service(health)
         .add_service(reflection_v1)
@@ -170,10 +180,266 @@ async fn watch_readiness(
     }
 }
 
+/// Counts and times every call to a Switchboard RPC:
+/// `switchboard_grpc_server_handled_total{service,method,code}` and
+/// `switchboard_grpc_server_handling_seconds{service,method}`. Health checks, reflection and
+/// paths that name no Switchboard RPC are not recorded (probes are noise, and unknown paths would
+/// make label values without bound).
+///
+/// The code is the `grpc-status` of the response headers (a trailers-only answer: every error
+/// tonic returns from a handler), else OK: a unary handler has finished when its headers leave,
+/// and a stream that started is counted OK when it starts (its time is the time to its first
+/// headers).
+#[derive(Clone)]
+pub struct MetricsLayer {
+    handled: prometheus::IntCounterVec,
+    seconds: prometheus::HistogramVec,
+}
+
+impl MetricsLayer {
+    /// The layer recording into `metrics`.
+    pub fn new(metrics: &Metrics) -> Self {
+        Self {
+            handled: metrics.counter_vec(
+                "switchboard_grpc_server_handled_total",
+                "RPCs completed by the server, by gRPC service, method and status code",
+                &["service", "method", "code"],
+            ),
+            seconds: metrics.histogram_vec(
+                "switchboard_grpc_server_handling_seconds",
+                "Seconds from request to response headers (a unary call's whole handling)",
+                &["service", "method"],
+                crate::metrics::LATENCY_BUCKETS,
+            ),
+        }
+    }
+}
+
+impl<S> tower::Layer<S> for MetricsLayer {
+    type Service = MetricsService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        MetricsService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service [`MetricsLayer`] wraps around a server's routes.
+#[derive(Clone)]
+pub struct MetricsService<S> {
+    inner: S,
+    layer: MetricsLayer,
+}
+
+impl<S, ReqBody, ResBody> tower::Service<http::Request<ReqBody>> for MetricsService<S>
+where
+    S: tower::Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    S::Future: Send + 'static,
+    S::Error: 'static,
+    ResBody: 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = futures::future::BoxFuture<'static, Result<S::Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
+        let rpc = known_rpc(request.uri().path());
+        let call = self.inner.call(request);
+        let Some((service, method)) = rpc else {
+            return Box::pin(call);
+        };
+        let layer = self.layer.clone();
+        let started = Instant::now();
+        Box::pin(async move {
+            let result = call.await;
+            let code = match &result {
+                Ok(response) => response
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<i32>().ok())
+                    .map_or("OK", code_name),
+                Err(_) => "UNKNOWN",
+            };
+            layer
+                .seconds
+                .with_label_values(&[service, method])
+                .observe(started.elapsed().as_secs_f64());
+            layer
+                .handled
+                .with_label_values(&[service, method, code])
+                .inc();
+            result
+        })
+    }
+}
+
+/// Every Switchboard RPC by its HTTP path (`/switchboard.routing.v1.RoutingService/Method`), as
+/// (service, method), read once from the descriptor set the protos were compiled into.
+static RPCS: LazyLock<HashMap<String, (String, String)>> = LazyLock::new(|| {
+    use switchboard_proto::prost::Message;
+    let set = switchboard_proto::prost_types::FileDescriptorSet::decode(
+        switchboard_proto::FILE_DESCRIPTOR_SET,
+    )
+    .unwrap_or_default();
+    let mut rpcs = HashMap::new();
+    for file in set.file {
+        for svc in &file.service {
+            let service = format!("{}.{}", file.package(), svc.name());
+            for method in &svc.method {
+                rpcs.insert(
+                    format!("/{service}/{}", method.name()),
+                    (service.clone(), method.name().to_string()),
+                );
+            }
+        }
+    }
+    rpcs
+});
+
+/// The (service, method) of a Switchboard RPC path; `None` for anything else.
+fn known_rpc(path: &str) -> Option<(&'static str, &'static str)> {
+    RPCS.get(path).map(|(s, m)| (s.as_str(), m.as_str()))
+}
+
+/// The canonical name of a gRPC status code (`NOT_FOUND`), as Prometheus label value.
+fn code_name(code: i32) -> &'static str {
+    match code {
+        0 => "OK",
+        1 => "CANCELLED",
+        2 => "UNKNOWN",
+        3 => "INVALID_ARGUMENT",
+        4 => "DEADLINE_EXCEEDED",
+        5 => "NOT_FOUND",
+        6 => "ALREADY_EXISTS",
+        7 => "PERMISSION_DENIED",
+        8 => "RESOURCE_EXHAUSTED",
+        9 => "FAILED_PRECONDITION",
+        10 => "ABORTED",
+        11 => "OUT_OF_RANGE",
+        12 => "UNIMPLEMENTED",
+        13 => "INTERNAL",
+        14 => "UNAVAILABLE",
+        15 => "DATA_LOSS",
+        16 => "UNAUTHENTICATED",
+        _ => "UNKNOWN",
+    }
+}
+
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::{Layer, Service as _, ServiceExt};
+
+    #[test]
+    fn only_switchboard_rpcs_are_known() {
+        assert_eq!(
+            known_rpc("/switchboard.routing.v1.RoutingService/StartConversation"),
+            Some(("switchboard.routing.v1.RoutingService", "StartConversation"))
+        );
+        assert_eq!(known_rpc("/grpc.health.v1.Health/Check"), None);
+        assert_eq!(
+            known_rpc("/switchboard.routing.v1.RoutingService/NoSuchMethod"),
+            None
+        );
+        assert_eq!(known_rpc("/"), None);
+        for name in switchboard_proto::SERVICE_NAMES {
+            assert!(
+                RPCS.values().any(|(s, _)| s == name),
+                "{name} has no RPC in the descriptor set"
+            );
+        }
+    }
+
+    #[test]
+    fn codes_have_their_canonical_names() {
+        assert_eq!(code_name(0), "OK");
+        assert_eq!(code_name(5), "NOT_FOUND");
+        assert_eq!(code_name(9), "FAILED_PRECONDITION");
+        assert_eq!(code_name(16), "UNAUTHENTICATED");
+        assert_eq!(code_name(99), "UNKNOWN");
+    }
+
+    /// A server answering every call with `grpc-status` = `.0` in its headers (or none).
+    #[derive(Clone)]
+    struct Answer(Option<&'static str>);
+
+    impl tower::Service<http::Request<()>> for Answer {
+        type Response = http::Response<()>;
+        type Error = std::convert::Infallible;
+        type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: http::Request<()>) -> Self::Future {
+            let mut response = http::Response::new(());
+            if let Some(s) = self.0 {
+                response
+                    .headers_mut()
+                    .insert("grpc-status", http::HeaderValue::from_static(s));
+            }
+            std::future::ready(Ok(response))
+        }
+    }
+
+    async fn call(svc: &mut MetricsService<Answer>, path: &str) {
+        let request = http::Request::builder()
+            .uri(path)
+            .body(())
+            .expect("request");
+        let Ok(ready) = svc.ready().await;
+        let Ok(_) = ready.call(request).await;
+    }
+
+    #[tokio::test]
+    async fn the_layer_counts_by_method_and_status_and_skips_the_rest() {
+        let metrics = Metrics::new();
+        let layer = MetricsLayer::new(&metrics);
+        let start = "/switchboard.routing.v1.RoutingService/StartConversation";
+        let mut ok = layer.layer(Answer(None));
+        call(&mut ok, start).await;
+        call(&mut ok, start).await;
+        call(&mut ok, "/grpc.health.v1.Health/Check").await;
+        let mut refused = layer.layer(Answer(Some("5")));
+        call(&mut refused, start).await;
+        let text = metrics.render();
+        let handled = |code: &str| {
+            crate::metrics::sum_samples(
+                &text,
+                "switchboard_grpc_server_handled_total",
+                &[
+                    ("service", "switchboard.routing.v1.RoutingService"),
+                    ("method", "StartConversation"),
+                    ("code", code),
+                ],
+            )
+        };
+        assert_eq!(handled("OK"), Some(2.0), "{text}");
+        assert_eq!(handled("NOT_FOUND"), Some(1.0), "{text}");
+        assert_eq!(
+            crate::metrics::sum_samples(
+                &text,
+                "switchboard_grpc_server_handling_seconds_count",
+                &[("method", "StartConversation")],
+            ),
+            Some(3.0)
+        );
+        assert!(!text.contains("grpc.health"), "{text}");
     }
 }

@@ -48,15 +48,16 @@ pub struct OutboxWorker {
 }
 
 impl OutboxWorker {
-    /// Starts relaying `db`'s outbox to the process's bus.
-    pub fn start(infra: &Infra, db: DatabaseConnection) -> Self {
+    /// Starts relaying `service`'s outbox in `db` to the process's bus.
+    pub fn start(infra: &Infra, service: Service, db: DatabaseConnection) -> Self {
         let settings = &infra.settings.outbox;
         let relay = Relay::new(
             db,
             infra.bus.clone(),
             settings.batch_size,
             Duration::from_millis(settings.poll_interval_ms),
-        );
+        )
+        .with_metrics(&infra.metrics, service.name());
         let waker = relay.waker();
         let stop = CancellationToken::new();
         let task = tokio::spawn(relay.run(stop.clone()));
@@ -92,7 +93,16 @@ pub async fn serve(
         redis: infra.redis.clone(),
     };
     let grace = Duration::from_secs(infra.settings.server.shutdown_grace_secs);
-    let result = crate::grpc::serve(service, listener, routes, checks, shutdown, grace).await;
+    let result = crate::grpc::serve(
+        service,
+        listener,
+        routes,
+        checks,
+        &infra.metrics,
+        shutdown,
+        grace,
+    )
+    .await;
     if let Some(outbox) = outbox {
         outbox.stop().await;
     }

@@ -1,6 +1,6 @@
 //! The runtime kit every Switchboard service shares: configuration, telemetry, gRPC serving
-//! (health, reflection, trace context, graceful drain), storage, typed ids, error helpers, the
-//! transactional outbox and the event bus.
+//! (health, reflection, trace context, request metrics, graceful drain), storage, typed ids, error
+//! helpers, the transactional outbox, the event bus and the process's Prometheus registry.
 
 pub mod bus;
 pub mod clients;
@@ -12,6 +12,7 @@ pub mod grpc;
 pub mod host;
 pub mod idempotency;
 pub mod ids;
+pub mod metrics;
 pub mod outbox;
 pub mod paging;
 pub mod shutdown;
@@ -100,8 +101,8 @@ pub fn parse_targets(value: &str) -> Result<Vec<Service>, String> {
     Ok(out)
 }
 
-/// What the process shares with every service it runs: settings, the event bus, Redis, and
-/// where the other services answer.
+/// What the process shares with every service it runs: settings, the event bus, Redis, where
+/// the other services answer, and the metric registry served on `server.metrics_port`.
 #[derive(Clone)]
 pub struct Infra {
     pub settings: Arc<Settings>,
@@ -110,6 +111,8 @@ pub struct Infra {
     pub endpoints: clients::Endpoints,
     /// The clock services read (tests move it forward).
     pub clock: clock::Clock,
+    /// This process's metrics (a fresh registry per `Infra`, never a global one).
+    pub metrics: metrics::Metrics,
 }
 
 #[cfg(test)]

@@ -153,6 +153,42 @@ pub struct Relay {
     batch_size: u64,
     poll_interval: Duration,
     waker: RelayWaker,
+    metrics: Option<RelayMetrics>,
+}
+
+/// What a relay records: `switchboard_outbox_relayed_total{service}` and
+/// `switchboard_outbox_relay_lag_seconds{service}` (event written → accepted by the bus).
+struct RelayMetrics {
+    relayed: prometheus::IntCounter,
+    lag: prometheus::Histogram,
+}
+
+impl RelayMetrics {
+    fn new(metrics: &crate::metrics::Metrics, service: &str) -> Self {
+        Self {
+            relayed: metrics
+                .counter_vec(
+                    "switchboard_outbox_relayed_total",
+                    "Outbox events published to the bus, by producing service",
+                    &["service"],
+                )
+                .with_label_values(&[service]),
+            lag: metrics
+                .histogram_vec(
+                    "switchboard_outbox_relay_lag_seconds",
+                    "Seconds from an event's write (in the producer's transaction) to the bus accepting it",
+                    &["service"],
+                    crate::metrics::LAG_BUCKETS,
+                )
+                .with_label_values(&[service]),
+        }
+    }
+
+    fn published(&self, event: &Event) {
+        self.relayed.inc();
+        let lag = (Utc::now() - event.occurred_at).num_milliseconds().max(0);
+        self.lag.observe(lag as f64 / 1000.0);
+    }
 }
 
 impl Relay {
@@ -168,7 +204,14 @@ impl Relay {
             batch_size: u64::from(batch_size),
             poll_interval,
             waker: RelayWaker::default(),
+            metrics: None,
         }
+    }
+
+    /// Records what this relay publishes in `metrics`, labelled with the producing `service`.
+    pub fn with_metrics(mut self, metrics: &crate::metrics::Metrics, service: &str) -> Self {
+        self.metrics = Some(RelayMetrics::new(metrics, service));
+        self
     }
 
     /// A handle that wakes this relay.
@@ -266,7 +309,12 @@ impl Relay {
                 }
             };
             match self.bus.publish(&event).await {
-                Ok(()) => published.push(seq),
+                Ok(()) => {
+                    if let Some(m) = &self.metrics {
+                        m.published(&event);
+                    }
+                    published.push(seq);
+                }
                 Err(err) => {
                     failure = Some(err);
                     unpublished.push(seq);

@@ -9,8 +9,9 @@ use switchboard_runtime::{
     clients::Endpoints,
     grpc::bind,
     host::Listeners,
+    metrics::Metrics,
 };
-use tokio::task::JoinSet;
+use tokio::{net::TcpListener, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
 /// The services of one process, running.
@@ -19,10 +20,29 @@ pub struct Running {
     pub grpc: BTreeMap<Service, SocketAddr>,
     /// Where the channel's webhook HTTP server answers, when channel runs here.
     pub webhook: Option<SocketAddr>,
-    /// What the services share (bus, Redis, endpoints).
+    /// Where the process's Prometheus endpoint (`GET /metrics`) answers.
+    pub metrics: SocketAddr,
+    /// What the services share (bus, Redis, endpoints, metrics).
     pub infra: Infra,
-    tasks: JoinSet<(Service, anyhow::Result<()>)>,
+    tasks: JoinSet<(Task, anyhow::Result<()>)>,
     shutdown: CancellationToken,
+}
+
+/// What runs in a process besides its services' own workers.
+#[derive(Debug, Clone, Copy)]
+enum Task {
+    Service(Service),
+    /// The metrics HTTP server.
+    Metrics,
+}
+
+impl std::fmt::Display for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Task::Service(svc) => svc.fmt(f),
+            Task::Metrics => f.write_str("metrics"),
+        }
+    }
 }
 
 impl Running {
@@ -30,16 +50,16 @@ impl Running {
     pub async fn wait(mut self) -> anyhow::Result<()> {
         let mut first_error = None;
         while let Some(joined) = self.tasks.join_next().await {
-            let (service, result) = joined?;
+            let (task, result) = joined?;
             if let Err(err) = result {
-                tracing::error!(%service, error = %err, "service stopped with an error");
+                tracing::error!(%task, error = %err, "service stopped with an error");
                 if first_error.is_none() {
-                    first_error = Some(anyhow::anyhow!("{service}: {err:#}"));
+                    first_error = Some(anyhow::anyhow!("{task}: {err:#}"));
                 }
                 self.shutdown.cancel();
             } else if !self.shutdown.is_cancelled() {
-                tracing::error!(%service, "service stopped unexpectedly");
-                first_error.get_or_insert_with(|| anyhow::anyhow!("{service} stopped"));
+                tracing::error!(%task, "service stopped unexpectedly");
+                first_error.get_or_insert_with(|| anyhow::anyhow!("{task} stopped"));
                 self.shutdown.cancel();
             }
         }
@@ -63,6 +83,10 @@ impl Running {
                 "channel   webhooks http://{addr}/webhooks/whatsapp  (probes /healthz /readyz)"
             ));
         }
+        lines.push(format!(
+            "metrics   http://{}/metrics  (Prometheus, every service here)",
+            self.metrics
+        ));
         lines
     }
 }
@@ -81,6 +105,31 @@ pub async fn connect_bus(
     let client = redis::Client::open(settings.redis.url.as_str())?;
     let conn = client.get_connection_manager().await?;
     Ok((Arc::new(bus), Some(conn)))
+}
+
+/// Serves `GET /metrics` (the Prometheus text of `metrics`) on `listener` until `shutdown`.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    metrics: Metrics,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    use axum::{http::header::CONTENT_TYPE, routing::get};
+    let router = axum::Router::new().route(
+        "/metrics",
+        get(move || {
+            let metrics = metrics.clone();
+            async move {
+                (
+                    [(CONTENT_TYPE, switchboard_runtime::metrics::CONTENT_TYPE)],
+                    metrics.render(),
+                )
+            }
+        }),
+    );
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await?;
+    Ok(())
 }
 
 /// Binds and starts `targets` with `settings`; they stop when `shutdown` is cancelled.
@@ -103,6 +152,9 @@ pub async fn start_with_groups(
     let settings = Arc::new(settings);
     let host = settings.server.host.clone();
 
+    // One metrics endpoint per process, whatever the targets.
+    let metrics_listener = bind(&host, settings.server.metrics_port).await?;
+    let metrics_addr = metrics_listener.local_addr()?;
     let mut listeners = BTreeMap::new();
     let mut grpc = BTreeMap::new();
     let mut webhook = None;
@@ -164,9 +216,17 @@ pub async fn start_with_groups(
         redis,
         endpoints,
         clock: Default::default(),
+        metrics: Metrics::new(),
     };
 
     let mut tasks = JoinSet::new();
+    tasks.spawn({
+        let (metrics, token) = (infra.metrics.clone(), shutdown.clone());
+        async move {
+            let result = serve_metrics(metrics_listener, metrics, token).await;
+            (Task::Metrics, result)
+        }
+    });
     for (svc, l) in listeners {
         let infra = infra.clone();
         let token = shutdown.clone();
@@ -178,12 +238,13 @@ pub async fn start_with_groups(
                 Service::Presence => switchboard_presence::run(infra, l, token).await,
                 Service::Ticketing => switchboard_ticketing::run(infra, l, token).await,
             };
-            (svc, result)
+            (Task::Service(svc), result)
         });
     }
     Ok(Running {
         grpc,
         webhook,
+        metrics: metrics_addr,
         infra,
         tasks,
         shutdown,

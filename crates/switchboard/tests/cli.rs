@@ -31,7 +31,25 @@ fn serve_command(dir: &std::path::Path) -> Command {
         cmd.env(format!("SWITCHBOARD__{key}__PORT"), "0");
     }
     cmd.env("SWITCHBOARD__CHANNEL__WEBHOOK_PORT", "0");
+    cmd.env("SWITCHBOARD__SERVER__METRICS_PORT", "0");
     cmd
+}
+
+/// A plain HTTP/1.1 GET (the test needs no HTTP client): the whole answer, headers included.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connects");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request sent");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answer read");
+    answer
 }
 
 #[test]
@@ -85,9 +103,18 @@ fn serve_all_prints_its_addresses_is_healthy_and_exits_on_sigterm_within_5s() {
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let mut routing = None;
+    let mut metrics = None;
     let mut served = 0;
     for line in lines.by_ref() {
         let line = line.expect("line");
+        if line.trim_start().starts_with("metrics ") {
+            metrics = line
+                .split_whitespace()
+                .nth(1)
+                .and_then(|url| url.strip_prefix("http://"))
+                .and_then(|rest| rest.strip_suffix("/metrics"))
+                .map(str::to_string);
+        }
         if line.contains(" gRPC ") {
             served += 1;
             if line.trim_start().starts_with("routing") {
@@ -100,6 +127,7 @@ fn serve_all_prints_its_addresses_is_healthy_and_exits_on_sigterm_within_5s() {
     }
     assert_eq!(served, 5, "five gRPC addresses printed");
     let routing = routing.expect("routing address printed");
+    let metrics = metrics.expect("metrics address printed");
 
     let health = Command::new(BIN)
         .args(["healthcheck", "--target", "routing", "--addr"])
@@ -111,6 +139,17 @@ fn serve_all_prints_its_addresses_is_healthy_and_exits_on_sigterm_within_5s() {
         "{}",
         String::from_utf8_lossy(&health.stderr)
     );
+
+    // One Prometheus endpoint for the process, with every service's metrics (routing's are
+    // registered by the time it answers health).
+    let scrape = http_get(&metrics, "/metrics");
+    let scraped = scrape.starts_with("HTTP/1.1 200")
+        && scrape.contains("text/plain; version=0.0.4")
+        && scrape.contains("switchboard_routing_queue_wait_seconds_count");
+    if !scraped {
+        let _ = child.kill();
+        panic!("unexpected /metrics answer:\n{scrape}");
+    }
 
     let sent = Instant::now();
     let kill = Command::new("kill")

@@ -52,6 +52,7 @@ impl TestEnv {
         let mut env: Vec<(String, String)> = [
             ("SERVER__HOST", "127.0.0.1"),
             ("SERVER__SHUTDOWN_GRACE_SECS", "2"),
+            ("SERVER__METRICS_PORT", "0"),
             ("OUTBOX__POLL_INTERVAL_MS", "50"),
             ("REDIS__KEY_PREFIX", redis_prefix.as_str()),
             ("TELEMETRY__LOG_FILTER", "warn"),
@@ -126,6 +127,7 @@ impl TestEnv {
         Ok(Suite {
             grpc: running.grpc.clone(),
             webhook: running.webhook,
+            metrics: running.metrics,
             running: Some(running),
             token,
         })
@@ -211,6 +213,8 @@ pub struct Suite {
     pub grpc: BTreeMap<Service, SocketAddr>,
     /// The channel's webhook HTTP address, when channel runs.
     pub webhook: Option<SocketAddr>,
+    /// The process's Prometheus endpoint (`http://{metrics}/metrics`).
+    pub metrics: SocketAddr,
     running: Option<Running>,
     token: CancellationToken,
 }

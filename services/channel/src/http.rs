@@ -61,9 +61,18 @@ async fn ready(State(state): State<HttpState>) -> (StatusCode, &'static str) {
     }
 }
 
-/// Prometheus text exposition.
-async fn metrics(State(state): State<HttpState>) -> String {
-    state.app.metrics().render()
+/// Prometheus text exposition of the process's registry (the same as on `server.metrics_port`;
+/// kept here for scrapers configured before that port existed).
+async fn metrics(
+    State(state): State<HttpState>,
+) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            switchboard_runtime::metrics::CONTENT_TYPE,
+        )],
+        state.app.metrics().render(),
+    )
 }
 
 #[derive(Debug, Deserialize)]

@@ -46,7 +46,15 @@ pub async fn run(
         );
     }
     let db = host::open_storage::<migration::Migrator>(&infra, SERVICE).await?;
-    let outbox = OutboxWorker::start(&infra, db.clone());
+    tokio::spawn(switchboard_runtime::db::keep_vacuumed(
+        db.clone(),
+        migration::HOT_TABLES,
+        std::time::Duration::from_secs(infra.settings.database.vacuum_interval_secs),
+        infra.metrics.clone(),
+        SERVICE,
+        shutdown.clone(),
+    ));
+    let outbox = OutboxWorker::start(&infra, SERVICE, db.clone());
     let app = app::Channel::new(
         store::Store::new(db.clone(), outbox.waker()),
         graph::GraphClient::new(
@@ -61,9 +69,11 @@ pub async fn run(
             app_secret: settings.app_secret.clone(),
             verify_token: settings.verify_token.clone(),
         },
+        metrics::Metrics::new(&infra.metrics),
     );
     let consumer = tokio::spawn(app.clone().run_conversation_consumer(
         infra.bus.clone(),
+        infra.metrics.clone(),
         format!("channel-{}", switchboard_runtime::ids::EventId::generate()),
         infra.settings.channel.conversation_consumers,
         shutdown.clone(),

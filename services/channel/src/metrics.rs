@@ -1,16 +1,19 @@
-//! The channel's Prometheus metrics, served on the webhook port at `/metrics`: what an SRE
-//! charts for Meta's delivery contract (acknowledgement latency, refusals, 503s), dedup, the
-//! status stream and outbound sends.
+//! The channel's Prometheus metrics: what an SRE charts for Meta's delivery contract
+//! (acknowledgement latency, refusals, 503s), dedup, the status stream and outbound sends.
+//! Registered in the process's registry (served on `server.metrics_port`, and on the webhook
+//! port at `/metrics` too).
 
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
-};
+use prometheus::{HistogramVec, IntCounterVec};
 
-/// The metrics of one channel service instance (own registry: several services may share a
-/// process).
+/// Buckets of the webhook and send latencies, in seconds.
+const BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The channel service's metrics.
 #[derive(Clone)]
 pub struct Metrics {
-    registry: Registry,
+    registry: switchboard_runtime::metrics::Metrics,
     /// Webhook POSTs by HTTP status.
     pub webhook_requests: IntCounterVec,
     /// Seconds from request to answer, by HTTP status.
@@ -25,75 +28,48 @@ pub struct Metrics {
     pub send_seconds: HistogramVec,
 }
 
-fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
-    let c = IntCounterVec::new(Opts::new(name, help), labels).unwrap_or_else(|e| {
-        panic!("metric {name} is malformed: {e}");
-    });
-    let _ = registry.register(Box::new(c.clone()));
-    c
-}
-
-fn histogram(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> HistogramVec {
-    let opts = HistogramOpts::new(name, help).buckets(vec![
-        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-    ]);
-    let h = HistogramVec::new(opts, labels).unwrap_or_else(|e| {
-        panic!("metric {name} is malformed: {e}");
-    });
-    let _ = registry.register(Box::new(h.clone()));
-    h
-}
-
-impl Default for Metrics {
-    fn default() -> Self {
-        let registry = Registry::new();
+impl Metrics {
+    /// The channel's metrics, registered in `registry` (the process's).
+    pub fn new(registry: &switchboard_runtime::metrics::Metrics) -> Self {
         Self {
-            webhook_requests: counter(
-                &registry,
+            webhook_requests: registry.counter_vec(
                 "switchboard_channel_webhook_requests_total",
                 "WhatsApp webhook POSTs by HTTP status",
                 &["status"],
             ),
-            webhook_seconds: histogram(
-                &registry,
+            webhook_seconds: registry.histogram_vec(
                 "switchboard_channel_webhook_seconds",
                 "Webhook acknowledgement latency (Meta asks for a median under 250 ms)",
                 &["status"],
+                BUCKETS,
             ),
-            inbound_messages: counter(
-                &registry,
+            inbound_messages: registry.counter_vec(
                 "switchboard_channel_inbound_messages_total",
                 "Inbound messages by outcome (stored, duplicate)",
                 &["outcome"],
             ),
-            status_reports: counter(
-                &registry,
+            status_reports: registry.counter_vec(
                 "switchboard_channel_status_reports_total",
                 "Status callbacks by outcome (advanced, stale, early)",
                 &["outcome"],
             ),
-            sends: counter(
-                &registry,
+            sends: registry.counter_vec(
                 "switchboard_channel_sends_total",
                 "Outbound sends by content kind and outcome (sent, failed)",
                 &["kind", "outcome"],
             ),
-            send_seconds: histogram(
-                &registry,
+            send_seconds: registry.histogram_vec(
                 "switchboard_channel_send_seconds",
                 "Graph API send latency, retries included",
                 &["outcome"],
+                BUCKETS,
             ),
-            registry,
+            registry: registry.clone(),
         }
     }
-}
 
-impl Metrics {
-    /// The Prometheus text exposition of every metric.
+    /// The Prometheus text exposition of the whole process registry (every service here).
     pub fn render(&self) -> String {
-        let mut out = Vec::new();
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
-        String::from_utf8(out).unwrap_or_default()
+        self.registry.render()
     }
 }

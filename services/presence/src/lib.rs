@@ -5,6 +5,7 @@
 pub mod domain;
 pub mod error;
 pub mod grpc;
+pub mod metrics;
 pub mod migration;
 pub mod service;
 pub mod store;
@@ -41,9 +42,28 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let db = host::open_storage::<migration::Migrator>(&infra, SERVICE).await?;
-    let outbox = OutboxWorker::start(&infra, db.clone());
+    tokio::spawn(switchboard_runtime::db::keep_vacuumed(
+        db.clone(),
+        migration::HOT_TABLES,
+        std::time::Duration::from_secs(infra.settings.database.vacuum_interval_secs),
+        infra.metrics.clone(),
+        SERVICE,
+        shutdown.clone(),
+    ));
+    let outbox = OutboxWorker::start(&infra, SERVICE, db.clone());
     let ttl = Duration::from_secs(infra.settings.presence.heartbeat_ttl_secs);
-    let presence = service::Presence::new(live_store(&infra), db.clone(), outbox.waker(), ttl);
+    let store_kind = if infra.redis.is_some() {
+        "redis"
+    } else {
+        "memory"
+    };
+    let presence = service::Presence::new(
+        live_store(&infra),
+        db.clone(),
+        outbox.waker(),
+        ttl,
+        metrics::PresenceMetrics::new(&infra.metrics, store_kind),
+    );
     let sweeper = tokio::spawn(presence.clone().run_sweeper(
         (ttl / 4).clamp(Duration::from_millis(200), Duration::from_secs(5)),
         shutdown.clone(),

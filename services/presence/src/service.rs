@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     domain::{AgentState, Profile, Reservation, ReserveDecision, ReserveRequest, Status},
     error::PresenceError,
+    metrics::PresenceMetrics,
     store::{PresenceStore, ReserveResult, profiles},
 };
 
@@ -54,6 +55,7 @@ pub struct Presence {
     /// When each organization last asked routing for a rebuild, so a burst of refused reserves
     /// refills the store and publishes REBUILD_REQUIRED once, not once per call.
     rebuild_asked: Arc<std::sync::Mutex<HashMap<OrganizationId, Instant>>>,
+    metrics: PresenceMetrics,
 }
 
 /// How often a still-missing rebuild is asked for again.
@@ -65,6 +67,7 @@ impl Presence {
         db: DatabaseConnection,
         relay: RelayWaker,
         heartbeat_ttl: Duration,
+        metrics: PresenceMetrics,
     ) -> Self {
         Self {
             store,
@@ -72,6 +75,7 @@ impl Presence {
             relay,
             heartbeat_ttl,
             rebuild_asked: Arc::default(),
+            metrics,
         }
     }
 
@@ -267,6 +271,18 @@ impl Presence {
     /// Picks and reserves a slot atomically. After a store loss answers [`PresenceError::Rebuilding`]
     /// (and asks routing for its open assignments) until [`Presence::rebuild`] restores loads.
     pub async fn reserve(
+        &self,
+        org: &OrganizationId,
+        request: &ReserveRequest,
+    ) -> Result<ReserveDecision, PresenceError> {
+        let started = Instant::now();
+        let result = self.reserve_slot(org, request).await;
+        self.metrics
+            .reserved(started, result.as_ref().map(|d| &d.outcome));
+        result
+    }
+
+    async fn reserve_slot(
         &self,
         org: &OrganizationId,
         request: &ReserveRequest,

@@ -30,13 +30,22 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let db = host::open_storage::<migration::Migrator>(&infra, SERVICE).await?;
-    let outbox = OutboxWorker::start(&infra, db.clone());
+    tokio::spawn(switchboard_runtime::db::keep_vacuumed(
+        db.clone(),
+        migration::HOT_TABLES,
+        std::time::Duration::from_secs(infra.settings.database.vacuum_interval_secs),
+        infra.metrics.clone(),
+        SERVICE,
+        shutdown.clone(),
+    ));
+    let outbox = OutboxWorker::start(&infra, SERVICE, db.clone());
     let store = store::Store::new(db.clone(), outbox.waker());
     let app = app::Routing::new(
         store,
         app::PresenceClient::new(infra.endpoints.clone()),
         infra.clock.clone(),
         infra.settings.routing.conversation_ttl_secs as i64 * 1000,
+        app::RoutingMetrics::new(&infra.metrics),
     );
     let sweeper = tokio::spawn(app.clone().run_sweeper(
         std::time::Duration::from_millis(infra.settings.routing.sweep_interval_ms),
@@ -44,6 +53,7 @@ pub async fn run(
     ));
     let consumer = tokio::spawn(app.clone().run_presence_consumer(
         infra.bus.clone(),
+        infra.metrics.clone(),
         format!("routing-{}", switchboard_runtime::ids::EventId::generate()),
         shutdown.clone(),
     ));

@@ -23,7 +23,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let db = host::open_storage::<migration::Migrator>(&infra, SERVICE).await?;
-    let outbox = OutboxWorker::start(&infra, db.clone());
+    let outbox = OutboxWorker::start(&infra, SERVICE, db.clone());
     let routes = tonic::service::Routes::new(TicketingServiceServer::new(TicketingGrpc));
     host::serve(
         &infra,

@@ -170,6 +170,7 @@ impl Channel {
     pub async fn run_conversation_consumer(
         self,
         bus: std::sync::Arc<dyn EventBus>,
+        metrics: switchboard_runtime::metrics::Metrics,
         consumer: String,
         concurrency: usize,
         shutdown: CancellationToken,
@@ -177,6 +178,7 @@ impl Channel {
         let app = &self;
         switchboard_runtime::bus::run_consumers(
             bus,
+            &metrics,
             CONVERSATION_EVENTS,
             consumer,
             concurrency,

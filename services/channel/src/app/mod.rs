@@ -75,6 +75,7 @@ impl Channel {
         clock: Clock,
         secrets: Secrets,
         webhook: WebhookSecrets,
+        metrics: crate::metrics::Metrics,
     ) -> Self {
         Self {
             store,
@@ -83,7 +84,7 @@ impl Channel {
             clock,
             secrets,
             webhook,
-            metrics: Default::default(),
+            metrics,
         }
     }
 

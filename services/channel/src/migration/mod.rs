@@ -8,6 +8,15 @@ use switchboard_runtime::{
     outbox::{dedup::CreateProcessedEvents, migration::CreateOutbox},
 };
 
+/// Tables whose rows churn (updated or deleted soon after written): kept vacuumed on PostgreSQL.
+pub const HOT_TABLES: &[&str] = &[
+    "messages",
+    "windows",
+    "contacts",
+    "outbox_events",
+    "processed_events",
+];
+
 /// Applies channel's migrations in order.
 pub struct Migrator;
 

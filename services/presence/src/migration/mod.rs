@@ -6,6 +6,9 @@ use switchboard_runtime::{
     outbox::{dedup::CreateProcessedEvents, migration::CreateOutbox},
 };
 
+/// Tables whose rows churn (updated or deleted soon after written): kept vacuumed on PostgreSQL.
+pub const HOT_TABLES: &[&str] = &["outbox_events", "processed_events"];
+
 /// Applies presence's migrations in order.
 pub struct Migrator;
 

@@ -6,10 +6,13 @@
 //! the conversation changes only if its version is still the one the decision was computed
 //! from (never two assignees). A replica that loses the race gives its slot back.
 
+use std::time::Instant;
+
 use switchboard_runtime::ids::{AgentId, OrganizationId, ReservationId, RoutingDecisionId, TeamId};
 
 use super::{
     Routing,
+    metrics::Decided,
     presence::{Choose, Slot, SlotRequest},
 };
 use crate::{
@@ -466,7 +469,8 @@ impl Routing {
     }
 
     /// Routes a QUEUED conversation and applies the decision. Returns the conversation as it
-    /// is afterwards (also when another replica changed it first).
+    /// is afterwards (also when another replica changed it first). The decision is timed from
+    /// its planning to its commit.
     pub(crate) async fn route(
         &self,
         org: &OrganizationId,
@@ -478,6 +482,24 @@ impl Routing {
         if conv.state != State::Queued {
             return Ok(conv);
         }
+        let started = Instant::now();
+        let routed = self.route_queued(org, conv, trigger, actor, cause).await;
+        let decided = match &routed {
+            Ok((_, decided)) => *decided,
+            Err(_) => Decided::Error,
+        };
+        self.metrics.decided(started, decided);
+        routed.map(|(conv, _)| conv)
+    }
+
+    async fn route_queued(
+        &self,
+        org: &OrganizationId,
+        conv: Conversation,
+        trigger: Trigger,
+        actor: &Actor,
+        cause: Cause,
+    ) -> Result<(Conversation, Decided), RoutingError> {
         let settings = self.store.organization(org).await?.settings;
         let verdict = self.decide(org, &settings, &conv, trigger).await?;
         let now = self.clock.now_ms();
@@ -578,6 +600,7 @@ impl Routing {
                 }
             }
         }
+        let outcome = decision.outcome;
         let change = Change {
             expected_version: Some(conv.version),
             conversation: next.clone(),
@@ -587,13 +610,20 @@ impl Routing {
             release: None,
             owner: None,
         };
-        match self.store.apply(org, &change).await? {
-            Ok(()) => Ok(next),
+        match self.apply(org, &change).await? {
+            Ok(()) => {
+                if granted.is_some() {
+                    self.metrics.assigned(verdict.rule.as_str());
+                    self.metrics.waited(conv.queue_ms, now);
+                }
+                Ok((next, Decided::Committed(outcome)))
+            }
             Err(Conflict::Stale | Conflict::ActiveExists) => {
                 if let Some((reservation, agent)) = granted {
                     self.give_back(org, &reservation, &agent).await;
                 }
-                self.store.conversation(org, &conv.id).await
+                let current = self.store.conversation(org, &conv.id).await?;
+                Ok((current, Decided::Conflict))
             }
         }
     }
@@ -690,8 +720,32 @@ impl Routing {
         Ok(offered)
     }
 
-    /// Offers one queued conversation to one agent.
+    /// Offers one queued conversation to one agent. An offer the agent had a slot for is a
+    /// routing decision, timed from the reservation to the commit.
     async fn offer(
+        &self,
+        org: &OrganizationId,
+        conv: &Conversation,
+        agent: &AgentId,
+        trigger: Trigger,
+        teams: &[Team],
+    ) -> Result<Offer, RoutingError> {
+        let started = Instant::now();
+        let offered = self.offer_slot(org, conv, agent, trigger, teams).await;
+        let decided = match &offered {
+            Ok(Offer::Taken) => Some(Decided::Committed(Outcome::Assigned)),
+            Ok(Offer::Lost) => Some(Decided::Conflict),
+            // No slot: nothing was decided.
+            Ok(Offer::Skip | Offer::NoSlot) => None,
+            Err(_) => Some(Decided::Error),
+        };
+        if let Some(decided) = decided {
+            self.metrics.decided(started, decided);
+        }
+        offered
+    }
+
+    async fn offer_slot(
         &self,
         org: &OrganizationId,
         conv: &Conversation,
@@ -773,8 +827,12 @@ impl Routing {
             release: None,
             owner: None,
         };
-        match self.store.apply(org, &change).await? {
-            Ok(()) => Ok(Offer::Taken),
+        match self.apply(org, &change).await? {
+            Ok(()) => {
+                self.metrics.assigned(Rule::Requeue.as_str());
+                self.metrics.waited(conv.queue_ms, now);
+                Ok(Offer::Taken)
+            }
             Err(_) => {
                 self.give_back(org, &reservation, agent).await;
                 Ok(Offer::Lost)

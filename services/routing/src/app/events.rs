@@ -76,12 +76,14 @@ impl Routing {
     pub async fn run_presence_consumer(
         self,
         bus: std::sync::Arc<dyn EventBus>,
+        metrics: switchboard_runtime::metrics::Metrics,
         consumer: String,
         shutdown: CancellationToken,
     ) {
         let app = &self;
         switchboard_runtime::bus::run_consumer(
             bus,
+            &metrics,
             PRESENCE_EVENTS,
             consumer,
             "routing.presence_event",

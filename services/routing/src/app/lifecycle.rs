@@ -15,7 +15,7 @@ use crate::{
     domain::{
         config::{ContactOwner, OfflinePolicy, OwnerSource, Role, Target},
         conversation::{Actor, Caller, Cause, Conversation, Refusal, State, Transfer},
-        decision::Trigger,
+        decision::{Rule, Trigger},
     },
     error::{Reason, RoutingError},
     store::conversations::{Change, Conflict, NewTransition},
@@ -135,7 +135,7 @@ impl Routing {
         org: &OrganizationId,
         change: Change,
     ) -> Result<Result<Conversation, Conflict>, RoutingError> {
-        match self.store.apply(org, &change).await? {
+        match self.apply(org, &change).await? {
             Ok(()) => {
                 if let Some((reservation, agent)) = &change.release {
                     self.release_and_refill(org, reservation, agent).await;
@@ -243,7 +243,7 @@ impl Routing {
                 release: None,
                 owner: None,
             };
-            match self.store.apply(org, &insert).await? {
+            match self.apply(org, &insert).await? {
                 Ok(()) => {}
                 // Another replica started it a moment ago: join that one.
                 Err(_) => continue,
@@ -298,11 +298,14 @@ impl Routing {
             "started by the agent",
         );
         match self
-            .store
             .apply(org, &change(&conv, next.clone(), vec![t]))
             .await?
         {
-            Ok(()) => Ok(next),
+            Ok(()) => {
+                // The request named the agent: no queue, no wait.
+                self.metrics.assigned(Rule::ExplicitTarget.as_str());
+                Ok(next)
+            }
             Err(_) => {
                 self.give_back(org, &reservation, agent).await;
                 self.store.conversation(org, &conv.id).await
@@ -325,7 +328,6 @@ impl Routing {
             next.last_customer_ms = message_ms;
             next.expire_ms = message_ms + self.conversation_ttl_ms;
             match self
-                .store
                 .apply(org, &change(&conv, next.clone(), vec![]))
                 .await?
             {
@@ -386,7 +388,7 @@ impl Routing {
                     created_ms: next.updated_ms,
                 });
             }
-            if self.store.apply(org, &c).await?.is_ok() {
+            if self.apply(org, &c).await?.is_ok() {
                 return Ok((next, become_owner));
             }
         }
@@ -502,11 +504,15 @@ impl Routing {
             "picked from the waiting list",
         );
         match self
-            .store
             .apply(org, &change(&conv, next.clone(), vec![t]))
             .await?
         {
-            Ok(()) => Ok(next),
+            Ok(()) => {
+                // Not a routing rule: an agent took it from a queue or the waiting list.
+                self.metrics.assigned("picked");
+                self.metrics.waited(conv.queue_ms, next.updated_ms);
+                Ok(next)
+            }
             Err(_) => {
                 self.give_back(org, &reservation, agent).await;
                 let now = self.store.conversation(org, id).await?;
@@ -742,6 +748,9 @@ impl Routing {
         c.release = conv.reservation_id.clone().zip(conv.assignee.clone());
         match self.commit(org, c).await? {
             Ok(conv) => {
+                if new_reservation.is_some() {
+                    self.metrics.assigned(Rule::ExplicitTarget.as_str());
+                }
                 let conv = if conv.state == State::Queued {
                     self.route(
                         org,
@@ -934,7 +943,6 @@ impl Routing {
             next.owner_wait_until_ms = None;
             next.waiting_agent = None;
             if self
-                .store
                 .apply(&org, &change(&conv, next.clone(), vec![]))
                 .await?
                 .is_ok()

@@ -6,6 +6,7 @@ pub mod config;
 pub mod engine;
 pub mod events;
 pub mod lifecycle;
+pub mod metrics;
 pub mod presence;
 pub mod views;
 pub mod work_items;
@@ -15,8 +16,16 @@ use switchboard_runtime::{
     ids::{AgentId, OrganizationId},
 };
 
-use crate::{domain::conversation::Caller, error::RoutingError, store::Store};
+use crate::{
+    domain::conversation::Caller,
+    error::RoutingError,
+    store::{
+        Store,
+        conversations::{Change, Conflict},
+    },
+};
 
+pub use metrics::RoutingMetrics;
 pub use presence::PresenceClient;
 
 /// The routing service's logic.
@@ -27,6 +36,7 @@ pub struct Routing {
     pub(crate) clock: Clock,
     /// Milliseconds without a customer message after which a conversation expires.
     pub(crate) conversation_ttl_ms: i64,
+    pub(crate) metrics: RoutingMetrics,
 }
 
 impl Routing {
@@ -35,17 +45,33 @@ impl Routing {
         presence: PresenceClient,
         clock: Clock,
         conversation_ttl_ms: i64,
+        metrics: RoutingMetrics,
     ) -> Self {
         Self {
             store,
             presence,
             clock,
             conversation_ttl_ms,
+            metrics,
         }
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Applies a conversation change (see [`Store::apply`]); once committed, counts its state
+    /// changes.
+    pub(crate) async fn apply(
+        &self,
+        org: &OrganizationId,
+        change: &Change,
+    ) -> Result<Result<(), Conflict>, RoutingError> {
+        let result = self.store.apply(org, change).await?;
+        if result.is_ok() {
+            self.metrics.transitions(&change.transitions);
+        }
+        Ok(result)
     }
 
     /// The calling agent with its role; disabled or unknown agents are refused.

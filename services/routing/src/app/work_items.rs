@@ -2,7 +2,7 @@
 //! slots as conversations (a team's strategy picks the agent, or a named agent), ordered by
 //! priority then age, offered to freed slots after waiting conversations.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, time::Instant};
 
 use switchboard_runtime::ids::{
     AgentId, ChannelAccountId, OrganizationId, ReservationId, RoutingDecisionId, WorkItemId,
@@ -10,6 +10,7 @@ use switchboard_runtime::ids::{
 
 use super::{
     Routing,
+    metrics::Decided,
     presence::{Choose, Slot, SlotRequest},
 };
 use crate::{
@@ -121,7 +122,8 @@ impl Routing {
             .await
     }
 
-    /// Routes a queued work item to its target and applies the decision.
+    /// Routes a queued work item to its target and applies the decision, timed from its
+    /// planning to its commit.
     async fn route_item(
         &self,
         org: &OrganizationId,
@@ -129,6 +131,23 @@ impl Routing {
         team: Option<&Team>,
         trigger: Trigger,
     ) -> Result<WorkItem, RoutingError> {
+        let started = Instant::now();
+        let routed = self.route_queued_item(org, item, team, trigger).await;
+        let decided = match &routed {
+            Ok((_, decided)) => *decided,
+            Err(_) => Decided::Error,
+        };
+        self.metrics.decided(started, decided);
+        routed.map(|(item, _)| item)
+    }
+
+    async fn route_queued_item(
+        &self,
+        org: &OrganizationId,
+        item: WorkItem,
+        team: Option<&Team>,
+        trigger: Trigger,
+    ) -> Result<(WorkItem, Decided), RoutingError> {
         let (choose, strategy) = match (&item.target, team) {
             (Target::Team(_), Some(t)) if !t.distributes() => (None, Some(t.strategy)),
             (Target::Team(_), Some(t)) => match (&t.strategy, &t.dedicated_agent_id) {
@@ -234,17 +253,22 @@ impl Routing {
                 .filter(|t| t.offer_timeout_secs > 0)
                 .map(|t| now + t.offer_timeout_secs * 1000);
         }
+        let outcome = decision.outcome;
         if self
             .store
             .apply_work_item(org, &next, Some(item.version), Some(&decision), None, None)
             .await?
         {
-            Ok(next)
+            if granted.is_some() {
+                self.metrics.assigned(rule.as_str());
+            }
+            Ok((next, Decided::Committed(outcome)))
         } else {
             if let Some(agent) = granted {
                 self.give_back(org, &reservation, &agent).await;
             }
-            self.store.work_item(org, &item.id).await
+            let current = self.store.work_item(org, &item.id).await?;
+            Ok((current, Decided::Conflict))
         }
     }
 
@@ -378,8 +402,9 @@ impl Routing {
             else {
                 break;
             };
+            let started = Instant::now();
             let reservation = ReservationId::generate();
-            let (slot, candidates) = self
+            let reserved = self
                 .presence
                 .reserve(SlotRequest {
                     org,
@@ -392,7 +417,14 @@ impl Routing {
                     exclude: &[],
                     subject: item.id.as_str(),
                 })
-                .await?;
+                .await;
+            let (slot, candidates) = match reserved {
+                Ok(r) => r,
+                Err(err) => {
+                    self.metrics.decided(started, Decided::Error);
+                    return Err(err);
+                }
+            };
             if !matches!(slot, Slot::Granted { .. }) {
                 break;
             }
@@ -433,14 +465,25 @@ impl Routing {
             next.offer_expire_ms = team
                 .filter(|t| t.offer_timeout_secs > 0)
                 .map(|t| now + t.offer_timeout_secs * 1000);
-            if self
+            let applied = self
                 .store
                 .apply_work_item(org, &next, Some(item.version), Some(&decision), None, None)
-                .await?
-            {
-                offered.push(item.id);
-            } else {
-                self.give_back(org, &reservation, agent).await;
+                .await;
+            match applied {
+                Ok(true) => {
+                    self.metrics
+                        .decided(started, Decided::Committed(Outcome::Assigned));
+                    self.metrics.assigned(Rule::Requeue.as_str());
+                    offered.push(item.id);
+                }
+                Ok(false) => {
+                    self.give_back(org, &reservation, agent).await;
+                    self.metrics.decided(started, Decided::Conflict);
+                }
+                Err(err) => {
+                    self.metrics.decided(started, Decided::Error);
+                    return Err(err);
+                }
             }
         }
         Ok(offered)

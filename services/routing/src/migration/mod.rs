@@ -8,6 +8,15 @@ use switchboard_runtime::{
     outbox::{dedup::CreateProcessedEvents, migration::CreateOutbox},
 };
 
+/// Tables whose rows churn (updated or deleted soon after written): kept vacuumed on PostgreSQL.
+pub const HOT_TABLES: &[&str] = &[
+    "conversations",
+    "work_items",
+    "pending_releases",
+    "outbox_events",
+    "processed_events",
+];
+
 /// Applies routing's migrations in order.
 pub struct Migrator;
 
