@@ -596,6 +596,17 @@ impl ConsumerMetrics {
     }
 }
 
+/// Which consumers [`run_consumers`] runs.
+#[derive(Debug, Clone)]
+pub struct Consumers {
+    pub group: ConsumerGroup,
+    /// Base consumer name; each gets `-<i>`.
+    pub consumer: String,
+    pub concurrency: usize,
+    /// Name of each event's span.
+    pub span_name: &'static str,
+}
+
 /// As [`run_consumer`], with `concurrency` consumers of the group in this process
 /// (`<consumer>-<i>`), each handling one event at a time: handlers that wait on other services
 /// overlap instead of queueing behind each other. Only for handlers that are safe to run
@@ -603,16 +614,19 @@ impl ConsumerMetrics {
 pub async fn run_consumers<F, Fut>(
     bus: Arc<dyn EventBus>,
     metrics: &crate::metrics::Metrics,
-    group: ConsumerGroup,
-    consumer: String,
-    concurrency: usize,
-    span_name: &'static str,
+    spec: Consumers,
     shutdown: tokio_util::sync::CancellationToken,
     handle: F,
 ) where
     F: Fn(Event) -> Fut,
     Fut: std::future::Future<Output = Result<(), Unhandled>>,
 {
+    let Consumers {
+        group,
+        consumer,
+        concurrency,
+        span_name,
+    } = spec;
     let loops = (0..concurrency.max(1)).map(|i| {
         run_consumer(
             bus.clone(),

@@ -179,10 +179,12 @@ impl Channel {
         switchboard_runtime::bus::run_consumers(
             bus,
             &metrics,
-            CONVERSATION_EVENTS,
-            consumer,
-            concurrency,
-            "channel.conversation_event",
+            switchboard_runtime::bus::Consumers {
+                group: CONVERSATION_EVENTS,
+                consumer,
+                concurrency,
+                span_name: "channel.conversation_event",
+            },
             shutdown,
             |event| async move {
                 app.on_conversation_event(&event).await.map_err(|e| {
