@@ -516,6 +516,9 @@ impl Subscription for RedisSubscription {
     }
 }
 
+/// Entries one XREADGROUP takes for a consumer.
+const READ_BATCH: usize = 4;
+
 impl RedisSubscription {
     /// One XREADGROUP: this consumer's pending entries first (no blocking), then new ones
     /// (blocking up to `max_wait`).
@@ -525,8 +528,10 @@ impl RedisSubscription {
         cmd.arg("GROUP")
             .arg(&self.group)
             .arg(&self.consumer)
+            // Small batches: a consumer handles its batch one event at a time, so a large one
+            // would hoard a burst while the group's other consumers (run_consumers) sit idle.
             .arg("COUNT")
-            .arg(100);
+            .arg(READ_BATCH);
         if !self.reading_pending {
             cmd.arg("BLOCK").arg(max_wait.as_millis().max(1) as u64);
         }

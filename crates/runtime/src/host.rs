@@ -108,3 +108,22 @@ pub async fn serve(
     }
     result
 }
+
+/// Starts [`db::keep_vacuumed`] for `service`'s `hot_tables` on `db` with the configured
+/// interval; it stops with `shutdown`.
+pub fn keep_vacuumed(
+    infra: &Infra,
+    db: &DatabaseConnection,
+    service: Service,
+    hot_tables: &'static [&'static str],
+    shutdown: &CancellationToken,
+) {
+    tokio::spawn(db::keep_vacuumed(
+        db.clone(),
+        hot_tables,
+        Duration::from_secs(infra.settings.database.vacuum_interval_secs),
+        infra.metrics.clone(),
+        service,
+        shutdown.clone(),
+    ));
+}

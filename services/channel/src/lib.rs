@@ -46,14 +46,7 @@ pub async fn run(
         );
     }
     let db = host::open_storage::<migration::Migrator>(&infra, SERVICE).await?;
-    tokio::spawn(switchboard_runtime::db::keep_vacuumed(
-        db.clone(),
-        migration::HOT_TABLES,
-        std::time::Duration::from_secs(infra.settings.database.vacuum_interval_secs),
-        infra.metrics.clone(),
-        SERVICE,
-        shutdown.clone(),
-    ));
+    host::keep_vacuumed(&infra, &db, SERVICE, migration::HOT_TABLES, &shutdown);
     let outbox = OutboxWorker::start(&infra, SERVICE, db.clone());
     let app = app::Channel::new(
         store::Store::new(db.clone(), outbox.waker()),

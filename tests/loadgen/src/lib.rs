@@ -294,29 +294,35 @@ fn write_outputs(dir: &std::path::Path, report: &Report) -> anyhow::Result<()> {
             },
         ]
     };
-    if let Some(s) = &report.steady {
-        std::fs::write(
-            dir.join("loadgen-realistic.svg"),
-            chart::latency_svg(
-                &format!(
-                    "Webhook acknowledgement, Poisson {:.0} msg/s ({})",
-                    s.profile.rate, report.target
+    let charts = [
+        report.steady.as_ref().map(|s| {
+            (
+                "loadgen-realistic.svg",
+                format!(
+                    "Webhook acknowledgement, Poisson {:.0} msg/s",
+                    s.profile.rate
                 ),
-                "ms",
-                &series(&s.timeline),
-            ),
-        )?;
-    }
-    if let Some(s) = &report.saturation {
-        std::fs::write(
-            dir.join("loadgen-saturation.svg"),
-            chart::latency_svg(
-                &format!(
-                    "Webhook acknowledgement at saturation, {} senders ({})",
-                    s.concurrency, report.target
+                &s.timeline,
+            )
+        }),
+        report.saturation.as_ref().map(|s| {
+            (
+                "loadgen-saturation.svg",
+                format!(
+                    "Webhook acknowledgement at saturation, {} senders",
+                    s.concurrency
                 ),
+                &s.timeline,
+            )
+        }),
+    ];
+    for (file, title, timeline) in charts.into_iter().flatten() {
+        std::fs::write(
+            dir.join(file),
+            chart::latency_svg(
+                &format!("{title} ({})", report.target),
                 "ms",
-                &series(&s.timeline),
+                &series(timeline),
             ),
         )?;
     }
