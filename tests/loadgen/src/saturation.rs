@@ -24,7 +24,7 @@ use crate::{
     setup::{Org, rid, wa_id},
     stats::{Errors, Latency, LatencySummary, Second, Timeline, prom_counter},
     target::{Clients, Endpoints, scrape},
-    webhook::{Inbound, Poster, unique_wamid},
+    webhook::{AckLog, Inbound, Poster, unique_wamid},
 };
 
 /// Throughput over one window of the phase.
@@ -254,22 +254,13 @@ pub async fn run(
                     text: "Hola, necesito ayuda con mi pedido".into(),
                 };
                 let body = poster.body(&pnid, &[m]);
-                // A refused delivery is delivered again, as Meta does, until acknowledged.
-                loop {
-                    let sent = Instant::now();
-                    let outcome = poster.post(body.clone()).await;
-                    match outcome.error_kind() {
-                        None => {
-                            ack.record(sent.elapsed());
-                            timeline.ack(sent, sent.elapsed());
-                            acked.fetch_add(1, Ordering::Relaxed);
-                            break;
-                        }
-                        Some(kind) => {
-                            errors.add(kind);
-                            tokio::time::sleep(Duration::from_millis(200)).await;
-                        }
-                    }
+                let log = AckLog {
+                    latency: &ack,
+                    timeline: &timeline,
+                    errors: &errors,
+                };
+                if poster.deliver(&body, log).await.acked {
+                    acked.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }));

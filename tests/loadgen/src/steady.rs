@@ -26,7 +26,7 @@ use crate::{
     setup::{Org, rid},
     stats::{Errors, Latency, LatencySummary, PromHistogram, Second, Timeline, prom_counter},
     target::{Clients, Endpoints, scrape},
-    webhook::{Inbound, Poster, unique_wamid},
+    webhook::{AckLog, Inbound, Poster, unique_wamid},
 };
 
 /// The shape of the realistic phase.
@@ -133,26 +133,17 @@ fn system_time(ts: &Option<prost_types::Timestamp>) -> Option<SystemTime> {
 impl Shared {
     /// POSTs until acknowledged (Meta delivers again after a refusal), at most 5 times.
     async fn deliver(&self, body: &[u8]) -> bool {
-        for attempt in 0..5 {
-            let sent = Instant::now();
-            self.sent.fetch_add(1, Ordering::Relaxed);
-            let outcome = self.poster.post(body.to_vec()).await;
-            match outcome.error_kind() {
-                None => {
-                    let took = sent.elapsed();
-                    self.ack.record(took);
-                    self.timeline.ack(sent, took);
-                    self.acked.fetch_add(1, Ordering::Relaxed);
-                    return true;
-                }
-                Some(kind) => {
-                    self.errors.add(kind);
-                    tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
-                }
-            }
+        let log = AckLog {
+            latency: &self.ack,
+            timeline: &self.timeline,
+            errors: &self.errors,
+        };
+        let d = self.poster.deliver(body, log).await;
+        self.sent.fetch_add(d.attempts, Ordering::Relaxed);
+        if d.acked {
+            self.acked.fetch_add(1, Ordering::Relaxed);
         }
-        self.errors.add("webhook_given_up");
-        false
+        d.acked
     }
 
     async fn arrival(self: Arc<Self>, idx: usize, reorder: bool, redeliver: bool) {

@@ -1,11 +1,13 @@
 //! Signed WhatsApp webhooks, built and posted exactly as Meta does (raw body, HMAC-SHA256 of it
 //! under the app secret in `X-Hub-Signature-256`).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::json;
 use sha2::Sha256;
+
+use crate::stats::{Errors, Latency, Timeline};
 
 /// One customer message to deliver.
 #[derive(Debug, Clone)]
@@ -47,6 +49,24 @@ impl Outcome {
 pub fn unique_wamid() -> String {
     format!("wamid.LG{}", uuid::Uuid::now_v7().simple())
 }
+
+/// What became of one body delivered until acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    /// POSTs made (1 when the first was acknowledged).
+    pub attempts: u64,
+    pub acked: bool,
+}
+
+/// Where deliveries are recorded.
+pub struct AckLog<'a> {
+    pub latency: &'a Latency,
+    pub timeline: &'a Timeline,
+    pub errors: &'a Errors,
+}
+
+/// Deliveries of one body, the first included, before giving up.
+pub const MAX_ATTEMPTS: u64 = 5;
 
 impl Poster {
     pub fn new(url: &str, secret: &str, waba_id: &str) -> anyhow::Result<Self> {
@@ -104,6 +124,36 @@ impl Poster {
             <Hmac<Sha256> as KeyInit>::new_from_slice(self.secret.as_bytes()).expect("any key");
         mac.update(body);
         format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    }
+
+    /// POSTs `body` until it is acknowledged, as Meta delivers a refused webhook again (with a
+    /// growing pause), at most [`MAX_ATTEMPTS`] times; records each acknowledgement's latency
+    /// and each refusal's kind in `log`.
+    pub async fn deliver(&self, body: &[u8], log: AckLog<'_>) -> Delivered {
+        for attempt in 0..MAX_ATTEMPTS {
+            let sent = Instant::now();
+            let outcome = self.post(body.to_vec()).await;
+            match outcome.error_kind() {
+                None => {
+                    let took = sent.elapsed();
+                    log.latency.record(took);
+                    log.timeline.ack(sent, took);
+                    return Delivered {
+                        attempts: attempt + 1,
+                        acked: true,
+                    };
+                }
+                Some(kind) => {
+                    log.errors.add(kind);
+                    tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+                }
+            }
+        }
+        log.errors.add("webhook_given_up");
+        Delivered {
+            attempts: MAX_ATTEMPTS,
+            acked: false,
+        }
     }
 
     /// POSTs `body` signed; 200 is an acknowledgement.
