@@ -364,3 +364,58 @@ async fn hot_tables_are_tuned_for_churn(backend: Backend) -> anyhow::Result<()> 
     Ok(())
 }
 on_both_backends!(hot_tables_are_tuned_for_churn);
+
+/// A hot table whose dead rows passed the threshold gets vacuumed by the service itself (the
+/// suite's PostgreSQL runs with autovacuum off, as this machine's does), and the upkeep stops
+/// with the shutdown token; on SQLite it has nothing to do and returns at once.
+async fn dead_rows_in_hot_tables_are_vacuumed(backend: Backend) -> anyhow::Result<()> {
+    use switchboard_runtime::metrics::{Metrics, sum_samples};
+    let env = TestEnv::new(backend).await?;
+    let conn = routing_db(&env).await?;
+    let metrics = Metrics::new();
+    let token = tokio_util::sync::CancellationToken::new();
+    let upkeep = tokio::spawn(db::keep_vacuumed(
+        conn.clone(),
+        &["outbox_events"],
+        Duration::from_millis(200),
+        metrics.clone(),
+        Service::Routing,
+        token.clone(),
+    ));
+    if backend == Backend::Embedded {
+        tokio::time::timeout(Duration::from_secs(2), upkeep).await??;
+        return Ok(());
+    }
+    let exec = |sql: &'static str| {
+        let conn = conn.clone();
+        async move { conn.execute_unprepared(sql).await }
+    };
+    // 3,000 dead rows: over 1,000 + 5% of the live ones (none left).
+    exec(
+        "INSERT INTO outbox_events (event_id, organization_id, topic, aggregate_id, payload, occurred_at) \
+         SELECT 'evt_dead_' || g, 'org', 'test.topic', 'a', '{}', now() FROM generate_series(1, 3000) g",
+    )
+    .await?;
+    exec("DELETE FROM outbox_events").await?;
+    let vacuums = || {
+        sum_samples(
+            &metrics.render(),
+            "switchboard_db_vacuums_total",
+            &[("service", "routing"), ("table", "outbox_events")],
+        )
+        .unwrap_or(0.0)
+    };
+    // PostgreSQL publishes a backend's table statistics within seconds of its transaction.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while vacuums() < 1.0 {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "3,000 dead rows in outbox_events were never vacuumed"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    token.cancel();
+    tokio::time::timeout(Duration::from_secs(5), upkeep).await??;
+    Ok(())
+}
+on_both_backends!(dead_rows_in_hot_tables_are_vacuumed);
