@@ -352,6 +352,23 @@ mod tests {
     }
 
     #[test]
+    fn zero_conversation_consumers_is_refused_by_name() {
+        let err = Settings::load_from(
+            None,
+            env(&[("SWITCHBOARD__CHANNEL__CONVERSATION_CONSUMERS", "0")]),
+        )
+        .err()
+        .expect("refused");
+        assert!(
+            err.to_string().contains("channel.conversation_consumers"),
+            "{err}"
+        );
+        let s = Settings::load_from(None, env(&[])).expect("defaults load");
+        assert_eq!(s.channel.conversation_consumers, 16);
+        assert_eq!(s.database.vacuum_interval_secs, 30);
+    }
+
+    #[test]
     fn unknown_key_names_the_key() {
         let err = Settings::load_from(None, env(&[("SWITCHBOARD__ROUTING__PROT", "1")]))
             .expect_err("must fail");
