@@ -357,8 +357,7 @@ mod tests {
             None,
             env(&[("SWITCHBOARD__CHANNEL__CONVERSATION_CONSUMERS", "0")]),
         )
-        .err()
-        .expect("refused");
+        .expect_err("refused");
         assert!(
             err.to_string().contains("channel.conversation_consumers"),
             "{err}"
