@@ -12,7 +12,9 @@ mod outbox;
 mod presence;
 mod routing_config;
 mod routing_flow;
+mod routing_liveness;
 mod routing_replicas;
+mod routing_rules;
 mod routing_support;
 mod routing_work_items;
 

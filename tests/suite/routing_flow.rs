@@ -594,10 +594,10 @@ async fn only_the_opener_or_an_admin_closes_and_closing_refills_the_slot(
         causes,
         [
             pb::TransitionCause::Routed as i32,
-            pb::TransitionCause::Routed as i32,
             pb::TransitionCause::Opened as i32,
             pb::TransitionCause::Closed as i32
-        ]
+        ],
+        "created routed in one transition, then opened and closed"
     );
     Ok(())
 }

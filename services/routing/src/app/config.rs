@@ -47,6 +47,24 @@ pub struct OrganizationChanges {
     pub unrouted_all_teams: Option<bool>,
 }
 
+impl OrganizationChanges {
+    /// Writes the settings this change names over `s` (update, and create over the defaults).
+    pub fn apply_settings(&self, s: &mut OrganizationSettings) {
+        if let Some(v) = self.first_responder_becomes_owner {
+            s.first_responder_becomes_owner = v;
+        }
+        if let Some(v) = self.owner_routing_enabled {
+            s.owner_routing_enabled = v;
+        }
+        if let Some(v) = self.owner_fallback_wait_secs {
+            s.owner_fallback_wait_secs = v;
+        }
+        if let Some(v) = self.unrouted_all_teams {
+            s.unrouted_all_teams = v;
+        }
+    }
+}
+
 /// A validated agent to create.
 #[derive(Debug, Clone)]
 pub struct NewAgent {
@@ -174,25 +192,13 @@ impl Routing {
         let capacity_changed = changes
             .default_agent_capacity
             .is_some_and(|c| c != current.default_agent_capacity);
-        if let Some(name) = changes.name {
-            current.name = name;
+        if let Some(name) = &changes.name {
+            current.name.clone_from(name);
         }
         if let Some(c) = changes.default_agent_capacity {
             current.default_agent_capacity = c;
         }
-        let s: &mut OrganizationSettings = &mut current.settings;
-        if let Some(v) = changes.first_responder_becomes_owner {
-            s.first_responder_becomes_owner = v;
-        }
-        if let Some(v) = changes.owner_routing_enabled {
-            s.owner_routing_enabled = v;
-        }
-        if let Some(v) = changes.owner_fallback_wait_secs {
-            s.owner_fallback_wait_secs = v;
-        }
-        if let Some(v) = changes.unrouted_all_teams {
-            s.unrouted_all_teams = v;
-        }
+        changes.apply_settings(&mut current.settings);
         current.updated_ms = self.clock.now_ms();
         let saved = self.store.save_organization(&current).await?;
         if capacity_changed {
@@ -404,6 +410,7 @@ impl Routing {
     ) -> Result<Team, RoutingError> {
         self.authorize(org, actor, Need::Supervisor).await?;
         let mut team = self.store.team(org, id).await?;
+        let was_distributing = team.distributes();
         if let Some(v) = changes.name {
             team.name = v;
         }
@@ -453,7 +460,12 @@ impl Routing {
             team.dedicated_agent_id = None;
         }
         team.updated_ms = self.clock.now_ms();
-        self.store.save_team(org, &team).await
+        let saved = self.store.save_team(org, &team).await?;
+        if saved.distributes() && !was_distributing {
+            // What queued while it was off goes first, in queue order.
+            self.drain_team_queue(org, id).await?;
+        }
+        Ok(saved)
     }
 
     /// Deletes a team (idempotent by a non-empty `request_id`). Operator or admin. Refused

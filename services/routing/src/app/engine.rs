@@ -18,7 +18,7 @@ use super::{
 use crate::{
     domain::{
         config::{OrganizationSettings, Strategy, Target, Team, priority_for},
-        conversation::{Actor, Cause, Conversation, State},
+        conversation::{Actor, Cause, Conversation, State, Transfer},
         decision::{
             Candidate, Decision, DecisionDetail, Evaluation, Facts, Outcome, Rule, Step, Trigger,
             plan,
@@ -41,6 +41,19 @@ enum Placement {
         waiting_agent: Option<AgentId>,
         owner_wait_until_ms: Option<i64>,
     },
+}
+
+/// What a routing decision is written with: the conversation as stored (none for a new
+/// one) and what the same change also records, so that a creation, a take-back or a transfer
+/// and the decision that follows it are one write with one transition.
+#[derive(Debug, Default)]
+pub(crate) struct Context {
+    pub stored: Option<Conversation>,
+    pub transfer: Option<Transfer>,
+    /// The slot the previous holder gives up; released once the change commits.
+    pub release: Option<(ReservationId, AgentId)>,
+    /// What happened before the decision, for the transition ("not opened in time").
+    pub why: String,
 }
 
 /// A decision before it is applied.
@@ -79,11 +92,52 @@ fn slot_words(slot: &Slot) -> &'static str {
     }
 }
 
+/// An agent as people read it: its name and load at decision time ("Ana (1 of 3 held)").
 fn describe(c: &[Candidate], agent: &AgentId) -> String {
     c.iter()
         .find(|c| c.agent_id == agent.as_str())
-        .map(|c| format!("{agent} ({} of {} held)", c.load, c.capacity))
+        .map(|c| format!("{} ({} of {} held)", name_of(c), c.load, c.capacity))
         .unwrap_or_else(|| agent.to_string())
+}
+
+/// An agent's name as a candidate of this decision, or its id.
+fn who(c: &[Candidate], agent: &AgentId) -> String {
+    c.iter()
+        .find(|c| c.agent_id == agent.as_str())
+        .map_or_else(|| agent.to_string(), |c| name_of(c).to_string())
+}
+
+fn name_of(c: &Candidate) -> &str {
+    if c.name.is_empty() {
+        &c.agent_id
+    } else {
+        &c.name
+    }
+}
+
+/// What the exclusion did to a decision, in words ("" when nobody was excluded).
+fn exclusion_words(detail: &DecisionDetail, chosen: Option<&AgentId>) -> String {
+    let names: Vec<&str> = detail
+        .excluded
+        .iter()
+        .map(|id| {
+            detail
+                .candidates
+                .iter()
+                .find(|c| &c.agent_id == id)
+                .map_or(id.as_str(), name_of)
+        })
+        .collect();
+    if names.is_empty() {
+        return String::new();
+    }
+    let who = names.join(", ");
+    match chosen {
+        Some(a) if detail.excluded.iter().any(|e| e == a.as_str()) => {
+            format!("; {who} let it go last, but nobody else could take it")
+        }
+        _ => format!("; {who} excluded (let it go last)"),
+    }
 }
 
 impl Routing {
@@ -95,7 +149,7 @@ impl Routing {
         choose: Choose,
     ) -> Result<(Slot, ReservationId, Vec<Candidate>), RoutingError> {
         let reservation = ReservationId::generate();
-        let (slot, candidates) = self
+        let (slot, mut candidates) = self
             .presence
             .reserve(SlotRequest {
                 org,
@@ -106,7 +160,24 @@ impl Routing {
                 subject: conv.id.as_str(),
             })
             .await?;
+        self.name_candidates(org, &mut candidates).await?;
         Ok((slot, reservation, candidates))
+    }
+
+    /// Gives each candidate its display name (one query), for explanations people read.
+    pub(crate) async fn name_candidates(
+        &self,
+        org: &OrganizationId,
+        candidates: &mut [Candidate],
+    ) -> Result<(), RoutingError> {
+        let ids: Vec<&str> = candidates.iter().map(|c| c.agent_id.as_str()).collect();
+        let names = self.store.agent_names(org, &ids).await?;
+        for c in candidates.iter_mut() {
+            if let Some(n) = names.get(&c.agent_id) {
+                c.name.clone_from(n);
+            }
+        }
+        Ok(())
     }
 
     /// Tries a team: its strategy picks a member, or the conversation waits in its queue.
@@ -157,20 +228,16 @@ impl Routing {
         };
         let (slot, reservation, candidates) = self.reserve_for(org, conv, choose).await?;
         detail.candidates = candidates;
-        detail.excluded = conv
-            .excluded_agents
-            .iter()
-            .map(ToString::to_string)
-            .collect();
         match slot {
             Slot::Granted { agent } => {
                 detail
                     .evaluations
                     .push(matched(rule, format!("team {} took it", team.name)));
                 let explanation = format!(
-                    "{} routes to team {}; {} chose {}",
+                    "{} routes to team {}{}; {} chose {}",
                     rule_words(rule),
                     team.name,
+                    exclusion_words(detail, Some(&agent)),
                     team.strategy,
                     describe(&detail.candidates, &agent)
                 );
@@ -194,10 +261,11 @@ impl Routing {
                 ));
                 Ok(Verdict {
                     explanation: format!(
-                        "{} routes to team {}; {}: waits in its queue",
+                        "{} routes to team {}; {}{}: waits in its queue",
                         rule_words(rule),
                         team.name,
-                        slot_words(&other)
+                        slot_words(&other),
+                        exclusion_words(detail, None),
                     ),
                     placement: Placement::Queued {
                         team: Some(team.clone()),
@@ -223,7 +291,14 @@ impl Routing {
         trigger: Trigger,
     ) -> Result<Verdict, RoutingError> {
         let now = self.clock.now_ms();
-        let mut detail = DecisionDetail::default();
+        let mut detail = DecisionDetail {
+            excluded: conv
+                .excluded_agents
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            ..Default::default()
+        };
         let steps: Vec<Step> = match trigger {
             Trigger::New | Trigger::OwnerWaitExpired => {
                 let campaign = match &conv.campaign_id {
@@ -309,13 +384,15 @@ impl Routing {
                         None => None,
                     };
                     if let Slot::Granted { agent } = slot {
-                        detail
-                            .evaluations
-                            .push(matched(step.rule, format!("agent {agent} took it")));
+                        detail.evaluations.push(matched(
+                            step.rule,
+                            format!("agent {} took it", who(&detail.candidates, &agent)),
+                        ));
                         let explanation = format!(
-                            "{} routes to agent {}",
+                            "{} routes to agent {}{}",
                             rule_words(step.rule),
-                            describe(&detail.candidates, &agent)
+                            describe(&detail.candidates, &agent),
+                            exclusion_words(&detail, Some(&agent)),
                         );
                         return Ok(Verdict {
                             placement: Placement::Assigned {
@@ -330,7 +407,8 @@ impl Routing {
                             explanation,
                         });
                     }
-                    let words = format!("agent {agent} {}", slot_words(&slot));
+                    let name = who(&detail.candidates, agent);
+                    let words = format!("agent {name} {}", slot_words(&slot));
                     if matches!(slot, Slot::AgentNotLinked) {
                         detail.evaluations.push(unmatched(step.rule, words));
                         continue;
@@ -346,6 +424,15 @@ impl Routing {
                         }
                         if step.fallback_wait_secs > 0 {
                             let first = owner_failures[0].clone();
+                            let first_name = if &first == agent {
+                                name.clone()
+                            } else {
+                                self.store
+                                    .agent_names(org, &[first.as_str()])
+                                    .await?
+                                    .remove(first.as_str())
+                                    .unwrap_or_else(|| first.to_string())
+                            };
                             let until = now + step.fallback_wait_secs * 1000;
                             detail.evaluations.push(matched(
                                 step.rule,
@@ -356,7 +443,7 @@ impl Routing {
                             ));
                             return Ok(Verdict {
                                 explanation: format!(
-                                    "the contact's owner {first} is not free; waits {} s for it before the next rule",
+                                    "the contact's owner {first_name} is not free; waits {} s for it before the next rule",
                                     step.fallback_wait_secs
                                 ),
                                 placement: Placement::Queued {
@@ -376,7 +463,7 @@ impl Routing {
                     detail.evaluations.push(matched(step.rule, words.clone()));
                     return Ok(Verdict {
                         explanation: format!(
-                            "{} routes to agent {agent}, who {}: waits for it",
+                            "{} routes to agent {name}, who {}: waits for it",
                             rule_words(step.rule),
                             slot_words(&slot)
                         ),
@@ -414,10 +501,11 @@ impl Routing {
                                     format!("all teams: team {} took it", team.name),
                                 ));
                                 let explanation = format!(
-                                    "no rule applied; offered to every team: team {} ({}) chose {}",
+                                    "no rule applied; offered to every team: team {} ({}) chose {}{}",
                                     team.name,
                                     team.strategy,
-                                    describe(&detail.candidates, &agent)
+                                    describe(&detail.candidates, &agent),
+                                    exclusion_words(&detail, Some(&agent)),
                                 );
                                 return Ok(Verdict {
                                     placement: Placement::Assigned {
@@ -468,9 +556,8 @@ impl Routing {
         })
     }
 
-    /// Routes a QUEUED conversation and applies the decision. Returns the conversation as it
-    /// is afterwards (also when another replica changed it first). The decision is timed from
-    /// its planning to its commit.
+    /// Routes a stored QUEUED conversation and applies the decision. Returns the conversation
+    /// as it is afterwards (also when another replica changed it first).
     pub(crate) async fn route(
         &self,
         org: &OrganizationId,
@@ -482,30 +569,62 @@ impl Routing {
         if conv.state != State::Queued {
             return Ok(conv);
         }
+        let id = conv.id.clone();
+        let context = Context {
+            stored: Some(conv.clone()),
+            ..Context::default()
+        };
+        match self
+            .route_with(org, conv, trigger, actor, cause, context)
+            .await?
+        {
+            Ok(conv) => Ok(conv),
+            Err(_) => self.store.conversation(org, &id).await,
+        }
+    }
+
+    /// Decides where `queued` (the conversation as it waits, not yet written) goes and writes
+    /// the decision together with what led to it (`context`: a creation, a take-back, a
+    /// transfer) as one change with one transition. The decision is timed from its planning
+    /// to its commit. A conflict (another replica changed it, or the contact's active
+    /// conversation exists already) gives the reserved slot back and writes nothing.
+    pub(crate) async fn route_with(
+        &self,
+        org: &OrganizationId,
+        queued: Conversation,
+        trigger: Trigger,
+        actor: &Actor,
+        cause: Cause,
+        context: Context,
+    ) -> Result<Result<Conversation, Conflict>, RoutingError> {
         let started = Instant::now();
-        let routed = self.route_queued(org, conv, trigger, actor, cause).await;
+        let routed = self
+            .route_queued(org, queued, trigger, actor, cause, context)
+            .await;
         let decided = match &routed {
-            Ok((_, decided)) => *decided,
+            Ok(Ok((_, outcome))) => Decided::Committed(*outcome),
+            Ok(Err(_)) => Decided::Conflict,
             Err(_) => Decided::Error,
         };
         self.metrics.decided(started, decided);
-        routed.map(|(conv, _)| conv)
+        routed.map(|r| r.map(|(conv, _)| conv))
     }
 
     async fn route_queued(
         &self,
         org: &OrganizationId,
-        conv: Conversation,
+        queued: Conversation,
         trigger: Trigger,
         actor: &Actor,
         cause: Cause,
-    ) -> Result<(Conversation, Decided), RoutingError> {
+        context: Context,
+    ) -> Result<Result<(Conversation, Outcome), Conflict>, RoutingError> {
         let settings = self.store.organization(org).await?.settings;
-        let verdict = self.decide(org, &settings, &conv, trigger).await?;
+        let verdict = self.decide(org, &settings, &queued, trigger).await?;
         let now = self.clock.now_ms();
         let decision = Decision {
             id: RoutingDecisionId::generate(),
-            subject_id: conv.id.to_string(),
+            subject_id: queued.id.to_string(),
             trigger,
             rule: verdict.rule,
             target: verdict.target.clone(),
@@ -530,11 +649,11 @@ impl Routing {
             detail: verdict.detail,
             created_ms: now,
         };
-        let mut next = conv.clone();
-        next.version += 1;
+        let stored = context.stored.as_ref();
+        let mut next = queued.clone();
+        next.version = stored.map_or(1, |s| s.version + 1);
         next.updated_ms = now;
         next.last_decision_id = Some(decision.id.clone());
-        let mut transitions = Vec::new();
         let mut granted = None;
         match &verdict.placement {
             Placement::Assigned {
@@ -551,17 +670,6 @@ impl Routing {
                     now,
                     team.as_ref().map_or(0, |t| t.offer_timeout_secs),
                 );
-                transitions.push(NewTransition {
-                    from_state: Some(State::Queued),
-                    to_state: State::Assigned,
-                    from_agent: None,
-                    to_agent: Some(agent.clone()),
-                    to_team: next.team_id.clone(),
-                    actor: actor.clone(),
-                    cause,
-                    detail: decision.explanation.clone(),
-                    decision_id: Some(decision.id.to_string()),
-                });
                 granted = Some((reservation.clone(), agent.clone()));
             }
             Placement::Queued {
@@ -570,11 +678,11 @@ impl Routing {
                 owner_wait_until_ms,
             } => {
                 let team_id = team.as_ref().map(|t| t.id.clone());
-                let moved = team_id != conv.team_id || *waiting_agent != conv.waiting_agent;
+                let moved = team_id != queued.team_id || *waiting_agent != queued.waiting_agent;
                 next.team_id = team_id;
                 next.waiting_agent = waiting_agent.clone();
                 next.owner_wait_until_ms = *owner_wait_until_ms;
-                if trigger == Trigger::New || moved {
+                if trigger == Trigger::New || moved || next.queue_ms.is_none() {
                     next.queue_ms = Some(now);
                 }
                 if let Some(team) = team
@@ -582,48 +690,65 @@ impl Routing {
                 {
                     next.priority = priority_for(&team.priority_rules, |k| match k {
                         "has_owner" => None,
-                        other => conv.attribute(other),
-                    });
-                }
-                if moved {
-                    transitions.push(NewTransition {
-                        from_state: Some(State::Queued),
-                        to_state: State::Queued,
-                        from_agent: None,
-                        to_agent: None,
-                        to_team: next.team_id.clone(),
-                        actor: actor.clone(),
-                        cause,
-                        detail: decision.explanation.clone(),
-                        decision_id: Some(decision.id.to_string()),
+                        other => queued.attribute(other),
                     });
                 }
             }
         }
+        // One transition for the whole change: what led to the decision and where it went.
+        let changed = stored.is_none_or(|s| {
+            context.release.is_some()
+                || context.transfer.is_some()
+                || s.state != next.state
+                || s.assignee != next.assignee
+                || s.team_id != next.team_id
+                || s.waiting_agent != next.waiting_agent
+        });
+        let transitions = if changed {
+            vec![NewTransition {
+                from_state: stored.map(|s| s.state),
+                to_state: next.state,
+                from_agent: stored.and_then(|s| s.assignee.clone()),
+                to_agent: next.assignee.clone(),
+                to_team: next.team_id.clone(),
+                actor: actor.clone(),
+                cause,
+                detail: if context.why.is_empty() {
+                    decision.explanation.clone()
+                } else {
+                    format!("{}; {}", context.why, decision.explanation)
+                },
+                decision_id: Some(decision.id.to_string()),
+            }]
+        } else {
+            vec![]
+        };
         let outcome = decision.outcome;
         let change = Change {
-            expected_version: Some(conv.version),
+            expected_version: stored.map(|s| s.version),
             conversation: next.clone(),
             transitions,
             decision: Some(decision),
-            transfer: None,
-            release: None,
+            transfer: context.transfer,
+            release: context.release,
             owner: None,
         };
         match self.apply(org, &change).await? {
             Ok(()) => {
                 if granted.is_some() {
                     self.metrics.assigned(verdict.rule.as_str());
-                    self.metrics.waited(conv.queue_ms, now);
+                    self.metrics.waited(queued.queue_ms, now);
                 }
-                Ok((next, Decided::Committed(outcome)))
+                if let Some((reservation, agent)) = &change.release {
+                    self.release_and_refill(org, reservation, agent).await;
+                }
+                Ok(Ok((next, outcome)))
             }
-            Err(Conflict::Stale | Conflict::ActiveExists) => {
+            Err(conflict) => {
                 if let Some((reservation, agent)) = granted {
                     self.give_back(org, &reservation, &agent).await;
                 }
-                let current = self.store.conversation(org, &conv.id).await?;
-                Ok((current, Decided::Conflict))
+                Ok(Err(conflict))
             }
         }
     }
@@ -690,10 +815,8 @@ impl Routing {
                     10,
                 )
                 .await?;
-            let candidates: Vec<_> = candidates
-                .into_iter()
-                .filter(|c| !c.excluded_agents.contains(agent))
-                .collect();
+            // No exclusion filter: a conversation still waiting was refused by everyone else
+            // when it was last routed, so the agent who let it go may take it now.
             if candidates.is_empty() {
                 break;
             }
@@ -718,6 +841,27 @@ impl Routing {
                 .map(ToString::to_string),
         );
         Ok(offered)
+    }
+
+    /// Routes a team's waiting conversations in queue order (priority, then age), e.g. when
+    /// the team starts distributing automatically again, so the ones that waited meanwhile go
+    /// before newer ones. Stops at the first one nobody can take. Returns how many it assigned.
+    pub(crate) async fn drain_team_queue(
+        &self,
+        org: &OrganizationId,
+        team: &TeamId,
+    ) -> Result<usize, RoutingError> {
+        let mut assigned = 0;
+        for conv in self.store.team_queue(org, team, 200).await? {
+            let routed = self
+                .route(org, conv, Trigger::Sweep, &Actor::system(), Cause::Routed)
+                .await?;
+            if routed.state == State::Queued {
+                break;
+            }
+            assigned += 1;
+        }
+        Ok(assigned)
     }
 
     /// Offers one queued conversation to one agent. An offer the agent had a slot for is a
@@ -784,8 +928,13 @@ impl Routing {
             chosen_agent: Some(agent.clone()),
             reservation_id: Some(reservation.to_string()),
             explanation: format!(
-                "a slot freed for {}; this was the oldest highest-priority conversation it could take",
-                describe(&candidates, agent)
+                "a slot freed for {}; this was the oldest highest-priority conversation it could take{}",
+                describe(&candidates, agent),
+                if conv.excluded_agents.contains(agent) {
+                    " (it let this one go last; nobody else took it meanwhile)"
+                } else {
+                    ""
+                }
             ),
             detail: DecisionDetail {
                 evaluations: vec![matched(Rule::Requeue, "slot freed")],

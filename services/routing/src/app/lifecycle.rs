@@ -9,6 +9,7 @@ use switchboard_runtime::ids::{
 
 use super::{
     Routing,
+    engine::Context,
     presence::{Choose, Slot, SlotRequest},
 };
 use crate::{
@@ -221,53 +222,40 @@ impl Routing {
                 updated_ms: now,
                 version: 1,
             };
-            let insert = Change {
-                expected_version: None,
-                transitions: vec![NewTransition {
-                    from_state: None,
-                    to_state: State::Queued,
-                    from_agent: None,
-                    to_agent: None,
-                    to_team: None,
-                    actor: Actor {
+            // Written already routed (or held by the starting agent): nobody ever reads a
+            // conversation that waits for a decision.
+            let started = match &new.assign_to {
+                Some(agent) => self.start_held(org, conv, agent).await?,
+                None => {
+                    let context = Context {
+                        why: "a customer message started it".into(),
+                        ..Context::default()
+                    };
+                    let contact = Actor {
                         kind: "contact".into(),
                         id: new.contact_id.to_string(),
-                    },
-                    cause: Cause::Routed,
-                    detail: "a customer message started it".into(),
-                    decision_id: None,
-                }],
-                conversation: conv.clone(),
-                decision: None,
-                transfer: None,
-                release: None,
-                owner: None,
-            };
-            match self.apply(org, &insert).await? {
-                Ok(()) => {}
-                // Another replica started it a moment ago: join that one.
-                Err(_) => continue,
-            }
-            let routed = match &new.assign_to {
-                Some(agent) => self.assign_directly(org, conv, agent).await?,
-                None => {
-                    self.route(org, conv, Trigger::New, &Actor::system(), Cause::Routed)
+                    };
+                    self.route_with(org, conv, Trigger::New, &contact, Cause::Routed, context)
                         .await?
                 }
             };
-            return Ok((routed, true));
+            match started {
+                Ok(conv) => return Ok((conv, true)),
+                // Another replica started it a moment ago: join that one.
+                Err(_) => continue,
+            }
         }
         Err(stale())
     }
 
-    /// An agent-started conversation: assigned straight to the agent when it has a slot,
-    /// routed by the rules otherwise.
-    async fn assign_directly(
+    /// An agent-started conversation (a template to a contact): OPEN for that agent at once,
+    /// as if picked (no offer to time out), when it has a slot; routed by the rules otherwise.
+    async fn start_held(
         &self,
         org: &OrganizationId,
         conv: Conversation,
         agent: &AgentId,
-    ) -> Result<Conversation, RoutingError> {
+    ) -> Result<Result<Conversation, Conflict>, RoutingError> {
         let reservation = ReservationId::generate();
         let (slot, _) = self
             .presence
@@ -284,31 +272,46 @@ impl Routing {
             })
             .await?;
         if !matches!(slot, Slot::Granted { .. }) {
+            let context = Context {
+                why: format!("agent {agent} started it but has no free slot"),
+                ..Context::default()
+            };
             return self
-                .route(org, conv, Trigger::New, &Actor::system(), Cause::Routed)
+                .route_with(
+                    org,
+                    conv,
+                    Trigger::New,
+                    &Actor::agent(agent),
+                    Cause::Routed,
+                    context,
+                )
                 .await;
         }
-        let mut next = self.bump(&conv);
+        let mut next = conv.clone();
         next.assign(agent.clone(), reservation.clone(), next.updated_ms, 0);
-        let t = transition(
+        next.state = State::Open;
+        next.open_ms = Some(next.updated_ms);
+        let mut t = transition(
             &conv,
             &next,
             Actor::agent(agent),
             Cause::Routed,
             "started by the agent",
         );
-        match self
-            .apply(org, &change(&conv, next.clone(), vec![t]))
-            .await?
-        {
+        t.from_state = None;
+        let insert = Change {
+            expected_version: None,
+            ..change(&conv, next.clone(), vec![t])
+        };
+        match self.apply(org, &insert).await? {
             Ok(()) => {
                 // The request named the agent: no queue, no wait.
                 self.metrics.assigned(Rule::ExplicitTarget.as_str());
-                Ok(next)
+                Ok(Ok(next))
             }
-            Err(_) => {
+            Err(conflict) => {
                 self.give_back(org, &reservation, agent).await;
-                self.store.conversation(org, &conv.id).await
+                Ok(Err(conflict))
             }
         }
     }
@@ -471,7 +474,8 @@ impl Routing {
                     agent: agent.clone(),
                     allow_not_available: true,
                 },
-                channel_account: None,
+                // Whoever picks replies from the number: it must be linked to it.
+                channel_account: Some(&conv.channel_account_id),
                 exclude: &[],
                 subject: conv.id.as_str(),
             })
@@ -482,6 +486,12 @@ impl Routing {
                 return Err(RoutingError::precondition(
                     Reason::AgentAtCapacity,
                     "the agent holds as many conversations as its capacity allows",
+                ));
+            }
+            Slot::AgentNotLinked => {
+                return Err(RoutingError::precondition(
+                    Reason::AgentNotLinked,
+                    "the agent is not linked to this conversation's number",
                 ));
             }
             _ => {
@@ -654,10 +664,24 @@ impl Routing {
         if let Some(p) = priority {
             next.priority = p;
         }
-        let mut new_reservation = None;
-        match &target {
+        let new_reservation = match &target {
             Target::Team(team_id) => {
                 let team = self.store.team(org, team_id).await?;
+                let linked = self
+                    .store
+                    .channel_account_routing(org, &conv.channel_account_id)
+                    .await?
+                    .linked_team_ids
+                    .contains(&team.id);
+                if !linked {
+                    return Err(RoutingError::precondition(
+                        Reason::TeamNotLinked,
+                        format!(
+                            "team {} is not linked to this conversation's number",
+                            team.name
+                        ),
+                    ));
+                }
                 next.state = State::Queued;
                 next.team_id = Some(team.id.clone());
                 next.assignee = None;
@@ -673,6 +697,27 @@ impl Routing {
                             }
                         });
                 }
+                // The transfer and the decision in the team are one change, one transition.
+                let context = Context {
+                    release: conv.reservation_id.clone().zip(conv.assignee.clone()),
+                    stored: Some(conv),
+                    transfer: Some(transfer.clone()),
+                    why: reason.to_string(),
+                };
+                return match self
+                    .route_with(
+                        org,
+                        next,
+                        Trigger::Transfer,
+                        &Actor::agent(actor),
+                        Cause::Transferred,
+                        context,
+                    )
+                    .await?
+                {
+                    Ok(conv) => Ok((conv, transfer)),
+                    Err(_) => Err(stale()),
+                };
             }
             Target::Agent(agent) => {
                 let target_agent = self.store.agent(org, agent).await?;
@@ -727,7 +772,7 @@ impl Routing {
                     None => 0,
                 };
                 next.assign(agent.clone(), reservation.clone(), now, timeout);
-                new_reservation = Some((reservation, agent.clone()));
+                (reservation, agent.clone())
             }
             Target::None => {
                 return Err(RoutingError::field(
@@ -735,7 +780,7 @@ impl Routing {
                     "must name a team or an agent",
                 ));
             }
-        }
+        };
         let t = transition(
             &conv,
             &next,
@@ -748,27 +793,12 @@ impl Routing {
         c.release = conv.reservation_id.clone().zip(conv.assignee.clone());
         match self.commit(org, c).await? {
             Ok(conv) => {
-                if new_reservation.is_some() {
-                    self.metrics.assigned(Rule::ExplicitTarget.as_str());
-                }
-                let conv = if conv.state == State::Queued {
-                    self.route(
-                        org,
-                        conv,
-                        Trigger::Transfer,
-                        &Actor::agent(actor),
-                        Cause::Transferred,
-                    )
-                    .await?
-                } else {
-                    conv
-                };
+                self.metrics.assigned(Rule::ExplicitTarget.as_str());
                 Ok((conv, transfer))
             }
             Err(_) => {
-                if let Some((reservation, agent)) = new_reservation {
-                    self.give_back(org, &reservation, &agent).await;
-                }
+                let (reservation, agent) = new_reservation;
+                self.give_back(org, &reservation, &agent).await;
                 Err(stale())
             }
         }
@@ -838,7 +868,9 @@ impl Routing {
         Ok((next, missing))
     }
 
-    /// Takes a held conversation back from its agent and routes it again, excluding that agent.
+    /// Takes a held conversation back from its agent and routes it again, steering away from
+    /// that agent (see [`Conversation::take_back`]); the take-back and the new decision are
+    /// one change with one transition.
     async fn take_back(
         &self,
         org: &OrganizationId,
@@ -847,28 +879,20 @@ impl Routing {
         trigger: Trigger,
         detail: &str,
     ) -> Result<Option<Conversation>, RoutingError> {
-        let Some(agent) = conv.assignee.clone() else {
+        let mut queued = conv.clone();
+        let Some(agent) = queued.take_back() else {
             return Ok(None);
         };
-        let mut next = self.bump(&conv);
-        next.state = State::Queued;
-        next.assignee = None;
-        next.reservation_id = None;
-        next.offer_expire_ms = None;
-        next.queue_ms = Some(next.updated_ms);
-        if !next.excluded_agents.contains(&agent) {
-            next.excluded_agents.push(agent.clone());
-        }
-        let t = transition(&conv, &next, Actor::system(), cause, detail);
-        let mut c = change(&conv, next, vec![t]);
-        c.release = conv.reservation_id.clone().map(|r| (r, agent));
-        match self.commit(org, c).await? {
-            Ok(queued) => Ok(Some(
-                self.route(org, queued, trigger, &Actor::system(), cause)
-                    .await?,
-            )),
-            Err(_) => Ok(None),
-        }
+        let context = Context {
+            release: conv.reservation_id.clone().map(|r| (r, agent)),
+            stored: Some(conv),
+            why: detail.to_string(),
+            transfer: None,
+        };
+        Ok(self
+            .route_with(org, queued, trigger, &Actor::system(), cause, context)
+            .await?
+            .ok())
     }
 
     /// An agent went offline: its ASSIGNED (unopened) conversations go back to routing, per

@@ -99,9 +99,33 @@ impl PresenceClient {
     }
 
     /// Takes a slot atomically; the candidates presence saw come back for the decision record.
+    ///
+    /// `exclude` steers, it never strands: the agents in it are passed over while someone else
+    /// can take the slot, and asked again only when nobody else can (then their candidates say
+    /// `excluded` unless one of them was granted). Conversations and work items both reserve
+    /// through here, so neither can wait forever behind an exclusion.
     pub async fn reserve(
         &self,
         req: SlotRequest<'_>,
+    ) -> Result<(Slot, Vec<Candidate>), RoutingError> {
+        let (slot, candidates) = self.reserve_once(&req, req.exclude).await?;
+        if req.exclude.is_empty() || matches!(slot, Slot::Granted { .. }) {
+            return Ok((slot, candidates));
+        }
+        let (slot, mut candidates) = self.reserve_once(&req, &[]).await?;
+        for c in &mut candidates {
+            let granted = matches!(&slot, Slot::Granted { agent } if agent.as_str() == c.agent_id);
+            if !granted && req.exclude.iter().any(|a| a.as_str() == c.agent_id) {
+                c.verdict = Verdict::Excluded.as_str().into();
+            }
+        }
+        Ok((slot, candidates))
+    }
+
+    async fn reserve_once(
+        &self,
+        req: &SlotRequest<'_>,
+        exclude: &[AgentId],
     ) -> Result<(Slot, Vec<Candidate>), RoutingError> {
         let (strategy, team_id, agent_id, allow) = match &req.choose {
             Choose::InTeam { team, strategy } => (
@@ -136,7 +160,7 @@ impl PresenceClient {
                     .map(ToString::to_string)
                     .unwrap_or_default(),
                 agent_id,
-                exclude_agent_ids: req.exclude.iter().map(ToString::to_string).collect(),
+                exclude_agent_ids: exclude.iter().map(ToString::to_string).collect(),
                 subject_id: req.subject.to_string(),
                 allow_not_available: allow,
                 include_candidates: true,
@@ -168,6 +192,7 @@ impl PresenceClient {
                 };
                 Candidate {
                     agent_id: c.agent_id.clone(),
+                    name: String::new(),
                     status: status_name(c.status).into(),
                     load: c.load,
                     capacity: c.capacity,

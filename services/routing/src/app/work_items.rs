@@ -248,7 +248,6 @@ impl Routing {
             next.assignee = Some(agent.clone());
             next.reservation_id = Some(reservation.clone());
             next.assign_ms = Some(now);
-            next.queue_ms = None;
             next.offer_expire_ms = team
                 .filter(|t| t.offer_timeout_secs > 0)
                 .map(|t| now + t.offer_timeout_secs * 1000);
@@ -396,10 +395,9 @@ impl Routing {
                 .store
                 .offerable_work_items(org, agent, &team_ids, 10)
                 .await?;
-            let Some(item) = items
-                .into_iter()
-                .find(|i| !i.excluded_agents.contains(agent))
-            else {
+            // No exclusion filter: an item still waiting was refused by everyone else when it
+            // was last routed, so the agent who let it go may take it now.
+            let Some(item) = items.into_iter().next() else {
                 break;
             };
             let started = Instant::now();
@@ -460,7 +458,6 @@ impl Routing {
             next.assignee = Some(agent.clone());
             next.reservation_id = Some(reservation.clone());
             next.assign_ms = Some(now);
-            next.queue_ms = None;
             next.last_decision_id = Some(decision.id.clone());
             next.offer_expire_ms = team
                 .filter(|t| t.offer_timeout_secs > 0)
@@ -503,8 +500,9 @@ impl Routing {
             next.assignee = None;
             next.reservation_id = None;
             next.offer_expire_ms = None;
-            next.queue_ms = Some(now_ms);
-            next.excluded_agents.push(agent.clone());
+            next.queue_ms = item.queue_ms.or(item.assign_ms).or(Some(now_ms));
+            // Only the agent who let it go is steered away from (see PresenceClient::reserve).
+            next.excluded_agents = vec![agent.clone()];
             let release = item.reservation_id.as_ref().map(|r| (r, &agent));
             if self
                 .store

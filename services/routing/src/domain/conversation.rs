@@ -107,7 +107,9 @@ pub struct Conversation {
     pub participants: Vec<AgentId>,
     pub form_values: BTreeMap<String, String>,
     pub transfer_count: i32,
-    /// Agents never to offer it to again (their offer timed out, they went offline holding it).
+    /// The agent who last let it go (its offer timed out, it went offline holding it): the
+    /// next decision prefers anyone else, and falls back to that agent only when nobody else
+    /// can take it. A steer, never a ban: a conversation is never stranded by it.
     pub excluded_agents: Vec<AgentId>,
     /// While waiting for the contact owner: when the wait ends and the next step applies.
     pub owner_wait_until_ms: Option<i64>,
@@ -208,8 +210,28 @@ impl Conversation {
             || self.state == State::Queued
     }
 
+    /// Takes it back from its holder into its queue (offer timeout, holder offline or
+    /// disabled), excluding that holder from the next decision only. Keeps its queue time, so
+    /// it keeps its place among the waiting (priority, then age). Returns the holder.
+    pub fn take_back(&mut self) -> Option<AgentId> {
+        if self.state != State::Assigned && self.state != State::Open {
+            return None;
+        }
+        let agent = self.assignee.take()?;
+        self.state = State::Queued;
+        self.reservation_id = None;
+        self.offer_expire_ms = None;
+        self.open_ms = None;
+        self.excluded_agents = vec![agent.clone()];
+        if self.queue_ms.is_none() {
+            self.queue_ms = self.assign_ms.or(Some(self.created_ms));
+        }
+        Some(agent)
+    }
+
     /// Hands it to `agent`, who holds `reservation`: ASSIGNED (an offer that runs out after
-    /// `offer_timeout_secs`, when positive), out of every queue.
+    /// `offer_timeout_secs`, when positive), out of every queue. `queue_ms` stays: it is when
+    /// the conversation entered its current queue, its age if it is ever taken back.
     pub fn assign(
         &mut self,
         agent: AgentId,
@@ -222,7 +244,6 @@ impl Conversation {
         self.reservation_id = Some(reservation);
         self.waiting_agent = None;
         self.owner_wait_until_ms = None;
-        self.queue_ms = None;
         self.assign_ms = Some(now_ms);
         self.offer_expire_ms = (offer_timeout_secs > 0).then(|| now_ms + offer_timeout_secs * 1000);
     }
@@ -349,13 +370,36 @@ mod tests {
         c.assign(ana.clone(), rsv.clone(), 1_000, 30);
         assert_eq!(c.state, State::Assigned);
         assert_eq!((&c.assignee, &c.reservation_id), (&Some(ana), &Some(rsv)));
-        assert_eq!(
-            (&c.waiting_agent, c.owner_wait_until_ms, c.queue_ms),
-            (&None, None, None)
-        );
+        assert_eq!((&c.waiting_agent, c.owner_wait_until_ms), (&None, None));
+        assert_eq!(c.queue_ms, Some(1), "its age in the queue is kept");
         assert_eq!(c.offer_expire_ms, Some(31_000));
         c.assign(AgentId::generate(), ReservationId::generate(), 2_000, 0);
         assert_eq!(c.offer_expire_ms, None, "no timeout, no deadline");
+    }
+
+    #[test]
+    fn taking_back_excludes_only_the_last_holder_and_keeps_the_queue_age() {
+        let ana = AgentId::generate();
+        let beto = AgentId::generate();
+        let mut c = conversation(State::Queued, None);
+        c.queue_ms = Some(100);
+        c.assign(ana.clone(), ReservationId::generate(), 1_000, 10);
+        assert_eq!(c.take_back(), Some(ana.clone()));
+        assert_eq!(c.state, State::Queued);
+        assert_eq!((&c.assignee, &c.reservation_id), (&None, &None));
+        assert_eq!(c.offer_expire_ms, None);
+        assert_eq!(c.excluded_agents, vec![ana.clone()]);
+        assert_eq!(c.queue_ms, Some(100), "re-routed keeps its age");
+        c.assign(beto.clone(), ReservationId::generate(), 2_000, 10);
+        assert_eq!(c.take_back(), Some(beto.clone()));
+        assert_eq!(
+            c.excluded_agents,
+            vec![beto],
+            "two timeouts in a row never exclude everybody"
+        );
+        assert_eq!(c.take_back(), None, "nothing to take back from a queue");
+        let mut closed = conversation(State::Closed, Some(&ana));
+        assert_eq!(closed.take_back(), None);
     }
 
     #[test]

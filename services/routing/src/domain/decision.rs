@@ -64,6 +64,9 @@ pub struct Evaluation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Candidate {
     pub agent_id: String,
+    /// The agent's display name when the decision was made (explanations use it).
+    #[serde(default)]
+    pub name: String,
     /// "available", "away" or "offline".
     pub status: String,
     pub load: i32,

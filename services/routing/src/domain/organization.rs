@@ -24,6 +24,8 @@ pub struct Organization {
 pub struct NewOrganization {
     pub name: String,
     pub default_agent_capacity: i32,
+    /// Initial settings (all off, waiting list, unless the request sets them).
+    pub settings: super::config::OrganizationSettings,
 }
 
 impl NewOrganization {
@@ -54,6 +56,7 @@ impl NewOrganization {
             Ok(Self {
                 name: name.to_string(),
                 default_agent_capacity: capacity,
+                settings: Default::default(),
             })
         } else {
             Err(bad)

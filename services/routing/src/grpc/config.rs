@@ -345,6 +345,26 @@ pub async fn update_organization(
         changes.default_agent_capacity = Some(o.default_agent_capacity);
     }
     let s = o.settings.unwrap_or_default();
+    settings_changes(&mut check, "organization.settings", &s, has, &mut changes);
+    check.done()?;
+    let id = id.expect("validated");
+    let updated = app
+        .update_organization(&id, actor.as_ref(), changes)
+        .await?;
+    Ok(pb::UpdateOrganizationResponse {
+        organization: Some(organization_to_pb(updated)),
+    })
+}
+
+/// Reads the `settings.*` fields `has` names into `changes` (UpdateOrganization's mask, or
+/// every field for CreateOrganization).
+pub(super) fn settings_changes(
+    check: &mut Check,
+    field: &str,
+    s: &pb::OrganizationSettings,
+    has: impl Fn(&str) -> bool,
+    changes: &mut OrganizationChanges,
+) {
     if has("settings.first_responder_becomes_owner") {
         changes.first_responder_becomes_owner = Some(s.first_responder_becomes_owner);
     }
@@ -352,11 +372,11 @@ pub async fn update_organization(
         changes.owner_routing_enabled = Some(s.owner_routing_enabled);
     }
     if has("settings.owner_fallback_wait") {
-        let field = "organization.settings.owner_fallback_wait";
+        let field = &format!("{field}.owner_fallback_wait");
         let secs = s
             .owner_fallback_wait
             .as_ref()
-            .and_then(|d| whole_seconds(&mut check, field, d))
+            .and_then(|d| whole_seconds(check, field, d))
             .unwrap_or(0);
         if secs > DAY_SECS {
             check.bad(field, "must be at most 24 hours");
@@ -368,19 +388,11 @@ pub async fn update_organization(
             Ok(pb::UnroutedPolicy::AllTeams) => true,
             Ok(_) => false,
             Err(_) => {
-                check.bad("organization.settings.unrouted_policy", "unknown policy");
+                check.bad(&format!("{field}.unrouted_policy"), "unknown policy");
                 false
             }
         });
     }
-    check.done()?;
-    let id = id.expect("validated");
-    let updated = app
-        .update_organization(&id, actor.as_ref(), changes)
-        .await?;
-    Ok(pb::UpdateOrganizationResponse {
-        organization: Some(organization_to_pb(updated)),
-    })
 }
 
 // ---- Agents ----

@@ -254,6 +254,7 @@ fn decision_to_pb(d: &Decision) -> pb::RoutingDecision {
                 capacity: c.capacity,
                 last_assignment_time: opt_timestamp(c.last_assignment_ms),
                 verdict: verdict(&c.verdict) as i32,
+                display_name: c.name.clone(),
             })
             .collect(),
         excluded_agent_ids: d.detail.excluded.clone(),

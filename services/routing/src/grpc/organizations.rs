@@ -4,7 +4,7 @@ use switchboard_proto::routing::v1 as pb;
 
 use super::convert::{Check, org, timestamp_ms};
 use crate::{
-    app::Routing,
+    app::{Routing, config::OrganizationChanges},
     domain::organization::{NewOrganization, Organization},
     error::RoutingError,
 };
@@ -47,8 +47,13 @@ pub async fn create_organization(
             None
         }
     };
+    let mut changes = OrganizationChanges::default();
+    if let Some(s) = &req.settings {
+        super::config::settings_changes(&mut check, "settings", s, |_| true, &mut changes);
+    }
     check.done()?;
-    let new = new.expect("validated");
+    let mut new = new.expect("validated");
+    changes.apply_settings(&mut new.settings);
     let org = app
         .store()
         .create_organization(&req.request_id, new)

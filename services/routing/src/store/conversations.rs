@@ -578,25 +578,27 @@ impl Store {
             .collect()
     }
 
-    /// The organizations with queued conversations, for the sweeper's safety pass.
-    pub async fn queued_conversations_sample(
+    /// A team's queue in offer order (priority, then age), without the conversations that
+    /// wait for one agent, for draining it when the team starts distributing.
+    pub async fn team_queue(
         &self,
+        org: &OrganizationId,
+        team: &TeamId,
         limit: u64,
-    ) -> Result<Vec<(OrganizationId, Conversation)>, RoutingError> {
+    ) -> Result<Vec<Conversation>, RoutingError> {
         use e::conversations::Column as C;
         let rows = e::conversations::Entity::find()
+            .filter(C::OrganizationId.eq(org.as_str()))
             .filter(C::State.eq(State::Queued.as_str()))
+            .filter(C::TeamId.eq(team.as_str()))
+            .filter(C::WaitingAgentId.is_null())
             .order_by_desc(C::Priority)
             .order_by_asc(C::QueueMs)
+            .order_by_asc(C::Id)
             .limit(limit)
             .all(&self.db)
             .await?;
-        rows.into_iter()
-            .map(|r| {
-                let org = parse_id("organization id", &r.organization_id)?;
-                Ok((org, conversation_from_row(r)?))
-            })
-            .collect()
+        rows.into_iter().map(conversation_from_row).collect()
     }
 
     /// An agent's held conversations (assigned and open) in an organization.

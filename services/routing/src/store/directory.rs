@@ -130,6 +130,24 @@ impl Store {
         agent_from_row(row, teams)
     }
 
+    /// Display names of some agents, in one query (ids of no agent of the organization are
+    /// left out), for explanations people read.
+    pub async fn agent_names(
+        &self,
+        org: &OrganizationId,
+        ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, String>, RoutingError> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let rows = e::agents::Entity::find()
+            .filter(e::agents::Column::OrganizationId.eq(org.as_str()))
+            .filter(e::agents::Column::Id.is_in(ids.iter().copied()))
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.id, r.display_name)).collect())
+    }
+
     /// The teams an agent belongs to.
     pub async fn agent_team_ids(
         &self,

@@ -59,7 +59,9 @@ impl Store {
             default_agent_capacity: Set(new.default_agent_capacity),
             create_request_id: Set(request_id.to_string()),
             created_at: Set(Utc::now()),
-            settings: Set("{}".into()),
+            settings: Set(serde_json::to_string(&new.settings).map_err(|e| {
+                RoutingError::Storage(sea_orm::DbErr::Custom(format!("settings: {e}")))
+            })?),
             updated_ms: Set(Utc::now().timestamp_millis()),
         };
         let txn = self.db.begin().await?;
