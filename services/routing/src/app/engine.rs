@@ -724,6 +724,14 @@ impl Routing {
             vec![]
         };
         let outcome = decision.outcome;
+        if trigger == Trigger::Sweep
+            && granted.is_none()
+            && let Some(stored) = stored
+            && transitions.is_empty()
+        {
+            // A liveness pass that found nobody free: nothing to record.
+            return Ok(Ok((stored.clone(), outcome)));
+        }
         let change = Change {
             expected_version: stored.map(|s| s.version),
             conversation: next.clone(),
@@ -846,6 +854,22 @@ impl Routing {
     /// Routes a team's waiting conversations in queue order (priority, then age), e.g. when
     /// the team starts distributing automatically again, so the ones that waited meanwhile go
     /// before newer ones. Stops at the first one nobody can take. Returns how many it assigned.
+    /// The liveness pass: each team with waiting conversations gets its queue routed from
+    /// the head, so a slot freed while no event reached routing (a lost race between a
+    /// decision and a release, a replica that died between the two) never idles while
+    /// conversations wait. Costs one reservation per team when everyone is busy.
+    pub(crate) async fn drain_queues(&self) -> Result<usize, RoutingError> {
+        let mut assigned = 0;
+        for (org, team) in self.store.teams_with_waiting(200).await? {
+            match self.store.team(&org, &team).await {
+                Ok(t) if t.distributes() => assigned += self.drain_team_queue(&org, &team).await?,
+                Ok(_) | Err(RoutingError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(assigned)
+    }
+
     pub(crate) async fn drain_team_queue(
         &self,
         org: &OrganizationId,

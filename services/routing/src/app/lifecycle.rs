@@ -1014,6 +1014,7 @@ impl Routing {
         for (org, reservation, agent) in self.store.pending_releases(100).await? {
             self.release_and_refill(&org, &reservation, &agent).await;
         }
+        n += self.drain_queues().await?;
         for (org, conv) in self.store.unrouted(now - 5_000, 50).await? {
             self.route(&org, conv, Trigger::New, &Actor::system(), Cause::Routed)
                 .await?;

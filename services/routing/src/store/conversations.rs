@@ -578,6 +578,37 @@ impl Store {
             .collect()
     }
 
+    /// The teams (with their organization) that have conversations waiting in their queue,
+    /// for the sweeper's liveness pass.
+    pub async fn teams_with_waiting(
+        &self,
+        limit: u64,
+    ) -> Result<Vec<(OrganizationId, TeamId)>, RoutingError> {
+        use e::conversations::Column as C;
+        use sea_orm::QuerySelect;
+        let rows: Vec<(String, Option<String>)> = e::conversations::Entity::find()
+            .select_only()
+            .column(C::OrganizationId)
+            .column(C::TeamId)
+            .filter(C::State.eq(State::Queued.as_str()))
+            .filter(C::TeamId.is_not_null())
+            .filter(C::WaitingAgentId.is_null())
+            .distinct()
+            .limit(limit)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        rows.into_iter()
+            .filter_map(|(org, team)| team.map(|t| (org, t)))
+            .map(|(org, team)| {
+                Ok((
+                    parse_id("organization id", &org)?,
+                    parse_id("team id", &team)?,
+                ))
+            })
+            .collect()
+    }
+
     /// A team's queue in offer order (priority, then age), without the conversations that
     /// wait for one agent, for draining it when the team starts distributing.
     pub async fn team_queue(
