@@ -4,6 +4,7 @@
 mod channel_send;
 mod channel_support;
 mod channel_webhook;
+mod channel_window;
 mod health;
 mod loadgen;
 mod metrics;
