@@ -1,9 +1,11 @@
 //! Suite-level integration tests: real services over real gRPC, on the embedded default (SQLite,
 //! in-process bus) and on the cluster setup (PostgreSQL, Redis). Every behaviour runs on both.
 
+mod channel_contacts;
 mod channel_send;
 mod channel_support;
 mod channel_webhook;
+mod channel_window;
 mod health;
 mod loadgen;
 mod metrics;

@@ -21,6 +21,7 @@ pub enum Reason {
     ConcurrentUpdate,
     LoadsRebuilding,
     InUse,
+    OutsideWindow,
 }
 
 impl Reason {
@@ -38,6 +39,7 @@ impl Reason {
             Reason::ConcurrentUpdate => "ERROR_REASON_CONCURRENT_UPDATE",
             Reason::LoadsRebuilding => "ERROR_REASON_LOADS_REBUILDING",
             Reason::InUse => "ERROR_REASON_IN_USE",
+            Reason::OutsideWindow => "ERROR_REASON_OUTSIDE_WINDOW",
         }
     }
 }

@@ -153,9 +153,16 @@ impl Channel {
                         "is not an E.164 number (+ and 8 to 15 digits)",
                     )
                 })?;
-                self.create_contact(org, None, phone, String::new(), Default::default())
-                    .await?
-                    .0
+                self.create_contact(
+                    org,
+                    None,
+                    phone,
+                    String::new(),
+                    Default::default(),
+                    Vec::new(),
+                )
+                .await?
+                .0
             }
         };
         let mut template = base.clone();

@@ -1,4 +1,4 @@
-//! Contacts.
+//! Contacts and their tags.
 
 use std::collections::BTreeMap;
 
@@ -8,10 +8,15 @@ use switchboard_runtime::{
 };
 
 use super::Channel;
-use crate::{domain::model::Contact, error::ChannelError, store::contacts::ContactChanges};
+use crate::{
+    domain::model::Contact,
+    error::ChannelError,
+    store::contacts::{ContactChanges, TagChange, TagRequest},
+};
 
 impl Channel {
-    /// The contact of an E.164 number (already normalized), created when new.
+    /// The contact of an E.164 number (already normalized), created with `tags` (validated)
+    /// when new.
     pub async fn create_contact(
         &self,
         org: &OrganizationId,
@@ -19,6 +24,7 @@ impl Channel {
         phone_number: String,
         display_name: String,
         attributes: BTreeMap<String, String>,
+        tags: Vec<String>,
     ) -> Result<(Contact, bool), ChannelError> {
         self.authority(org, actor).await?;
         let now = self.clock.now_ms();
@@ -34,6 +40,7 @@ impl Channel {
                 last_inbound_ms: None,
                 created_ms: now,
                 updated_ms: now,
+                tags,
             })
             .await
     }
@@ -54,13 +61,30 @@ impl Channel {
         self.store.contact_by_wa_id(org, wa_id).await
     }
 
+    /// Contacts matching `query` with every tag of `tag_keys` (lowercase).
     pub async fn contacts(
         &self,
         org: &OrganizationId,
         query: &str,
+        tag_keys: &[String],
         page: &Page,
     ) -> Result<Vec<Contact>, ChannelError> {
-        self.store.contacts(org, query, page).await
+        self.store.contacts(org, query, tag_keys, page).await
+    }
+
+    /// Adds or removes a contact's tags, once per request id.
+    pub async fn change_contact_tags(
+        &self,
+        org: &OrganizationId,
+        actor: Option<&str>,
+        id: &ContactId,
+        change: TagChange,
+        request: TagRequest<'_>,
+    ) -> Result<Contact, ChannelError> {
+        self.authority(org, actor).await?;
+        self.store
+            .change_tags(org, id, change, request, self.clock.now_ms())
+            .await
     }
 
     pub async fn update_contact(

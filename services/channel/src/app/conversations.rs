@@ -3,7 +3,9 @@
 //! joins the active one and restarts its 24-hour clock. An agent's accepted reply is reported
 //! to routing (first response, first-responder ownership). Both run from outbox events, so a
 //! crash or an unavailable routing service delays them and loses nothing; both are idempotent
-//! (the message's conversation is set once; routing deduplicates by message id).
+//! (the message's conversation is set once; routing deduplicates by message id). A message
+//! delivered after its 24-hour window closed (with no active conversation to join) is kept
+//! in the contact's history and starts no conversation.
 
 use switchboard_runtime::{
     bus::{ConsumerGroup, EventBus, Unhandled},
@@ -13,7 +15,10 @@ use switchboard_runtime::{
 use tokio_util::sync::CancellationToken;
 
 use super::{Channel, routing::StartRequest};
-use crate::{error::ChannelError, store::messages::topics};
+use crate::{
+    error::{ChannelError, Reason},
+    store::messages::topics,
+};
 
 /// The consumer group that turns messages into conversations; declared before any service
 /// starts.
@@ -114,7 +119,7 @@ impl Channel {
             }
             None => None,
         };
-        let (conversation, created) = self
+        let started = self
             .routing
             .start_conversation(StartRequest {
                 org,
@@ -125,7 +130,20 @@ impl Channel {
                 first_message_ms: message_ms,
                 assign_to: None,
             })
-            .await?;
+            .await;
+        let (conversation, created) = match started {
+            Ok(started) => started,
+            // Delivered after its 24 hours (Meta redelivers for days): it stays in the
+            // contact's history, and takes no agent's slot for a conversation born expired.
+            Err(ChannelError::FailedPrecondition {
+                reason: Some(Reason::OutsideWindow),
+                ..
+            }) => {
+                tracing::info!(%message, message_ms, "customer message arrived after its 24-hour window: stored, not routed");
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
         self.store
             .set_conversation(org, &message, &conversation.id)
             .await?;

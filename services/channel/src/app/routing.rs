@@ -70,11 +70,20 @@ fn from_status(what: &'static str, id: &str, status: tonic::Status) -> ChannelEr
         tonic::Code::PermissionDenied => ChannelError::PermissionDenied(status.message().into()),
         tonic::Code::InvalidArgument => ChannelError::field(what, status.message()),
         tonic::Code::FailedPrecondition => ChannelError::FailedPrecondition {
-            reason: None,
+            reason: reason_of(&status),
             message: status.message().into(),
             metadata: Default::default(),
         },
         _ => ChannelError::Unavailable(format!("routing: {} {}", status.code(), status.message())),
+    }
+}
+
+/// The reason routing gave, when channel knows it (the rest stay reasonless, as before).
+fn reason_of(status: &tonic::Status) -> Option<Reason> {
+    use tonic_types::StatusExt;
+    match status.get_details_error_info()?.reason.as_str() {
+        "ERROR_REASON_OUTSIDE_WINDOW" => Some(Reason::OutsideWindow),
+        _ => None,
     }
 }
 
@@ -177,7 +186,8 @@ impl RoutingClient {
     }
 
     /// Starts the contact's conversation on the number, or returns the active one (restarting
-    /// its 24-hour clock). Idempotent by the first message.
+    /// its 24-hour clock). Idempotent by the first message. A message older than its 24 hours
+    /// with no active conversation to join is refused with [`Reason::OutsideWindow`].
     pub async fn start_conversation(
         &self,
         req: StartRequest<'_>,

@@ -61,7 +61,9 @@ fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// FAILED_PRECONDITION OUTSIDE_WINDOW with `close_time`.
+/// FAILED_PRECONDITION OUTSIDE_WINDOW with metadata a frontend branches on: `window` is
+/// `closed` (with `close_time`) or `never_opened` (the customer never wrote on this number,
+/// so there is no close time).
 pub(crate) fn outside_window(err: OutsideWindow) -> ChannelError {
     let (message, metadata) = match err.close_ms {
         Some(close) => (
@@ -69,11 +71,14 @@ pub(crate) fn outside_window(err: OutsideWindow) -> ChannelError {
                 "the 24-hour customer service window closed at {}: only templates can be sent until the customer writes again",
                 rfc3339(close)
             ),
-            HashMap::from([("close_time".to_string(), rfc3339(close))]),
+            HashMap::from([
+                ("window".to_string(), "closed".to_string()),
+                ("close_time".to_string(), rfc3339(close)),
+            ]),
         ),
         None => (
             "the customer has not written on this number: only templates can be sent".to_string(),
-            HashMap::new(),
+            HashMap::from([("window".to_string(), "never_opened".to_string())]),
         ),
     };
     ChannelError::FailedPrecondition {

@@ -4,5 +4,6 @@
 pub mod content;
 pub mod model;
 pub mod status;
+pub mod tags;
 pub mod webhook;
 pub mod window;

@@ -40,6 +40,8 @@ pub struct Contact {
     pub last_inbound_ms: Option<i64>,
     pub created_ms: i64,
     pub updated_ms: i64,
+    /// Its tags as first written, sorted ignoring case (see `domain::tags`).
+    pub tags: Vec<String>,
 }
 
 /// At most this many attributes per contact.

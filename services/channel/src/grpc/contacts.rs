@@ -1,4 +1,5 @@
-//! Contact RPCs: create from a phone number, read by id or wa_id, search, change.
+//! Contact RPCs: create from a phone number, read by id or wa_id, search (by text and tags),
+//! change, tag and untag.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -8,13 +9,16 @@ use switchboard_runtime::ids::ContactId;
 use super::convert::{Check, attributes_from_pb, contact_to_pb, page_without_total, valid};
 use crate::{
     app::Channel,
-    domain::model::{MAX_CONTACT_ATTRIBUTES, normalize_phone},
+    domain::{
+        model::{MAX_CONTACT_ATTRIBUTES, normalize_phone},
+        tags::{parse_tags, tag_key},
+    },
     error::ChannelError,
-    store::contacts::ContactChanges,
+    store::contacts::{ContactChanges, TagChange, TagRequest},
 };
 
 /// Fields UpdateContact may change.
-const UPDATABLE: &[&str] = &["display_name", "attributes"];
+const UPDATABLE: &[&str] = &["display_name", "attributes", "tags"];
 /// Longest display name of a contact.
 const MAX_DISPLAY_NAME_CHARS: usize = 200;
 /// Longest attribute key.
@@ -58,6 +62,23 @@ fn attributes(
     attributes
 }
 
+/// Checks a request's tags (see `domain::tags`), naming `field[i]` for a bad one and `field`
+/// for the list; returns them trimmed.
+fn tags(check: &mut Check, field: &str, values: &[String]) -> Vec<String> {
+    match parse_tags(values) {
+        Ok(tags) => tags,
+        Err(problems) => {
+            for p in problems {
+                match p.index {
+                    Some(i) => check.bad(&format!("{field}[{i}]"), p.description),
+                    None => check.bad(field, p.description),
+                }
+            }
+            Vec::new()
+        }
+    }
+}
+
 /// Creates (or returns) the contact of a phone number.
 pub async fn create_contact(
     app: &Channel,
@@ -82,6 +103,7 @@ pub async fn create_contact(
     };
     check.text("display_name", &req.display_name, 0, MAX_DISPLAY_NAME_CHARS);
     let attributes = attributes(&mut check, "attributes", &req.attributes);
+    let tags = tags(&mut check, "tags", &req.tags);
     check.done()?;
     let (contact, created) = app
         .create_contact(
@@ -90,6 +112,7 @@ pub async fn create_contact(
             valid(phone)?,
             req.display_name.trim().to_string(),
             attributes,
+            tags,
         )
         .await?;
     Ok(pb::CreateContactResponse {
@@ -150,8 +173,12 @@ pub async fn list_contacts(
     let org = check.org(&req.organization_id);
     let page = check.page(req.page.as_ref());
     check.text("query", &req.query, 0, MAX_DISPLAY_NAME_CHARS);
+    let keys: Vec<String> = tags(&mut check, "tags", &req.tags)
+        .iter()
+        .map(|t| tag_key(t))
+        .collect();
     check.done()?;
-    let contacts = app.contacts(&valid(org)?, &req.query, &page).await?;
+    let contacts = app.contacts(&valid(org)?, &req.query, &keys, &page).await?;
     Ok(pb::ListContactsResponse {
         contacts: contacts.iter().map(contact_to_pb).collect(),
         page: Some(page_without_total(&page, contacts.len())),
@@ -191,6 +218,9 @@ pub async fn update_contact(
                         changes.attributes =
                             Some(attributes(&mut check, "contact.attributes", &c.attributes));
                     }
+                    "tags" => {
+                        changes.tags = Some(tags(&mut check, "contact.tags", &c.tags));
+                    }
                     // Unknown paths were reported by `mask`.
                     _ => {}
                 }
@@ -205,4 +235,88 @@ pub async fn update_contact(
     Ok(pb::UpdateContactResponse {
         contact: Some(contact_to_pb(&contact)),
     })
+}
+
+/// Adds tags to a contact (the ones it has stay).
+pub async fn add_contact_tags(
+    app: &Channel,
+    req: pb::AddContactTagsRequest,
+) -> Result<pb::AddContactTagsResponse, ChannelError> {
+    let contact = change_tags(
+        app,
+        TagParts {
+            method: "AddContactTags",
+            request_id: &req.request_id,
+            organization_id: &req.organization_id,
+            actor_agent_id: &req.actor_agent_id,
+            contact_id: &req.contact_id,
+            tags: &req.tags,
+        },
+        TagChange::Add,
+    )
+    .await?;
+    Ok(pb::AddContactTagsResponse {
+        contact: Some(contact_to_pb(&contact)),
+    })
+}
+
+/// Removes tags from a contact (matched ignoring case).
+pub async fn remove_contact_tags(
+    app: &Channel,
+    req: pb::RemoveContactTagsRequest,
+) -> Result<pb::RemoveContactTagsResponse, ChannelError> {
+    let contact = change_tags(
+        app,
+        TagParts {
+            method: "RemoveContactTags",
+            request_id: &req.request_id,
+            organization_id: &req.organization_id,
+            actor_agent_id: &req.actor_agent_id,
+            contact_id: &req.contact_id,
+            tags: &req.tags,
+        },
+        |tags| TagChange::Remove(tags.iter().map(|t| tag_key(t)).collect()),
+    )
+    .await?;
+    Ok(pb::RemoveContactTagsResponse {
+        contact: Some(contact_to_pb(&contact)),
+    })
+}
+
+/// The fields AddContactTags and RemoveContactTags share.
+struct TagParts<'a> {
+    method: &'static str,
+    request_id: &'a str,
+    organization_id: &'a str,
+    actor_agent_id: &'a str,
+    contact_id: &'a str,
+    tags: &'a [String],
+}
+
+async fn change_tags(
+    app: &Channel,
+    req: TagParts<'_>,
+    change: impl FnOnce(Vec<String>) -> TagChange,
+) -> Result<crate::domain::model::Contact, ChannelError> {
+    let mut check = Check::default();
+    check.request_id(req.request_id);
+    let org = check.org(req.organization_id);
+    let actor = check.actor(req.actor_agent_id);
+    let id = check.id::<ContactId>("contact_id", req.contact_id);
+    if req.tags.is_empty() {
+        check.bad("tags", "must name at least one tag");
+    }
+    let tags = tags(&mut check, "tags", req.tags);
+    check.done()?;
+    app.change_contact_tags(
+        &valid(org)?,
+        actor.as_deref(),
+        &valid(id)?,
+        change(tags),
+        TagRequest {
+            method: req.method,
+            request_id: req.request_id,
+        },
+    )
+    .await
 }

@@ -265,6 +265,7 @@ pub fn contact_to_pb(c: &Contact) -> pb::Contact {
         last_inbound_time: opt_timestamp(c.last_inbound_ms),
         create_time: Some(timestamp_ms(c.created_ms)),
         update_time: Some(timestamp_ms(c.updated_ms)),
+        tags: c.tags.clone(),
     }
 }
 

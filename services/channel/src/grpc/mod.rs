@@ -106,6 +106,20 @@ impl ChannelService for ChannelGrpc {
         rpc!(self, contacts::update_contact, request)
     }
 
+    async fn add_contact_tags(
+        &self,
+        request: Request<pb::AddContactTagsRequest>,
+    ) -> Result<Response<pb::AddContactTagsResponse>, Status> {
+        rpc!(self, contacts::add_contact_tags, request)
+    }
+
+    async fn remove_contact_tags(
+        &self,
+        request: Request<pb::RemoveContactTagsRequest>,
+    ) -> Result<Response<pb::RemoveContactTagsResponse>, Status> {
+        rpc!(self, contacts::remove_contact_tags, request)
+    }
+
     // ---- Sending (sending.rs) ----
 
     async fn send_text_message(

@@ -1,6 +1,7 @@
 //! Channel's schema migrations (in its own SQLite file or PostgreSQL schema).
 
 mod model;
+mod tags;
 
 use sea_orm_migration::prelude::*;
 use switchboard_runtime::{
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
                     ("outbox_events", CHURN),
                 ],
             }),
+            Box::new(tags::CreateContactTags),
         ]
     }
 }

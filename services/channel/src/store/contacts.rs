@@ -1,11 +1,14 @@
-//! Contacts and their 24-hour windows.
+//! Contacts, their tags and their 24-hour windows.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, sea_query::ExprTrait, sea_query::OnConflict,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+    sea_query::{ExprTrait, OnConflict, Query},
 };
+use sha2::{Digest, Sha256};
 use switchboard_runtime::{
     ids::{ChannelAccountId, ContactId, OrganizationId},
     paging::Page,
@@ -13,15 +16,164 @@ use switchboard_runtime::{
 
 use super::{
     Store, corrupt,
-    entities::{contacts as ct, windows as win},
-    parse_id,
+    entities::{contact_tags as tg, contacts as ct, windows as win},
+    idempotency, parse_id,
 };
 use crate::{
-    domain::{model::Contact, window::Window},
+    domain::{
+        model::Contact,
+        tags::{MAX_CONTACT_TAGS, tag_key},
+        window::Window,
+    },
     error::ChannelError,
 };
 
-pub(crate) fn from_row(row: ct::Model) -> Result<Contact, ChannelError> {
+/// A change of a contact's tags.
+#[derive(Debug, Clone)]
+pub enum TagChange {
+    /// Adds these (trimmed, validated) tags; ones it has (ignoring case) stay as they are.
+    Add(Vec<String>),
+    /// Removes the tags with these keys; absent ones are ignored.
+    Remove(Vec<String>),
+    /// Makes these exactly its tags.
+    Replace(Vec<String>),
+}
+
+/// The idempotency key of a tag change: the method and the client's request id.
+#[derive(Debug, Clone, Copy)]
+pub struct TagRequest<'a> {
+    pub method: &'static str,
+    pub request_id: &'a str,
+}
+
+/// The tags of `ids` (of `org`), each list sorted ignoring case.
+async fn tags_of<C: ConnectionTrait>(
+    conn: &C,
+    org: &OrganizationId,
+    ids: &[&str],
+) -> Result<HashMap<String, Vec<String>>, ChannelError> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let rows = tg::Entity::find()
+        .filter(tg::Column::OrganizationId.eq(org.as_str()))
+        .filter(tg::Column::ContactId.is_in(ids.iter().copied()))
+        .order_by_asc(tg::Column::ContactId)
+        .order_by_asc(tg::Column::TagKey)
+        .all(conn)
+        .await?;
+    for row in rows {
+        out.entry(row.contact_id).or_default().push(row.tag);
+    }
+    Ok(out)
+}
+
+/// Contacts of `org` from their rows, with their tags (one query for all).
+async fn with_tags<C: ConnectionTrait>(
+    conn: &C,
+    org: &OrganizationId,
+    rows: Vec<ct::Model>,
+) -> Result<Vec<Contact>, ChannelError> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let mut tags = tags_of(conn, org, &ids).await?;
+    rows.into_iter()
+        .map(|row| {
+            let t = tags.remove(&row.id).unwrap_or_default();
+            from_row(row, t)
+        })
+        .collect()
+}
+
+async fn one_with_tags<C: ConnectionTrait>(
+    conn: &C,
+    org: &OrganizationId,
+    row: ct::Model,
+) -> Result<Contact, ChannelError> {
+    Ok(with_tags(conn, org, vec![row]).await?.remove(0))
+}
+
+/// Makes `target` the contact's tags: removes the ones not in it (or spelled otherwise) and
+/// inserts the missing ones. The caller validated `target` (at most 50, unique keys).
+async fn write_tags<C: ConnectionTrait>(
+    conn: &C,
+    org: &OrganizationId,
+    contact: &str,
+    current: &[tg::Model],
+    target: &[String],
+    now_ms: i64,
+) -> Result<(), ChannelError> {
+    let wanted: HashMap<String, &String> = target.iter().map(|t| (tag_key(t), t)).collect();
+    let stale: Vec<&str> = current
+        .iter()
+        .filter(|row| wanted.get(&row.tag_key).is_none_or(|t| **t != row.tag))
+        .map(|row| row.tag_key.as_str())
+        .collect();
+    if !stale.is_empty() {
+        tg::Entity::delete_many()
+            .filter(tg::Column::OrganizationId.eq(org.as_str()))
+            .filter(tg::Column::ContactId.eq(contact))
+            .filter(tg::Column::TagKey.is_in(stale.iter().copied()))
+            .exec(conn)
+            .await?;
+    }
+    let kept: Vec<&str> = current
+        .iter()
+        .filter(|row| !stale.contains(&row.tag_key.as_str()))
+        .map(|row| row.tag_key.as_str())
+        .collect();
+    let new: Vec<tg::ActiveModel> = wanted
+        .iter()
+        .filter(|(key, _)| !kept.contains(&key.as_str()))
+        .map(|(key, tag)| tg::ActiveModel {
+            organization_id: Set(org.to_string()),
+            contact_id: Set(contact.to_string()),
+            tag_key: Set(key.clone()),
+            tag: Set((*tag).clone()),
+            created_ms: Set(now_ms),
+        })
+        .collect();
+    if !new.is_empty() {
+        tg::Entity::insert_many(new)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// What a request with this id recorded: its contact and its tag keys, hashed.
+fn tag_fingerprint(contact: &ContactId, change: &TagChange) -> String {
+    let (kind, tags) = match change {
+        TagChange::Add(t) => ("add", t),
+        TagChange::Remove(t) => ("remove", t),
+        TagChange::Replace(t) => ("replace", t),
+    };
+    let mut keys: Vec<String> = tags.iter().map(|t| tag_key(t)).collect();
+    keys.sort();
+    let mut hasher = Sha256::new();
+    hasher.update(contact.as_str().as_bytes());
+    hasher.update(kind.as_bytes());
+    for key in keys {
+        hasher.update(b"\n");
+        hasher.update(key.as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// The answer to a request id used before: the same request gets the contact as it is now;
+/// another request is refused.
+fn check_replay(saved: &str, fingerprint: &str) -> Result<(), ChannelError> {
+    if saved == fingerprint {
+        Ok(())
+    } else {
+        Err(ChannelError::field(
+            "request_id",
+            "was already used for another request; use a new request_id for a new change",
+        ))
+    }
+}
+
+pub(crate) fn from_row(row: ct::Model, tags: Vec<String>) -> Result<Contact, ChannelError> {
     let attributes: BTreeMap<String, String> = serde_json::from_str(&row.attributes)
         .map_err(|_| corrupt("attributes", &row.attributes))?;
     Ok(Contact {
@@ -35,6 +187,7 @@ pub(crate) fn from_row(row: ct::Model) -> Result<Contact, ChannelError> {
         last_inbound_ms: row.last_inbound_ms,
         created_ms: row.created_ms,
         updated_ms: row.updated_ms,
+        tags,
     })
 }
 
@@ -47,6 +200,8 @@ fn to_json(attributes: &BTreeMap<String, String>) -> String {
 pub struct ContactChanges {
     pub display_name: Option<String>,
     pub attributes: Option<BTreeMap<String, String>>,
+    /// The whole new set of tags (validated).
+    pub tags: Option<Vec<String>>,
 }
 
 /// A customer message as the contact upsert sees it.
@@ -60,9 +215,11 @@ pub struct InboundContact<'a> {
 }
 
 impl Store {
-    /// The contact of a phone number, created when new; true when this call created it.
+    /// The contact of a phone number, created (with its tags) when new; true when this call
+    /// created it. An existing contact is returned unchanged.
     pub async fn create_contact(&self, contact: &Contact) -> Result<(Contact, bool), ChannelError> {
         let org = &contact.organization_id;
+        let txn = self.db.begin().await?;
         let inserted = ct::Entity::insert(ct::ActiveModel {
             id: Set(contact.id.to_string()),
             organization_id: Set(org.to_string()),
@@ -80,8 +237,20 @@ impl Store {
                 .do_nothing()
                 .to_owned(),
         )
-        .exec_without_returning(&self.db)
+        .exec_without_returning(&txn)
         .await?;
+        if inserted == 1 {
+            write_tags(
+                &txn,
+                org,
+                contact.id.as_str(),
+                &[],
+                &contact.tags,
+                contact.created_ms,
+            )
+            .await?;
+        }
+        txn.commit().await?;
         let existing = self
             .contact_by_phone(org, &contact.phone_number)
             .await?
@@ -95,13 +264,15 @@ impl Store {
         org: &OrganizationId,
         phone_number: &str,
     ) -> Result<Option<Contact>, ChannelError> {
-        ct::Entity::find()
+        match ct::Entity::find()
             .filter(ct::Column::OrganizationId.eq(org.as_str()))
             .filter(ct::Column::PhoneNumber.eq(phone_number))
             .one(&self.db)
             .await?
-            .map(from_row)
-            .transpose()
+        {
+            Some(row) => Ok(Some(one_with_tags(&self.db, org, row).await?)),
+            None => Ok(None),
+        }
     }
 
     /// One contact.
@@ -115,7 +286,7 @@ impl Store {
             .one(&self.db)
             .await?
             .ok_or_else(|| ChannelError::not_found("contact", id))?;
-        from_row(row)
+        one_with_tags(&self.db, org, row).await
     }
 
     /// One contact by WhatsApp id.
@@ -130,17 +301,31 @@ impl Store {
             .one(&self.db)
             .await?
             .ok_or_else(|| ChannelError::not_found("contact with wa_id", wa_id))?;
-        from_row(row)
+        one_with_tags(&self.db, org, row).await
     }
 
-    /// Contacts matching `query` (names, or digits of the number), most recently active first.
+    /// Contacts matching `query` (names, or digits of the number) that have every tag of
+    /// `tag_keys` (lowercase), most recently active first.
     pub async fn contacts(
         &self,
         org: &OrganizationId,
         query: &str,
+        tag_keys: &[String],
         page: &Page,
     ) -> Result<Vec<Contact>, ChannelError> {
         let mut select = ct::Entity::find().filter(ct::Column::OrganizationId.eq(org.as_str()));
+        for key in tag_keys {
+            select = select.filter(
+                ct::Column::Id.in_subquery(
+                    Query::select()
+                        .column(tg::Column::ContactId)
+                        .from(tg::Entity)
+                        .and_where(tg::Column::OrganizationId.eq(org.as_str()))
+                        .and_where(tg::Column::TagKey.eq(key.as_str()))
+                        .to_owned(),
+                ),
+            );
+        }
         let query = query.trim();
         if !query.is_empty() {
             let pattern = format!("%{}%", query.to_lowercase());
@@ -169,7 +354,7 @@ impl Store {
             .limit(page.size)
             .all(&self.db)
             .await?;
-        rows.into_iter().map(from_row).collect()
+        with_tags(&self.db, org, rows).await
     }
 
     /// Applies `changes` to a contact.
@@ -180,7 +365,7 @@ impl Store {
         changes: ContactChanges,
         now_ms: i64,
     ) -> Result<Contact, ChannelError> {
-        self.contact(org, id).await?;
+        let txn = self.db.begin().await?;
         let mut update = ct::Entity::update_many().col_expr(ct::Column::UpdatedMs, now_ms.into());
         if let Some(v) = changes.display_name {
             update = update.col_expr(ct::Column::DisplayName, v.into());
@@ -188,11 +373,100 @@ impl Store {
         if let Some(v) = changes.attributes {
             update = update.col_expr(ct::Column::Attributes, to_json(&v).into());
         }
-        update
+        let updated = update
             .filter(ct::Column::Id.eq(id.as_str()))
             .filter(ct::Column::OrganizationId.eq(org.as_str()))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
+        if updated.rows_affected == 0 {
+            return Err(ChannelError::not_found("contact", id));
+        }
+        if let Some(tags) = changes.tags {
+            let current = current_tags(&txn, org, id).await?;
+            write_tags(&txn, org, id.as_str(), &current, &tags, now_ms).await?;
+        }
+        txn.commit().await?;
+        self.contact(org, id).await
+    }
+
+    /// Adds or removes tags of a contact, once per request id: a retried request changes
+    /// nothing more, another request under the same id is refused. All or nothing: a change
+    /// that would leave more than 50 tags is refused and changes nothing.
+    pub async fn change_tags(
+        &self,
+        org: &OrganizationId,
+        id: &ContactId,
+        change: TagChange,
+        request: TagRequest<'_>,
+        now_ms: i64,
+    ) -> Result<Contact, ChannelError> {
+        let fingerprint = tag_fingerprint(id, &change);
+        if let Some(saved) =
+            idempotency::recall(&self.db, org, request.method, request.request_id).await?
+        {
+            check_replay(&saved, &fingerprint)?;
+            return self.contact(org, id).await;
+        }
+        let txn = self.db.begin().await?;
+        // Touching the contact first locks its row: concurrent tag changes of one contact
+        // queue up, so the count of 50 holds.
+        let touched = ct::Entity::update_many()
+            .col_expr(ct::Column::UpdatedMs, now_ms.into())
+            .filter(ct::Column::Id.eq(id.as_str()))
+            .filter(ct::Column::OrganizationId.eq(org.as_str()))
+            .exec(&txn)
+            .await?;
+        if touched.rows_affected == 0 {
+            return Err(ChannelError::not_found("contact", id));
+        }
+        let current = current_tags(&txn, org, id).await?;
+        let target: Vec<String> = match &change {
+            TagChange::Add(add) => {
+                let mut target: Vec<String> = current.iter().map(|r| r.tag.clone()).collect();
+                for tag in add {
+                    let key = tag_key(tag);
+                    if !current.iter().any(|r| r.tag_key == key) {
+                        target.push(tag.clone());
+                    }
+                }
+                target
+            }
+            TagChange::Remove(keys) => current
+                .iter()
+                .filter(|r| !keys.contains(&r.tag_key))
+                .map(|r| r.tag.clone())
+                .collect(),
+            TagChange::Replace(tags) => tags.clone(),
+        };
+        if target.len() > MAX_CONTACT_TAGS {
+            return Err(ChannelError::field(
+                "tags",
+                &format!(
+                    "would give the contact {} tags; a contact has at most {MAX_CONTACT_TAGS}",
+                    target.len()
+                ),
+            ));
+        }
+        write_tags(&txn, org, id.as_str(), &current, &target, now_ms).await?;
+        if !idempotency::remember(
+            &txn,
+            org,
+            request.method,
+            request.request_id,
+            &fingerprint,
+            now_ms,
+        )
+        .await?
+        {
+            // A concurrent call with the same id won: answer as it did.
+            txn.rollback().await?;
+            let saved = idempotency::recall(&self.db, org, request.method, request.request_id)
+                .await?
+                .unwrap_or_default();
+            check_replay(&saved, &fingerprint)?;
+            return self.contact(org, id).await;
+        }
+        txn.commit().await?;
         self.contact(org, id).await
     }
 
@@ -280,4 +554,17 @@ impl Store {
             last_customer_message_ms: row.map(|r| r.last_inbound_ms),
         })
     }
+}
+
+/// The tag rows of a contact, in the caller's transaction.
+async fn current_tags<C: ConnectionTrait>(
+    conn: &C,
+    org: &OrganizationId,
+    id: &ContactId,
+) -> Result<Vec<tg::Model>, ChannelError> {
+    Ok(tg::Entity::find()
+        .filter(tg::Column::OrganizationId.eq(org.as_str()))
+        .filter(tg::Column::ContactId.eq(id.as_str()))
+        .all(conn)
+        .await?)
 }

@@ -54,6 +54,30 @@ pub mod contacts {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// A contact's tags: `tag_key` (lowercase) makes them unique ignoring case, `tag` is the
+/// spelling shown.
+pub mod contact_tags {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "contact_tags")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub organization_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub contact_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tag_key: String,
+        pub tag: String,
+        pub created_ms: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod windows {
     use sea_orm::entity::prelude::*;
 

@@ -190,6 +190,14 @@ impl Routing {
                 let conv = self.touch(org, active, message_ms).await?;
                 return Ok((conv, false));
             }
+            // A message whose 24 hours had passed (Meta redelivers for days) would start a
+            // conversation born expired that takes an agent's slot until the next sweep.
+            if message_ms.saturating_add(self.conversation_ttl_ms) <= now {
+                return Err(RoutingError::precondition(
+                    Reason::OutsideWindow,
+                    "the message's 24-hour window had closed: it starts no conversation",
+                ));
+            }
             let conv = Conversation {
                 id: ConversationId::generate(),
                 channel_account_id: new.channel_account_id.clone(),
