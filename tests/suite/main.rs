@@ -15,6 +15,7 @@ mod presence;
 mod routing_config;
 mod routing_flow;
 mod routing_liveness;
+mod routing_queue_property;
 mod routing_replicas;
 mod routing_rules;
 mod routing_support;
