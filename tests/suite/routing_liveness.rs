@@ -48,7 +48,11 @@ async fn two_offer_timeouts_never_strand_a_conversation(backend: Backend) -> any
     let c = w.start().await?;
     assert_eq!(state(&c), S::Assigned);
     let first = c.assignee_agent_id.clone();
-    let second = if first == ana { beto.clone() } else { ana.clone() };
+    let second = if first == ana {
+        beto.clone()
+    } else {
+        ana.clone()
+    };
 
     w.clock().advance(Duration::from_secs(11));
     w.until(&c.id, "offered to the other agent", |x| {
@@ -73,7 +77,8 @@ async fn two_offer_timeouts_never_strand_a_conversation(backend: Backend) -> any
     );
     let name = |id: &str| if id == ana { "Ana" } else { "Beto" };
     assert!(
-        last.explanation.contains(&format!("{} excluded", name(&second))),
+        last.explanation
+            .contains(&format!("{} excluded", name(&second))),
         "the exclusion is named as one, by name: {}",
         last.explanation
     );
@@ -167,7 +172,10 @@ async fn heartbeat_expiry_hands_it_back_to_the_agent_who_returned(
     let beto_alive = tokio_util::sync::CancellationToken::new();
     let _ana_beat = beat(ana.clone(), ana_alive.clone());
     let _beto_beat = beat(beto.clone(), beto_alive.clone());
-    let _stop = (ana_alive.clone().drop_guard(), beto_alive.clone().drop_guard());
+    let _stop = (
+        ana_alive.clone().drop_guard(),
+        beto_alive.clone().drop_guard(),
+    );
     w.set_status(&beto, AgentStatus::Offline).await?;
     let team = w
         .team("Soporte", TeamStrategy::LeastOpen, &[&ana, &beto], |_| {})
@@ -183,9 +191,11 @@ async fn heartbeat_expiry_hands_it_back_to_the_agent_who_returned(
     w.set_status(&ana, AgentStatus::Available).await?;
     beto_alive.cancel();
     let back = w
-        .until(&c.id, "handed back to Ana after Beto's heartbeat expired", |x| {
-            state(x) == S::Assigned && x.assignee_agent_id == ana
-        })
+        .until(
+            &c.id,
+            "handed back to Ana after Beto's heartbeat expired",
+            |x| state(x) == S::Assigned && x.assignee_agent_id == ana,
+        )
         .await?;
     assert_eq!(state(&back), S::Assigned);
     let last = &w.explain(&c.id).await?[0];
@@ -300,13 +310,22 @@ async fn every_re_route_records_one_transition(backend: Backend) -> anyhow::Resu
         .await?;
     let c = w.start().await?;
     let created = transitions(&mut w, &c.id).await?;
-    assert_eq!(created.len(), 1, "a new conversation is written routed: {created:?}");
+    assert_eq!(
+        created.len(),
+        1,
+        "a new conversation is written routed: {created:?}"
+    );
     assert_eq!(created[0].from_state, S::Unspecified as i32);
     assert_eq!(created[0].to_state, S::Assigned as i32);
     assert!(!created[0].decision_id.is_empty(), "with its decision");
-    for (i, (holder, to)) in [(&ana, &second), (&beto, &first), (&ana, &second), (&beto, &first)]
-        .into_iter()
-        .enumerate()
+    for (i, (holder, to)) in [
+        (&ana, &second),
+        (&beto, &first),
+        (&ana, &second),
+        (&beto, &first),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let moved = w
             .routing
@@ -332,7 +351,10 @@ async fn every_re_route_records_one_transition(backend: Backend) -> anyhow::Resu
     };
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !timed_out(&transitions(&mut w, &c.id).await?) {
-        anyhow::ensure!(tokio::time::Instant::now() < deadline, "the offer never timed out");
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the offer never timed out"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -346,7 +368,10 @@ async fn every_re_route_records_one_transition(backend: Backend) -> anyhow::Resu
         (hop.from_state, hop.to_state),
         (S::Assigned as i32, S::Assigned as i32)
     );
-    assert_eq!((hop.from_agent_id.as_str(), hop.to_agent_id.as_str()), (ana.as_str(), beto.as_str()));
+    assert_eq!(
+        (hop.from_agent_id.as_str(), hop.to_agent_id.as_str()),
+        (ana.as_str(), beto.as_str())
+    );
     assert!(hop.detail.starts_with("hop 0"), "{}", hop.detail);
     Ok(())
 }

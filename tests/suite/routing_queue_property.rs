@@ -59,7 +59,10 @@ async fn violations(
     let presence: HashMap<_, _> = presences.iter().map(|p| (p.agent_id.clone(), p)).collect();
     let all = conversations(w).await?;
     let mut held = HashMap::<String, i32>::new();
-    for c in all.iter().filter(|c| matches!(state(c), S::Assigned | S::Open)) {
+    for c in all
+        .iter()
+        .filter(|c| matches!(state(c), S::Assigned | S::Open))
+    {
         *held.entry(c.assignee_agent_id.clone()).or_default() += 1;
     }
     let mut bad = Vec::new();
@@ -191,7 +194,10 @@ async fn the_queue_stays_live_and_safe_under_random_operations(
                                 priority: None,
                             })
                             .await;
-                        log.push(format!("{holder} transfers {id} to {to}: {:?}", r.map(|_| ())));
+                        log.push(format!(
+                            "{holder} transfers {id} to {to}: {:?}",
+                            r.map(|_| ())
+                        ));
                     }
                 }
             }
@@ -203,7 +209,9 @@ async fn the_queue_stays_live_and_safe_under_random_operations(
                 if bad.is_empty() {
                     break;
                 }
-                if bad.iter().any(|b| b.starts_with("safety")) || tokio::time::Instant::now() > deadline {
+                if bad.iter().any(|b| b.starts_with("safety"))
+                    || tokio::time::Instant::now() > deadline
+                {
                     anyhow::bail!("after step {step}: {bad:#?}\nsteps: {log:#?}");
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;

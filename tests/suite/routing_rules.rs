@@ -50,7 +50,11 @@ async fn only_teams_and_agents_linked_to_the_number_take_its_conversations(
     assert_eq!(reason(&err), "ERROR_REASON_TEAM_NOT_LINKED");
     let same = w.get(&c.id).await?;
     assert_eq!(
-        (state(&same), same.assignee_agent_id.as_str(), same.transfer_count),
+        (
+            state(&same),
+            same.assignee_agent_id.as_str(),
+            same.transfer_count
+        ),
         (S::Assigned, ana.as_str(), 0),
         "nothing changed"
     );
@@ -74,7 +78,11 @@ async fn only_teams_and_agents_linked_to_the_number_take_its_conversations(
         .expect_err("not linked to the number");
     assert_eq!(err.code(), tonic::Code::FailedPrecondition);
     assert_eq!(reason(&err), "ERROR_REASON_AGENT_NOT_LINKED");
-    assert_eq!(state(&w.get(&waiting.id).await?), S::Queued, "still waiting");
+    assert_eq!(
+        state(&w.get(&waiting.id).await?),
+        S::Queued,
+        "still waiting"
+    );
     w.set_status(&ana, AgentStatus::Available).await?;
     let picked = w
         .routing
@@ -131,7 +139,10 @@ async fn a_conversation_an_agent_starts_is_open_for_that_agent(
     w.clock().advance(Duration::from_secs(30));
     tokio::time::sleep(Duration::from_millis(400)).await;
     let still = w.get(&c.id).await?;
-    assert_eq!((state(&still), still.assignee_agent_id.as_str()), (S::Open, ana.as_str()));
+    assert_eq!(
+        (state(&still), still.assignee_agent_id.as_str()),
+        (S::Open, ana.as_str())
+    );
     w.close(&ana, &c.id).await?;
     Ok(())
 }

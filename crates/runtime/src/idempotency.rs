@@ -75,3 +75,547 @@ pub async fn remember<C: ConnectionTrait>(
     .await?;
     Ok(inserted == 1)
 }
+
+/// Replayable calls: `(organization, method, request_id)` → a fingerprint of the request and
+/// the answer, so every mutating RPC keeps `common.proto`'s promise in one place. Same key and
+/// body: the first answer, without a second effect (also when other calls changed the same
+/// things meanwhile). Same key, another body: INVALID_ARGUMENT `IDEMPOTENCY_KEY_REUSED`. A
+/// call still running under the key: ABORTED (retry). Keys last 24 hours.
+///
+/// The key is claimed before the effect and its answer stored after it, so a process dying in
+/// between leaves a claim that another call may take over after [`CLAIM_LEASE_MS`]; a failed
+/// call frees its key so a retry runs again.
+pub mod calls {
+    use std::future::Future;
+
+    use prost::Message;
+    use sea_orm::{
+        ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value as DbValue,
+    };
+    use sha2::{Digest, Sha256};
+    use tonic::Status;
+
+    use crate::{clock::Clock, errors};
+
+    /// The ErrorInfo domain of every reason (`common.proto`).
+    const DOMAIN: &str = "switchboard";
+
+    /// How long a key is remembered.
+    pub const KEY_TTL_MS: i64 = 24 * 3600 * 1000;
+    /// How long a claimed key whose call never finished blocks its retries.
+    pub const CLAIM_LEASE_MS: i64 = 30_000;
+
+    /// A mutating request: the organization it acts in and its idempotency key.
+    pub trait Keyed: Message + Clone {
+        fn organization_id(&self) -> &str;
+        fn request_id(&self) -> &str;
+        /// The request without its key (what the fingerprint covers).
+        fn without_request_id(&self) -> Self;
+    }
+
+    /// Implements [`Keyed`] for request messages with `organization_id` and `request_id`.
+    #[macro_export]
+    macro_rules! keyed {
+        ($($t:ty),+ $(,)?) => {$(
+            impl $crate::idempotency::calls::Keyed for $t {
+                fn organization_id(&self) -> &str {
+                    &self.organization_id
+                }
+                fn request_id(&self) -> &str {
+                    &self.request_id
+                }
+                fn without_request_id(&self) -> Self {
+                    let mut r = self.clone();
+                    r.request_id.clear();
+                    r
+                }
+            }
+        )+};
+    }
+
+    crate::keyed!(
+        switchboard_proto::routing::v1::UpdateOrganizationRequest,
+        switchboard_proto::routing::v1::CreateAgentRequest,
+        switchboard_proto::routing::v1::UpdateAgentRequest,
+        switchboard_proto::routing::v1::DeleteAgentRequest,
+        switchboard_proto::routing::v1::CreateTeamRequest,
+        switchboard_proto::routing::v1::UpdateTeamRequest,
+        switchboard_proto::routing::v1::DeleteTeamRequest,
+        switchboard_proto::routing::v1::AddTeamMemberRequest,
+        switchboard_proto::routing::v1::RemoveTeamMemberRequest,
+        switchboard_proto::routing::v1::UpdateChannelAccountRoutingRequest,
+        switchboard_proto::routing::v1::CreateCampaignRequest,
+        switchboard_proto::routing::v1::UpdateCampaignRequest,
+        switchboard_proto::routing::v1::DeleteCampaignRequest,
+        switchboard_proto::routing::v1::AddContactOwnerRequest,
+        switchboard_proto::routing::v1::RemoveContactOwnerRequest,
+        switchboard_proto::routing::v1::StartConversationRequest,
+        switchboard_proto::routing::v1::RecordCustomerMessageRequest,
+        switchboard_proto::routing::v1::RecordAgentReplyRequest,
+        switchboard_proto::routing::v1::PickConversationRequest,
+        switchboard_proto::routing::v1::OpenConversationRequest,
+        switchboard_proto::routing::v1::CloseConversationRequest,
+        switchboard_proto::routing::v1::FinalizeConversationRequest,
+        switchboard_proto::routing::v1::TransferConversationRequest,
+        switchboard_proto::routing::v1::UpdateConversationFormRequest,
+        switchboard_proto::routing::v1::RouteWorkItemRequest,
+        switchboard_proto::routing::v1::AcceptWorkItemRequest,
+        switchboard_proto::routing::v1::CompleteWorkItemRequest,
+        switchboard_proto::routing::v1::CancelWorkItemRequest,
+        switchboard_proto::routing::v1::NotifySlotFreedRequest,
+        switchboard_proto::routing::v1::NotifyAgentOfflineRequest,
+        switchboard_proto::channel::v1::CreateChannelAccountRequest,
+        switchboard_proto::channel::v1::UpdateChannelAccountRequest,
+        switchboard_proto::channel::v1::DeleteChannelAccountRequest,
+        switchboard_proto::channel::v1::CreateContactRequest,
+        switchboard_proto::channel::v1::UpdateContactRequest,
+        switchboard_proto::channel::v1::AddContactTagsRequest,
+        switchboard_proto::channel::v1::RemoveContactTagsRequest,
+        switchboard_proto::channel::v1::SendTextMessageRequest,
+        switchboard_proto::channel::v1::SendMediaMessageRequest,
+        switchboard_proto::channel::v1::SendReactionRequest,
+        switchboard_proto::channel::v1::SendTemplateMessageRequest,
+        switchboard_proto::channel::v1::MarkMessageReadRequest,
+        switchboard_proto::channel::v1::UploadMediaRequest,
+        switchboard_proto::channel::v1::SendCampaignRequest,
+        switchboard_proto::channel::v1::SyncTemplatesRequest,
+    );
+
+    /// Organizations are created outside any organization: their keys live in the empty one.
+    impl Keyed for switchboard_proto::routing::v1::CreateOrganizationRequest {
+        fn organization_id(&self) -> &str {
+            ""
+        }
+        fn request_id(&self) -> &str {
+            &self.request_id
+        }
+        fn without_request_id(&self) -> Self {
+            Self {
+                request_id: String::new(),
+                ..self.clone()
+            }
+        }
+    }
+
+    /// The fingerprint of a request under a method: SHA-256 of its encoding without the key.
+    pub fn fingerprint<R: Keyed>(method: &str, request: &R) -> String {
+        let mut hash = Sha256::new();
+        hash.update(method.as_bytes());
+        hash.update([0]);
+        hash.update(request.without_request_id().encode_to_vec());
+        hex::encode(hash.finalize())
+    }
+
+    /// What a key says when a call claims it.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Claim {
+        /// This call runs the effect.
+        Fresh,
+        /// A call with the same body answered this (prost bytes).
+        Answered(Vec<u8>),
+        /// The key was used with another body.
+        Reused,
+        /// A call with the same key is running.
+        InProgress,
+    }
+
+    /// The replay store of one service (its `idempotent_calls` table).
+    #[derive(Clone)]
+    pub struct Calls {
+        db: DatabaseConnection,
+        clock: Clock,
+    }
+
+    impl Calls {
+        pub fn new(db: DatabaseConnection, clock: Clock) -> Self {
+            Self { db, clock }
+        }
+
+        /// Runs `effect` once per key: a retry with the same body gets the first answer.
+        /// Requests without a key run as they are (their validation refuses them).
+        pub async fn run<Req, Resp, F, Fut>(
+            &self,
+            method: &'static str,
+            request: Req,
+            effect: F,
+        ) -> Result<Resp, Status>
+        where
+            Req: Keyed,
+            Resp: Message + Default,
+            F: FnOnce(Req) -> Fut,
+            Fut: Future<Output = Result<Resp, Status>>,
+        {
+            if request.request_id().is_empty() {
+                return effect(request).await;
+            }
+            let org = request.organization_id().to_string();
+            let key = request.request_id().to_string();
+            let print = fingerprint(method, &request);
+            let claimed = self
+                .claim(&org, method, &key, &print)
+                .await
+                .map_err(|e| storage(&e))?;
+            match claimed {
+                Claim::Answered(bytes) => {
+                    Resp::decode(bytes.as_slice()).map_err(|e| errors::internal(&e))
+                }
+                Claim::Reused => Err(reused()),
+                Claim::InProgress => Err(errors::with_reason(
+                    tonic::Code::Aborted,
+                    "ERROR_REASON_CONCURRENT_UPDATE",
+                    DOMAIN,
+                    "a call with this request_id is still running; retry it",
+                )),
+                Claim::Fresh => match effect(request).await {
+                    Ok(response) => {
+                        if let Err(e) = self
+                            .answer(&org, method, &key, &response.encode_to_vec())
+                            .await
+                        {
+                            // The effect happened: answer it; a retry within the lease gets
+                            // ABORTED, after it runs again (the inner checks still hold).
+                            tracing::warn!(method, error = %e, "idempotent answer not stored");
+                        }
+                        Ok(response)
+                    }
+                    Err(status) => {
+                        if let Err(e) = self.release(&org, method, &key).await {
+                            tracing::warn!(method, error = %e, "idempotency claim not released");
+                        }
+                        Err(status)
+                    }
+                },
+            }
+        }
+
+        fn stmt(&self, sql: &str, values: Vec<DbValue>) -> Statement {
+            let backend = self.db.get_database_backend();
+            let sql = match backend {
+                DbBackend::Postgres => {
+                    let mut out = String::new();
+                    let mut n = 0;
+                    for ch in sql.chars() {
+                        if ch == '?' {
+                            n += 1;
+                            out.push_str(&format!("${n}"));
+                        } else {
+                            out.push(ch);
+                        }
+                    }
+                    out
+                }
+                _ => sql.to_string(),
+            };
+            Statement::from_sql_and_values(backend, sql, values)
+        }
+
+        async fn claim(
+            &self,
+            org: &str,
+            method: &str,
+            key: &str,
+            print: &str,
+        ) -> Result<Claim, DbErr> {
+            let now = self.clock.now_ms();
+            for _ in 0..3 {
+                let inserted = self
+                    .db
+                    .execute_raw(self.stmt(
+                        "INSERT INTO idempotent_calls (organization_id, method, request_id, fingerprint, response, created_ms, updated_ms) \
+                         VALUES (?, ?, ?, ?, NULL, ?, ?) ON CONFLICT DO NOTHING",
+                        vec![
+                            org.into(),
+                            method.into(),
+                            key.into(),
+                            print.into(),
+                            now.into(),
+                            now.into(),
+                        ],
+                    ))
+                    .await?
+                    .rows_affected();
+                if inserted == 1 {
+                    return Ok(Claim::Fresh);
+                }
+                let Some(row) = self
+                    .db
+                    .query_one_raw(self.stmt(
+                        "SELECT fingerprint, response, created_ms, updated_ms FROM idempotent_calls \
+                         WHERE organization_id = ? AND method = ? AND request_id = ?",
+                        vec![org.into(), method.into(), key.into()],
+                    ))
+                    .await?
+                else {
+                    continue;
+                };
+                let stored: String = row.try_get("", "fingerprint")?;
+                let response: Option<String> = row.try_get("", "response")?;
+                let created: i64 = row.try_get("", "created_ms")?;
+                let updated: i64 = row.try_get("", "updated_ms")?;
+                let expired = created < now - KEY_TTL_MS;
+                let abandoned = response.is_none() && updated < now - CLAIM_LEASE_MS;
+                if expired || abandoned {
+                    // Take the key over: only one caller's update matches the old stamp.
+                    let taken = self
+                        .db
+                        .execute_raw(self.stmt(
+                            "UPDATE idempotent_calls SET fingerprint = ?, response = NULL, created_ms = ?, updated_ms = ? \
+                             WHERE organization_id = ? AND method = ? AND request_id = ? AND updated_ms = ?",
+                            vec![
+                                print.into(),
+                                now.into(),
+                                now.into(),
+                                org.into(),
+                                method.into(),
+                                key.into(),
+                                updated.into(),
+                            ],
+                        ))
+                        .await?
+                        .rows_affected();
+                    if taken == 1 {
+                        return Ok(Claim::Fresh);
+                    }
+                    continue;
+                }
+                if stored != print {
+                    return Ok(Claim::Reused);
+                }
+                return Ok(match response {
+                    Some(hex_bytes) => Claim::Answered(
+                        hex::decode(hex_bytes)
+                            .map_err(|e| DbErr::Custom(format!("stored answer: {e}")))?,
+                    ),
+                    None => Claim::InProgress,
+                });
+            }
+            Ok(Claim::InProgress)
+        }
+
+        async fn answer(
+            &self,
+            org: &str,
+            method: &str,
+            key: &str,
+            response: &[u8],
+        ) -> Result<(), DbErr> {
+            self.db
+                .execute_raw(self.stmt(
+                    "UPDATE idempotent_calls SET response = ?, updated_ms = ? \
+                     WHERE organization_id = ? AND method = ? AND request_id = ?",
+                    vec![
+                        hex::encode(response).into(),
+                        self.clock.now_ms().into(),
+                        org.into(),
+                        method.into(),
+                        key.into(),
+                    ],
+                ))
+                .await?;
+            Ok(())
+        }
+
+        async fn release(&self, org: &str, method: &str, key: &str) -> Result<(), DbErr> {
+            self.db
+                .execute_raw(self.stmt(
+                    "DELETE FROM idempotent_calls \
+                     WHERE organization_id = ? AND method = ? AND request_id = ? AND response IS NULL",
+                    vec![org.into(), method.into(), key.into()],
+                ))
+                .await?;
+            Ok(())
+        }
+
+        /// Forgets keys older than [`KEY_TTL_MS`]; returns how many.
+        pub async fn forget_expired(&self) -> Result<u64, DbErr> {
+            Ok(self
+                .db
+                .execute_raw(self.stmt(
+                    "DELETE FROM idempotent_calls WHERE created_ms < ?",
+                    vec![(self.clock.now_ms() - KEY_TTL_MS).into()],
+                ))
+                .await?
+                .rows_affected())
+        }
+    }
+
+    fn reused() -> Status {
+        let mut details = tonic_types::ErrorDetails::new();
+        details.set_error_info(
+            "ERROR_REASON_IDEMPOTENCY_KEY_REUSED",
+            DOMAIN,
+            std::collections::HashMap::new(),
+        );
+        details.add_bad_request_violation(
+            "request_id",
+            "already used with a different request; use a new request_id for a new request",
+        );
+        use tonic_types::StatusExt;
+        Status::with_error_details(
+            tonic::Code::InvalidArgument,
+            "request_id: already used with a different request",
+            details,
+        )
+    }
+
+    fn storage(e: &DbErr) -> Status {
+        if errors::is_connection_error(e) {
+            errors::unavailable(e)
+        } else {
+            errors::internal(e)
+        }
+    }
+
+    /// The `idempotent_calls` table, in each service's own migrations.
+    pub struct CreateIdempotentCalls;
+
+    impl sea_orm_migration::MigrationName for CreateIdempotentCalls {
+        fn name(&self) -> &str {
+            "m0100_create_idempotent_calls"
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl sea_orm_migration::MigrationTrait for CreateIdempotentCalls {
+        async fn up(&self, manager: &sea_orm_migration::SchemaManager) -> Result<(), DbErr> {
+            manager
+                .get_connection()
+                .execute_unprepared(
+                    "CREATE TABLE IF NOT EXISTS idempotent_calls (
+                        organization_id TEXT NOT NULL,
+                        method TEXT NOT NULL,
+                        request_id TEXT NOT NULL,
+                        fingerprint TEXT NOT NULL,
+                        response TEXT NULL,
+                        created_ms BIGINT NOT NULL,
+                        updated_ms BIGINT NOT NULL,
+                        PRIMARY KEY (organization_id, method, request_id))",
+                )
+                .await?;
+            manager
+                .get_connection()
+                .execute_unprepared(
+                    "CREATE INDEX IF NOT EXISTS idempotent_calls_age ON idempotent_calls (created_ms)",
+                )
+                .await?;
+            Ok(())
+        }
+
+        async fn down(&self, manager: &sea_orm_migration::SchemaManager) -> Result<(), DbErr> {
+            manager
+                .get_connection()
+                .execute_unprepared("DROP TABLE idempotent_calls")
+                .await?;
+            Ok(())
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[derive(Clone, PartialEq, prost::Message)]
+        struct Req {
+            #[prost(string, tag = "1")]
+            request_id: String,
+            #[prost(string, tag = "2")]
+            organization_id: String,
+            #[prost(string, tag = "3")]
+            name: String,
+        }
+        crate::keyed!(Req);
+
+        fn req(key: &str, name: &str) -> Req {
+            Req {
+                request_id: key.into(),
+                organization_id: "org_1".into(),
+                name: name.into(),
+            }
+        }
+
+        #[test]
+        fn the_fingerprint_covers_the_body_and_method_not_the_key() {
+            assert_eq!(
+                fingerprint("M", &req("a", "x")),
+                fingerprint("M", &req("b", "x"))
+            );
+            assert_ne!(
+                fingerprint("M", &req("a", "x")),
+                fingerprint("M", &req("a", "y"))
+            );
+            assert_ne!(
+                fingerprint("M", &req("a", "x")),
+                fingerprint("N", &req("a", "x"))
+            );
+        }
+
+        async fn calls() -> Calls {
+            let db = sea_orm::Database::connect("sqlite::memory:")
+                .await
+                .expect("sqlite");
+            let manager = sea_orm_migration::SchemaManager::new(&db);
+            sea_orm_migration::MigrationTrait::up(&CreateIdempotentCalls, &manager)
+                .await
+                .expect("migrated");
+            Calls::new(db, Clock::default())
+        }
+
+        #[tokio::test]
+        async fn same_key_same_body_answers_once_other_body_is_refused() {
+            let calls = calls().await;
+            let effects = std::sync::atomic::AtomicUsize::new(0);
+            let run = |r: Req| {
+                let effects = &effects;
+                calls.run("Create", r, move |r: Req| async move {
+                    let n = effects.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    Ok::<_, Status>(Req {
+                        name: format!("{}#{n}", r.name),
+                        ..r
+                    })
+                })
+            };
+            let first = run(req("k1", "ana")).await.expect("first");
+            let again = run(req("k1", "ana")).await.expect("replayed");
+            assert_eq!(first, again, "the first answer");
+            assert_eq!(
+                effects.load(std::sync::atomic::Ordering::SeqCst),
+                1,
+                "one effect"
+            );
+            let reused = run(req("k1", "beto")).await.expect_err("another body");
+            assert_eq!(reused.code(), tonic::Code::InvalidArgument);
+            use tonic_types::StatusExt;
+            assert_eq!(
+                reused.get_details_error_info().expect("info").reason,
+                "ERROR_REASON_IDEMPOTENCY_KEY_REUSED"
+            );
+            run(req("k2", "beto")).await.expect("a new key runs");
+            assert_eq!(effects.load(std::sync::atomic::Ordering::SeqCst), 2);
+        }
+
+        #[tokio::test]
+        async fn a_failed_call_frees_its_key_and_expired_keys_run_again() {
+            let calls = calls().await;
+            let failed = calls
+                .run("Create", req("k", "ana"), |_| async {
+                    Err::<Req, _>(Status::unavailable("down"))
+                })
+                .await;
+            assert!(failed.is_err());
+            let ok = calls
+                .run("Create", req("k", "ana"), |r| async { Ok::<_, Status>(r) })
+                .await
+                .expect("the retry runs");
+            assert_eq!(ok.name, "ana");
+            calls
+                .clock
+                .advance(std::time::Duration::from_millis((KEY_TTL_MS + 1) as u64));
+            let other = calls
+                .run("Create", req("k", "beto"), |r| async { Ok::<_, Status>(r) })
+                .await
+                .expect("an expired key is free again");
+            assert_eq!(other.name, "beto");
+            assert_eq!(calls.forget_expired().await.expect("forget"), 0);
+        }
+    }
+}

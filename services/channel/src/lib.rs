@@ -81,8 +81,10 @@ pub async fn run(
         db.clone(),
         shutdown.clone(),
     ));
-    let routes =
-        tonic::service::Routes::new(ChannelServiceServer::new(grpc::ChannelGrpc::new(app)));
+    let routes = tonic::service::Routes::new(ChannelServiceServer::new(grpc::ChannelGrpc::new(
+        app,
+        switchboard_runtime::idempotency::calls::Calls::new(db.clone(), infra.clock.clone()),
+    )));
     let grpc = host::serve(
         &infra,
         SERVICE,

@@ -50,8 +50,10 @@ pub async fn run(
         format!("routing-{}", switchboard_runtime::ids::EventId::generate()),
         shutdown.clone(),
     ));
-    let routes =
-        tonic::service::Routes::new(RoutingServiceServer::new(grpc::RoutingGrpc::new(app)));
+    let routes = tonic::service::Routes::new(RoutingServiceServer::new(grpc::RoutingGrpc::new(
+        app,
+        switchboard_runtime::idempotency::calls::Calls::new(db.clone(), infra.clock.clone()),
+    )));
     let result = host::serve(
         &infra,
         SERVICE,

@@ -13,18 +13,36 @@ mod templates;
 use switchboard_proto::channel::v1::{self as pb, channel_service_server::ChannelService};
 use tonic::{Request, Response, Status};
 
+use switchboard_runtime::idempotency::calls::Calls;
+
 use crate::app::Channel;
 
 /// `switchboard.channel.v1.ChannelService` over the channel's application layer.
 pub struct ChannelGrpc {
     app: Channel,
+    calls: Calls,
 }
 
 impl ChannelGrpc {
-    /// The service answering with `app`.
-    pub fn new(app: Channel) -> Self {
-        Self { app }
+    /// The service answering with `app`, each mutating RPC once per request id (`calls`).
+    pub fn new(app: Channel, calls: Calls) -> Self {
+        Self { app, calls }
     }
+}
+
+/// Runs a mutating RPC once per `(organization, method, request_id)`: a retry with the same
+/// body gets the first answer, another body under the same key INVALID_ARGUMENT.
+macro_rules! replay {
+    ($self:ident, $module:ident :: $method:ident, $request:ident, $name:literal) => {{
+        let app = &$self.app;
+        $self
+            .calls
+            .run($name, $request.into_inner(), |r| async move {
+                $module::$method(app, r).await.map_err(Status::from)
+            })
+            .await
+            .map(Response::new)
+    }};
 }
 
 /// Runs an RPC body and maps its application error to a status.
@@ -45,7 +63,12 @@ impl ChannelService for ChannelGrpc {
         &self,
         request: Request<pb::CreateChannelAccountRequest>,
     ) -> Result<Response<pb::CreateChannelAccountResponse>, Status> {
-        rpc!(self, accounts::create_channel_account, request)
+        replay!(
+            self,
+            accounts::create_channel_account,
+            request,
+            "CreateChannelAccount"
+        )
     }
 
     async fn get_channel_account(
@@ -66,14 +89,24 @@ impl ChannelService for ChannelGrpc {
         &self,
         request: Request<pb::UpdateChannelAccountRequest>,
     ) -> Result<Response<pb::UpdateChannelAccountResponse>, Status> {
-        rpc!(self, accounts::update_channel_account, request)
+        replay!(
+            self,
+            accounts::update_channel_account,
+            request,
+            "UpdateChannelAccount"
+        )
     }
 
     async fn delete_channel_account(
         &self,
         request: Request<pb::DeleteChannelAccountRequest>,
     ) -> Result<Response<pb::DeleteChannelAccountResponse>, Status> {
-        rpc!(self, accounts::delete_channel_account, request)
+        replay!(
+            self,
+            accounts::delete_channel_account,
+            request,
+            "DeleteChannelAccount"
+        )
     }
 
     // ---- Contacts (contacts.rs) ----
@@ -82,7 +115,7 @@ impl ChannelService for ChannelGrpc {
         &self,
         request: Request<pb::CreateContactRequest>,
     ) -> Result<Response<pb::CreateContactResponse>, Status> {
-        rpc!(self, contacts::create_contact, request)
+        replay!(self, contacts::create_contact, request, "CreateContact")
     }
 
     async fn get_contact(
@@ -103,21 +136,26 @@ impl ChannelService for ChannelGrpc {
         &self,
         request: Request<pb::UpdateContactRequest>,
     ) -> Result<Response<pb::UpdateContactResponse>, Status> {
-        rpc!(self, contacts::update_contact, request)
+        replay!(self, contacts::update_contact, request, "UpdateContact")
     }
 
     async fn add_contact_tags(
         &self,
         request: Request<pb::AddContactTagsRequest>,
     ) -> Result<Response<pb::AddContactTagsResponse>, Status> {
-        rpc!(self, contacts::add_contact_tags, request)
+        replay!(self, contacts::add_contact_tags, request, "AddContactTags")
     }
 
     async fn remove_contact_tags(
         &self,
         request: Request<pb::RemoveContactTagsRequest>,
     ) -> Result<Response<pb::RemoveContactTagsResponse>, Status> {
-        rpc!(self, contacts::remove_contact_tags, request)
+        replay!(
+            self,
+            contacts::remove_contact_tags,
+            request,
+            "RemoveContactTags"
+        )
     }
 
     // ---- Sending (sending.rs) ----
@@ -126,42 +164,52 @@ impl ChannelService for ChannelGrpc {
         &self,
         request: Request<pb::SendTextMessageRequest>,
     ) -> Result<Response<pb::SendTextMessageResponse>, Status> {
-        rpc!(self, sending::send_text_message, request)
+        replay!(self, sending::send_text_message, request, "SendTextMessage")
     }
 
     async fn send_media_message(
         &self,
         request: Request<pb::SendMediaMessageRequest>,
     ) -> Result<Response<pb::SendMediaMessageResponse>, Status> {
-        rpc!(self, sending::send_media_message, request)
+        replay!(
+            self,
+            sending::send_media_message,
+            request,
+            "SendMediaMessage"
+        )
     }
 
     async fn send_reaction(
         &self,
         request: Request<pb::SendReactionRequest>,
     ) -> Result<Response<pb::SendReactionResponse>, Status> {
-        rpc!(self, sending::send_reaction, request)
+        replay!(self, sending::send_reaction, request, "SendReaction")
     }
 
     async fn send_template_message(
         &self,
         request: Request<pb::SendTemplateMessageRequest>,
     ) -> Result<Response<pb::SendTemplateMessageResponse>, Status> {
-        rpc!(self, sending::send_template_message, request)
+        replay!(
+            self,
+            sending::send_template_message,
+            request,
+            "SendTemplateMessage"
+        )
     }
 
     async fn mark_message_read(
         &self,
         request: Request<pb::MarkMessageReadRequest>,
     ) -> Result<Response<pb::MarkMessageReadResponse>, Status> {
-        rpc!(self, sending::mark_message_read, request)
+        replay!(self, sending::mark_message_read, request, "MarkMessageRead")
     }
 
     async fn upload_media(
         &self,
         request: Request<pb::UploadMediaRequest>,
     ) -> Result<Response<pb::UploadMediaResponse>, Status> {
-        rpc!(self, sending::upload_media, request)
+        replay!(self, sending::upload_media, request, "UploadMedia")
     }
 
     async fn get_media_download_url(
@@ -180,7 +228,7 @@ impl ChannelService for ChannelGrpc {
         &self,
         request: Request<pb::SendCampaignRequest>,
     ) -> Result<Response<pb::SendCampaignResponse>, Status> {
-        rpc!(self, campaigns::send_campaign, request)
+        replay!(self, campaigns::send_campaign, request, "SendCampaign")
     }
 
     async fn list_campaign_messages(
@@ -233,6 +281,6 @@ impl ChannelService for ChannelGrpc {
         &self,
         request: Request<pb::SyncTemplatesRequest>,
     ) -> Result<Response<pb::SyncTemplatesResponse>, Status> {
-        rpc!(self, templates::sync_templates, request)
+        replay!(self, templates::sync_templates, request, "SyncTemplates")
     }
 }

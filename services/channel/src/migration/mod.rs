@@ -39,6 +39,7 @@ impl MigratorTrait for Migrator {
                 ],
             }),
             Box::new(tags::CreateContactTags),
+            Box::new(switchboard_runtime::idempotency::calls::CreateIdempotentCalls),
         ]
     }
 }

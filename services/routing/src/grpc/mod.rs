@@ -10,17 +10,35 @@ mod work_items;
 use switchboard_proto::routing::v1::{self as pb, routing_service_server::RoutingService};
 use tonic::{Request, Response, Status};
 
+use switchboard_runtime::idempotency::calls::Calls;
+
 use crate::app::Routing;
 
 /// `switchboard.routing.v1.RoutingService`; RPCs not listed here answer UNIMPLEMENTED.
 pub struct RoutingGrpc {
     app: Routing,
+    calls: Calls,
 }
 
 impl RoutingGrpc {
-    pub fn new(app: Routing) -> Self {
-        Self { app }
+    pub fn new(app: Routing, calls: Calls) -> Self {
+        Self { app, calls }
     }
+}
+
+/// Runs a mutating RPC once per `(organization, method, request_id)`: a retry with the same
+/// body gets the first answer, another body under the same key INVALID_ARGUMENT.
+macro_rules! replay {
+    ($self:ident, $module:ident :: $method:ident, $request:ident, $name:literal) => {{
+        let app = &$self.app;
+        $self
+            .calls
+            .run($name, $request.into_inner(), |r| async move {
+                $module::$method(app, r).await.map_err(Status::from)
+            })
+            .await
+            .map(Response::new)
+    }};
 }
 
 /// Runs an RPC body and maps its domain error to a status.
@@ -40,7 +58,12 @@ impl RoutingService for RoutingGrpc {
         &self,
         request: Request<pb::CreateOrganizationRequest>,
     ) -> Result<Response<pb::CreateOrganizationResponse>, Status> {
-        rpc!(self, organizations::create_organization, request)
+        replay!(
+            self,
+            organizations::create_organization,
+            request,
+            "CreateOrganization"
+        )
     }
 
     async fn get_organization(
@@ -56,21 +79,36 @@ impl RoutingService for RoutingGrpc {
         &self,
         request: Request<pb::StartConversationRequest>,
     ) -> Result<Response<pb::StartConversationResponse>, Status> {
-        rpc!(self, conversations::start_conversation, request)
+        replay!(
+            self,
+            conversations::start_conversation,
+            request,
+            "StartConversation"
+        )
     }
 
     async fn record_customer_message(
         &self,
         request: Request<pb::RecordCustomerMessageRequest>,
     ) -> Result<Response<pb::RecordCustomerMessageResponse>, Status> {
-        rpc!(self, conversations::record_customer_message, request)
+        replay!(
+            self,
+            conversations::record_customer_message,
+            request,
+            "RecordCustomerMessage"
+        )
     }
 
     async fn record_agent_reply(
         &self,
         request: Request<pb::RecordAgentReplyRequest>,
     ) -> Result<Response<pb::RecordAgentReplyResponse>, Status> {
-        rpc!(self, conversations::record_agent_reply, request)
+        replay!(
+            self,
+            conversations::record_agent_reply,
+            request,
+            "RecordAgentReply"
+        )
     }
 
     async fn get_conversation(
@@ -133,42 +171,72 @@ impl RoutingService for RoutingGrpc {
         &self,
         request: Request<pb::PickConversationRequest>,
     ) -> Result<Response<pb::PickConversationResponse>, Status> {
-        rpc!(self, conversations::pick_conversation, request)
+        replay!(
+            self,
+            conversations::pick_conversation,
+            request,
+            "PickConversation"
+        )
     }
 
     async fn open_conversation(
         &self,
         request: Request<pb::OpenConversationRequest>,
     ) -> Result<Response<pb::OpenConversationResponse>, Status> {
-        rpc!(self, conversations::open_conversation, request)
+        replay!(
+            self,
+            conversations::open_conversation,
+            request,
+            "OpenConversation"
+        )
     }
 
     async fn close_conversation(
         &self,
         request: Request<pb::CloseConversationRequest>,
     ) -> Result<Response<pb::CloseConversationResponse>, Status> {
-        rpc!(self, conversations::close_conversation, request)
+        replay!(
+            self,
+            conversations::close_conversation,
+            request,
+            "CloseConversation"
+        )
     }
 
     async fn finalize_conversation(
         &self,
         request: Request<pb::FinalizeConversationRequest>,
     ) -> Result<Response<pb::FinalizeConversationResponse>, Status> {
-        rpc!(self, conversations::finalize_conversation, request)
+        replay!(
+            self,
+            conversations::finalize_conversation,
+            request,
+            "FinalizeConversation"
+        )
     }
 
     async fn transfer_conversation(
         &self,
         request: Request<pb::TransferConversationRequest>,
     ) -> Result<Response<pb::TransferConversationResponse>, Status> {
-        rpc!(self, conversations::transfer_conversation, request)
+        replay!(
+            self,
+            conversations::transfer_conversation,
+            request,
+            "TransferConversation"
+        )
     }
 
     async fn update_conversation_form(
         &self,
         request: Request<pb::UpdateConversationFormRequest>,
     ) -> Result<Response<pb::UpdateConversationFormResponse>, Status> {
-        rpc!(self, conversations::update_conversation_form, request)
+        replay!(
+            self,
+            conversations::update_conversation_form,
+            request,
+            "UpdateConversationForm"
+        )
     }
 
     async fn list_conversation_transfers(
@@ -203,14 +271,24 @@ impl RoutingService for RoutingGrpc {
         &self,
         request: Request<pb::NotifySlotFreedRequest>,
     ) -> Result<Response<pb::NotifySlotFreedResponse>, Status> {
-        rpc!(self, conversations::notify_slot_freed, request)
+        replay!(
+            self,
+            conversations::notify_slot_freed,
+            request,
+            "NotifySlotFreed"
+        )
     }
 
     async fn notify_agent_offline(
         &self,
         request: Request<pb::NotifyAgentOfflineRequest>,
     ) -> Result<Response<pb::NotifyAgentOfflineResponse>, Status> {
-        rpc!(self, conversations::notify_agent_offline, request)
+        replay!(
+            self,
+            conversations::notify_agent_offline,
+            request,
+            "NotifyAgentOffline"
+        )
     }
 
     // ---- Configuration (config.rs) ----
@@ -219,14 +297,19 @@ impl RoutingService for RoutingGrpc {
         &self,
         request: Request<pb::UpdateOrganizationRequest>,
     ) -> Result<Response<pb::UpdateOrganizationResponse>, Status> {
-        rpc!(self, config::update_organization, request)
+        replay!(
+            self,
+            config::update_organization,
+            request,
+            "UpdateOrganization"
+        )
     }
 
     async fn create_agent(
         &self,
         request: Request<pb::CreateAgentRequest>,
     ) -> Result<Response<pb::CreateAgentResponse>, Status> {
-        rpc!(self, config::create_agent, request)
+        replay!(self, config::create_agent, request, "CreateAgent")
     }
 
     async fn get_agent(
@@ -254,21 +337,21 @@ impl RoutingService for RoutingGrpc {
         &self,
         request: Request<pb::UpdateAgentRequest>,
     ) -> Result<Response<pb::UpdateAgentResponse>, Status> {
-        rpc!(self, config::update_agent, request)
+        replay!(self, config::update_agent, request, "UpdateAgent")
     }
 
     async fn delete_agent(
         &self,
         request: Request<pb::DeleteAgentRequest>,
     ) -> Result<Response<pb::DeleteAgentResponse>, Status> {
-        rpc!(self, config::delete_agent, request)
+        replay!(self, config::delete_agent, request, "DeleteAgent")
     }
 
     async fn create_team(
         &self,
         request: Request<pb::CreateTeamRequest>,
     ) -> Result<Response<pb::CreateTeamResponse>, Status> {
-        rpc!(self, config::create_team, request)
+        replay!(self, config::create_team, request, "CreateTeam")
     }
 
     async fn get_team(
@@ -289,28 +372,33 @@ impl RoutingService for RoutingGrpc {
         &self,
         request: Request<pb::UpdateTeamRequest>,
     ) -> Result<Response<pb::UpdateTeamResponse>, Status> {
-        rpc!(self, config::update_team, request)
+        replay!(self, config::update_team, request, "UpdateTeam")
     }
 
     async fn delete_team(
         &self,
         request: Request<pb::DeleteTeamRequest>,
     ) -> Result<Response<pb::DeleteTeamResponse>, Status> {
-        rpc!(self, config::delete_team, request)
+        replay!(self, config::delete_team, request, "DeleteTeam")
     }
 
     async fn add_team_member(
         &self,
         request: Request<pb::AddTeamMemberRequest>,
     ) -> Result<Response<pb::AddTeamMemberResponse>, Status> {
-        rpc!(self, config::add_team_member, request)
+        replay!(self, config::add_team_member, request, "AddTeamMember")
     }
 
     async fn remove_team_member(
         &self,
         request: Request<pb::RemoveTeamMemberRequest>,
     ) -> Result<Response<pb::RemoveTeamMemberResponse>, Status> {
-        rpc!(self, config::remove_team_member, request)
+        replay!(
+            self,
+            config::remove_team_member,
+            request,
+            "RemoveTeamMember"
+        )
     }
 
     async fn list_team_members(
@@ -331,14 +419,19 @@ impl RoutingService for RoutingGrpc {
         &self,
         request: Request<pb::UpdateChannelAccountRoutingRequest>,
     ) -> Result<Response<pb::UpdateChannelAccountRoutingResponse>, Status> {
-        rpc!(self, config::update_channel_account_routing, request)
+        replay!(
+            self,
+            config::update_channel_account_routing,
+            request,
+            "UpdateChannelAccountRouting"
+        )
     }
 
     async fn create_campaign(
         &self,
         request: Request<pb::CreateCampaignRequest>,
     ) -> Result<Response<pb::CreateCampaignResponse>, Status> {
-        rpc!(self, config::create_campaign, request)
+        replay!(self, config::create_campaign, request, "CreateCampaign")
     }
 
     async fn get_campaign(
@@ -359,28 +452,33 @@ impl RoutingService for RoutingGrpc {
         &self,
         request: Request<pb::UpdateCampaignRequest>,
     ) -> Result<Response<pb::UpdateCampaignResponse>, Status> {
-        rpc!(self, config::update_campaign, request)
+        replay!(self, config::update_campaign, request, "UpdateCampaign")
     }
 
     async fn delete_campaign(
         &self,
         request: Request<pb::DeleteCampaignRequest>,
     ) -> Result<Response<pb::DeleteCampaignResponse>, Status> {
-        rpc!(self, config::delete_campaign, request)
+        replay!(self, config::delete_campaign, request, "DeleteCampaign")
     }
 
     async fn add_contact_owner(
         &self,
         request: Request<pb::AddContactOwnerRequest>,
     ) -> Result<Response<pb::AddContactOwnerResponse>, Status> {
-        rpc!(self, config::add_contact_owner, request)
+        replay!(self, config::add_contact_owner, request, "AddContactOwner")
     }
 
     async fn remove_contact_owner(
         &self,
         request: Request<pb::RemoveContactOwnerRequest>,
     ) -> Result<Response<pb::RemoveContactOwnerResponse>, Status> {
-        rpc!(self, config::remove_contact_owner, request)
+        replay!(
+            self,
+            config::remove_contact_owner,
+            request,
+            "RemoveContactOwner"
+        )
     }
 
     async fn list_contact_owners(
@@ -396,7 +494,7 @@ impl RoutingService for RoutingGrpc {
         &self,
         request: Request<pb::RouteWorkItemRequest>,
     ) -> Result<Response<pb::RouteWorkItemResponse>, Status> {
-        rpc!(self, work_items::route_work_item, request)
+        replay!(self, work_items::route_work_item, request, "RouteWorkItem")
     }
 
     async fn get_work_item(
@@ -417,20 +515,35 @@ impl RoutingService for RoutingGrpc {
         &self,
         request: Request<pb::AcceptWorkItemRequest>,
     ) -> Result<Response<pb::AcceptWorkItemResponse>, Status> {
-        rpc!(self, work_items::accept_work_item, request)
+        replay!(
+            self,
+            work_items::accept_work_item,
+            request,
+            "AcceptWorkItem"
+        )
     }
 
     async fn complete_work_item(
         &self,
         request: Request<pb::CompleteWorkItemRequest>,
     ) -> Result<Response<pb::CompleteWorkItemResponse>, Status> {
-        rpc!(self, work_items::complete_work_item, request)
+        replay!(
+            self,
+            work_items::complete_work_item,
+            request,
+            "CompleteWorkItem"
+        )
     }
 
     async fn cancel_work_item(
         &self,
         request: Request<pb::CancelWorkItemRequest>,
     ) -> Result<Response<pb::CancelWorkItemResponse>, Status> {
-        rpc!(self, work_items::cancel_work_item, request)
+        replay!(
+            self,
+            work_items::cancel_work_item,
+            request,
+            "CancelWorkItem"
+        )
     }
 }

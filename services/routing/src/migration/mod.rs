@@ -38,6 +38,7 @@ impl MigratorTrait for Migrator {
                     ("outbox_events", CHURN),
                 ],
             }),
+            Box::new(switchboard_runtime::idempotency::calls::CreateIdempotentCalls),
         ]
     }
 }
