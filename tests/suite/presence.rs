@@ -732,3 +732,119 @@ async fn watchers_see_changes_from_every_replica(backend: Backend) -> anyhow::Re
     watched.stop().await
 }
 on_both_backends!(watchers_see_changes_from_every_replica);
+
+/// WatchPresence: a reservation is a load change like a release (the proto promises both), so a
+/// watcher of LOAD_CHANGED sees the load go 0 → 1 on reserve and back to 0 on release.
+async fn watchers_see_load_change_on_reserve_and_on_release(
+    backend: Backend,
+) -> anyhow::Result<()> {
+    use switchboard_proto::presence::v1::{PresenceEventKind, WatchPresenceRequest};
+    let env = TestEnv::new(backend).await?;
+    let suite = env.start(&[Service::Presence]).await?;
+    let mut client = PresenceServiceClient::new(suite.channel(Service::Presence).await?);
+    let org = switchboard_runtime::ids::OrganizationId::generate().to_string();
+    setup_agents(&mut client, &org, 1, 2).await;
+    let mut stream = client
+        .watch_presence(WatchPresenceRequest {
+            organization_id: org.clone(),
+            team_id: "team_1".into(),
+            kinds: vec![PresenceEventKind::LoadChanged as i32],
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+
+    let granted = client
+        .reserve(reserve_request(&org, ReserveStrategy::LeastOpen))
+        .await?
+        .into_inner();
+    assert_eq!(granted.outcome, ReserveOutcome::Granted as i32);
+    let e = next_watch_event(&mut stream).await;
+    assert_eq!(e.kind, PresenceEventKind::LoadChanged as i32);
+    let p = e.presence.expect("presence");
+    assert_eq!((p.agent_id.as_str(), p.load), ("agt_000", 1), "on reserve");
+
+    client
+        .release(ReleaseRequest {
+            organization_id: org.clone(),
+            reservation_id: granted.reservation.expect("reservation").id,
+            ..Default::default()
+        })
+        .await?;
+    let e = next_watch_event(&mut stream).await;
+    assert_eq!(e.kind, PresenceEventKind::LoadChanged as i32);
+    let p = e.presence.expect("presence");
+    assert_eq!((p.agent_id.as_str(), p.load), ("agt_000", 0), "on release");
+
+    drop(stream);
+    suite.stop().await
+}
+on_both_backends!(watchers_see_load_change_on_reserve_and_on_release);
+
+/// An agent whose heartbeats stop reads OFFLINE with the reason "heartbeat expired" (the proto's
+/// promise) from the first read that shows it offline, and its HEARTBEAT_EXPIRED event carries
+/// the same reason for watchers.
+async fn expired_heartbeat_reads_offline_with_reason_heartbeat_expired(
+    backend: Backend,
+) -> anyhow::Result<()> {
+    use switchboard_proto::presence::v1::{PresenceEventKind, WatchPresenceRequest};
+    let mut env = TestEnv::new(backend).await?;
+    env.settings.presence.heartbeat_ttl_secs = 1;
+    let suite = env.start(&[Service::Presence]).await?;
+    let mut client = PresenceServiceClient::new(suite.channel(Service::Presence).await?);
+    let org = switchboard_runtime::ids::OrganizationId::generate().to_string();
+    let mut stream = client
+        .watch_presence(WatchPresenceRequest {
+            organization_id: org.clone(),
+            kinds: vec![PresenceEventKind::HeartbeatExpired as i32],
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    // Away with a reason of its own: expiry must replace it, not keep it.
+    setup_agents(&mut client, &org, 1, 2).await;
+    client
+        .set_status(SetStatusRequest {
+            organization_id: org.clone(),
+            agent_id: "agt_000".into(),
+            status: AgentStatus::Away as i32,
+            reason: "lunch".into(),
+            ..Default::default()
+        })
+        .await?;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let offline = loop {
+        let p = client
+            .get_agent_presence(GetAgentPresenceRequest {
+                organization_id: org.clone(),
+                agent_id: "agt_000".into(),
+            })
+            .await?
+            .into_inner()
+            .presence
+            .expect("presence");
+        if p.status == AgentStatus::Offline as i32 {
+            break p;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never went offline");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    assert_eq!(
+        offline.status_reason, "heartbeat expired",
+        "GetAgentPresence"
+    );
+
+    let e = next_watch_event(&mut stream).await;
+    assert_eq!(e.kind, PresenceEventKind::HeartbeatExpired as i32);
+    assert_eq!(e.previous_status, AgentStatus::Away as i32);
+    let p = e.presence.expect("presence");
+    assert_eq!(
+        (p.agent_id.as_str(), p.status, p.status_reason.as_str()),
+        ("agt_000", AgentStatus::Offline as i32, "heartbeat expired"),
+        "WatchPresence"
+    );
+    drop(stream);
+    suite.stop().await
+}
+on_both_backends!(expired_heartbeat_reads_offline_with_reason_heartbeat_expired);
