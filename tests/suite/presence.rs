@@ -467,8 +467,13 @@ async fn redis_flushall_under_load_never_over_assigns() -> anyhow::Result<()> {
                     Err(status) => {
                         assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
                         assert_eq!(
-                            status.get_details_error_info().map(|i| i.reason).as_deref(),
-                            Some("ERROR_REASON_LOADS_REBUILDING")
+                            status
+                                .get_details_error_info()
+                                .map(|i| (i.reason, i.domain)),
+                            Some((
+                                "ERROR_REASON_LOADS_REBUILDING".to_string(),
+                                "switchboard".to_string()
+                            ))
                         );
                         refused.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(5)).await;
