@@ -853,3 +853,74 @@ async fn expired_heartbeat_reads_offline_with_reason_heartbeat_expired(
     suite.stop().await
 }
 on_both_backends!(expired_heartbeat_reads_offline_with_reason_heartbeat_expired);
+
+/// Presence losing its keys reaches routing's caller as UNAVAILABLE with
+/// ERROR_REASON_LOADS_REBUILDING in domain "switchboard" (routing reads presence's answer by its
+/// reason through the shared error table, not by its words); once routing rebuilt the loads on
+/// presence's request, the same pick goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pick_while_presence_rebuilds_answers_unavailable_loads_rebuilding() -> anyhow::Result<()>
+{
+    use crate::routing_support::{World, rid, team_target};
+    use switchboard_proto::routing::v1::{self as rpb, TeamStrategy};
+
+    let env = TestEnv::new(Backend::Cluster).await?;
+    let (redis_url, prefix) = (env.settings.redis.url.clone(), env.redis_prefix.clone());
+    let mut w = World::launch(env, &[Service::Presence, Service::Routing]).await?;
+    let ana = w.agent("Ana", 3).await?;
+    let manual = w
+        .team("Manual", TeamStrategy::Manual, &[&ana], |_| {})
+        .await?;
+    w.link(&[&manual], &[], Some(team_target(&manual))).await?;
+    let c = w.start().await?;
+
+    // The presence store loses this test's keys (its loads), as after a Redis loss.
+    let client = redis::Client::open(redis_url.as_str())?;
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:presence*"))
+        .query_async(&mut conn)
+        .await?;
+    assert!(!keys.is_empty(), "presence keeps its state under {prefix}");
+    let _: i64 = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await?;
+
+    let pick = |mut routing: crate::routing_support::Routing, org: String, agent: String, id| async move {
+        routing
+            .pick_conversation(rpb::PickConversationRequest {
+                request_id: rid(),
+                organization_id: org,
+                actor_agent_id: agent,
+                conversation_id: id,
+            })
+            .await
+    };
+    let refused = pick(w.routing.clone(), w.org.clone(), ana.clone(), c.id.clone())
+        .await
+        .expect_err("presence is rebuilding");
+    assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+    assert_eq!(
+        refused
+            .get_details_error_info()
+            .map(|i| (i.reason, i.domain)),
+        Some((
+            "ERROR_REASON_LOADS_REBUILDING".to_string(),
+            "switchboard".to_string()
+        ))
+    );
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        match pick(w.routing.clone(), w.org.clone(), ana.clone(), c.id.clone()).await {
+            Ok(_) => break,
+            Err(s) if s.code() == tonic::Code::Unavailable => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "loads never rebuilt: {s:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(s) => panic!("unexpected answer {s:?}"),
+        }
+    }
+    Ok(())
+}
