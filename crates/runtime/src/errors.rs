@@ -20,7 +20,7 @@ pub const DOMAIN: &str = "switchboard";
 /// Every reason with its gRPC code and HTTP status (gateway, gRPC-Web): the one table, read
 /// forward by [`reasoned`] and back by [`from_status`]. `ERROR_REASON_UNSPECIFIED` is not a
 /// reason and is never sent.
-const TABLE: [(Reason, Code, StatusCode); 15] = [
+const TABLE: [(Reason, Code, StatusCode); 16] = [
     (
         Reason::OutsideWindow,
         Code::FailedPrecondition,
@@ -53,6 +53,11 @@ const TABLE: [(Reason, Code, StatusCode); 15] = [
     ),
     (
         Reason::AgentNotLinked,
+        Code::FailedPrecondition,
+        StatusCode::BAD_REQUEST,
+    ),
+    (
+        Reason::TeamNotLinked,
         Code::FailedPrecondition,
         StatusCode::BAD_REQUEST,
     ),
