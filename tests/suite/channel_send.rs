@@ -254,7 +254,11 @@ async fn outside_the_window_only_templates_go_out(backend: Backend) -> anyhow::R
         .expect_err("outside the window");
     assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
     let info = refused.get_details_error_info().expect("ErrorInfo");
-    assert_eq!(info.reason, "ERROR_REASON_OUTSIDE_WINDOW");
+    assert_eq!(
+        (info.reason.as_str(), info.domain.as_str()),
+        ("ERROR_REASON_OUTSIDE_WINDOW", "switchboard"),
+        "one error domain whichever service refuses"
+    );
     let close = chrono::DateTime::parse_from_rfc3339(&info.metadata["close_time"])?;
     assert_eq!(close.timestamp(), wrote_at + 24 * 3600);
     assert!(w.sim.sent().is_empty(), "nothing went to WhatsApp");

@@ -13,6 +13,7 @@ mod organizations;
 mod outbox;
 mod presence;
 mod routing_config;
+mod routing_contracts;
 mod routing_flow;
 mod routing_liveness;
 mod routing_queue_property;

@@ -467,8 +467,13 @@ async fn redis_flushall_under_load_never_over_assigns() -> anyhow::Result<()> {
                     Err(status) => {
                         assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
                         assert_eq!(
-                            status.get_details_error_info().map(|i| i.reason).as_deref(),
-                            Some("ERROR_REASON_LOADS_REBUILDING")
+                            status
+                                .get_details_error_info()
+                                .map(|i| (i.reason, i.domain)),
+                            Some((
+                                "ERROR_REASON_LOADS_REBUILDING".to_string(),
+                                "switchboard".to_string()
+                            ))
                         );
                         refused.fetch_add(1, Ordering::SeqCst);
                         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -732,3 +737,190 @@ async fn watchers_see_changes_from_every_replica(backend: Backend) -> anyhow::Re
     watched.stop().await
 }
 on_both_backends!(watchers_see_changes_from_every_replica);
+
+/// WatchPresence: a reservation is a load change like a release (the proto promises both), so a
+/// watcher of LOAD_CHANGED sees the load go 0 → 1 on reserve and back to 0 on release.
+async fn watchers_see_load_change_on_reserve_and_on_release(
+    backend: Backend,
+) -> anyhow::Result<()> {
+    use switchboard_proto::presence::v1::{PresenceEventKind, WatchPresenceRequest};
+    let env = TestEnv::new(backend).await?;
+    let suite = env.start(&[Service::Presence]).await?;
+    let mut client = PresenceServiceClient::new(suite.channel(Service::Presence).await?);
+    let org = switchboard_runtime::ids::OrganizationId::generate().to_string();
+    setup_agents(&mut client, &org, 1, 2).await;
+    let mut stream = client
+        .watch_presence(WatchPresenceRequest {
+            organization_id: org.clone(),
+            team_id: "team_1".into(),
+            kinds: vec![PresenceEventKind::LoadChanged as i32],
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+
+    let granted = client
+        .reserve(reserve_request(&org, ReserveStrategy::LeastOpen))
+        .await?
+        .into_inner();
+    assert_eq!(granted.outcome, ReserveOutcome::Granted as i32);
+    let e = next_watch_event(&mut stream).await;
+    assert_eq!(e.kind, PresenceEventKind::LoadChanged as i32);
+    let p = e.presence.expect("presence");
+    assert_eq!((p.agent_id.as_str(), p.load), ("agt_000", 1), "on reserve");
+
+    client
+        .release(ReleaseRequest {
+            organization_id: org.clone(),
+            reservation_id: granted.reservation.expect("reservation").id,
+            ..Default::default()
+        })
+        .await?;
+    let e = next_watch_event(&mut stream).await;
+    assert_eq!(e.kind, PresenceEventKind::LoadChanged as i32);
+    let p = e.presence.expect("presence");
+    assert_eq!((p.agent_id.as_str(), p.load), ("agt_000", 0), "on release");
+
+    drop(stream);
+    suite.stop().await
+}
+on_both_backends!(watchers_see_load_change_on_reserve_and_on_release);
+
+/// An agent whose heartbeats stop reads OFFLINE with the reason "heartbeat expired" (the proto's
+/// promise) from the first read that shows it offline, and its HEARTBEAT_EXPIRED event carries
+/// the same reason for watchers.
+async fn expired_heartbeat_reads_offline_with_reason_heartbeat_expired(
+    backend: Backend,
+) -> anyhow::Result<()> {
+    use switchboard_proto::presence::v1::{PresenceEventKind, WatchPresenceRequest};
+    let mut env = TestEnv::new(backend).await?;
+    env.settings.presence.heartbeat_ttl_secs = 1;
+    let suite = env.start(&[Service::Presence]).await?;
+    let mut client = PresenceServiceClient::new(suite.channel(Service::Presence).await?);
+    let org = switchboard_runtime::ids::OrganizationId::generate().to_string();
+    let mut stream = client
+        .watch_presence(WatchPresenceRequest {
+            organization_id: org.clone(),
+            kinds: vec![PresenceEventKind::HeartbeatExpired as i32],
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    // Away with a reason of its own: expiry must replace it, not keep it.
+    setup_agents(&mut client, &org, 1, 2).await;
+    client
+        .set_status(SetStatusRequest {
+            organization_id: org.clone(),
+            agent_id: "agt_000".into(),
+            status: AgentStatus::Away as i32,
+            reason: "lunch".into(),
+            ..Default::default()
+        })
+        .await?;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let offline = loop {
+        let p = client
+            .get_agent_presence(GetAgentPresenceRequest {
+                organization_id: org.clone(),
+                agent_id: "agt_000".into(),
+            })
+            .await?
+            .into_inner()
+            .presence
+            .expect("presence");
+        if p.status == AgentStatus::Offline as i32 {
+            break p;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never went offline");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+    assert_eq!(
+        offline.status_reason, "heartbeat expired",
+        "GetAgentPresence"
+    );
+
+    let e = next_watch_event(&mut stream).await;
+    assert_eq!(e.kind, PresenceEventKind::HeartbeatExpired as i32);
+    assert_eq!(e.previous_status, AgentStatus::Away as i32);
+    let p = e.presence.expect("presence");
+    assert_eq!(
+        (p.agent_id.as_str(), p.status, p.status_reason.as_str()),
+        ("agt_000", AgentStatus::Offline as i32, "heartbeat expired"),
+        "WatchPresence"
+    );
+    drop(stream);
+    suite.stop().await
+}
+on_both_backends!(expired_heartbeat_reads_offline_with_reason_heartbeat_expired);
+
+/// Presence losing its keys reaches routing's caller as UNAVAILABLE with
+/// ERROR_REASON_LOADS_REBUILDING in domain "switchboard" (routing reads presence's answer by its
+/// reason through the shared error table, not by its words); once routing rebuilt the loads on
+/// presence's request, the same pick goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pick_while_presence_rebuilds_answers_unavailable_loads_rebuilding() -> anyhow::Result<()>
+{
+    use crate::routing_support::{World, rid, team_target};
+    use switchboard_proto::routing::v1::{self as rpb, TeamStrategy};
+
+    let env = TestEnv::new(Backend::Cluster).await?;
+    let (redis_url, prefix) = (env.settings.redis.url.clone(), env.redis_prefix.clone());
+    let mut w = World::launch(env, &[Service::Presence, Service::Routing]).await?;
+    let ana = w.agent("Ana", 3).await?;
+    let manual = w
+        .team("Manual", TeamStrategy::Manual, &[&ana], |_| {})
+        .await?;
+    w.link(&[&manual], &[], Some(team_target(&manual))).await?;
+    let c = w.start().await?;
+
+    // The presence store loses this test's keys (its loads), as after a Redis loss.
+    let client = redis::Client::open(redis_url.as_str())?;
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:presence*"))
+        .query_async(&mut conn)
+        .await?;
+    assert!(!keys.is_empty(), "presence keeps its state under {prefix}");
+    let _: i64 = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await?;
+
+    let pick = |mut routing: crate::routing_support::Routing, org: String, agent: String, id| async move {
+        routing
+            .pick_conversation(rpb::PickConversationRequest {
+                request_id: rid(),
+                organization_id: org,
+                actor_agent_id: agent,
+                conversation_id: id,
+            })
+            .await
+    };
+    let refused = pick(w.routing.clone(), w.org.clone(), ana.clone(), c.id.clone())
+        .await
+        .expect_err("presence is rebuilding");
+    assert_eq!(refused.code(), tonic::Code::Unavailable, "{refused:?}");
+    assert_eq!(
+        refused
+            .get_details_error_info()
+            .map(|i| (i.reason, i.domain)),
+        Some((
+            "ERROR_REASON_LOADS_REBUILDING".to_string(),
+            "switchboard".to_string()
+        ))
+    );
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        match pick(w.routing.clone(), w.org.clone(), ana.clone(), c.id.clone()).await {
+            Ok(_) => break,
+            Err(s) if s.code() == tonic::Code::Unavailable => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "loads never rebuilt: {s:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(s) => panic!("unexpected answer {s:?}"),
+        }
+    }
+    Ok(())
+}

@@ -1080,8 +1080,9 @@ async fn team_in_use_cannot_be_deleted(backend: Backend) -> anyhow::Result<()> {
         .expect_err("in use");
     assert_eq!(err.code(), Code::FailedPrecondition);
     assert_eq!(
-        err.get_details_error_info().map(|i| i.reason),
-        Some("ERROR_REASON_IN_USE".to_string())
+        err.get_details_error_info().map(|i| (i.reason, i.domain)),
+        Some(("ERROR_REASON_IN_USE".to_string(), "switchboard".to_string())),
+        "one error domain whichever service refuses"
     );
 
     set_routing(&mut client, &org, &account, &[&team.id], &[], None).await?;

@@ -97,9 +97,6 @@ pub mod calls {
 
     use crate::{clock::Clock, errors};
 
-    /// The ErrorInfo domain of every reason (`common.proto`).
-    const DOMAIN: &str = "switchboard";
-
     /// How long a key is remembered.
     pub const KEY_TTL_MS: i64 = 24 * 3600 * 1000;
     /// How long a claimed key whose call never finished blocks its retries.
@@ -260,10 +257,8 @@ pub mod calls {
                     Resp::decode(bytes.as_slice()).map_err(|e| errors::internal(&e))
                 }
                 Claim::Reused => Err(reused()),
-                Claim::InProgress => Err(errors::with_reason(
-                    tonic::Code::Aborted,
-                    "ERROR_REASON_CONCURRENT_UPDATE",
-                    DOMAIN,
+                Claim::InProgress => Err(errors::reasoned(
+                    errors::Reason::ConcurrentUpdate,
                     "a call with this request_id is still running; retry it",
                 )),
                 Claim::Fresh => match effect(request).await {
@@ -440,22 +435,15 @@ pub mod calls {
     }
 
     fn reused() -> Status {
-        let mut details = tonic_types::ErrorDetails::new();
-        details.set_error_info(
-            "ERROR_REASON_IDEMPOTENCY_KEY_REUSED",
-            DOMAIN,
-            std::collections::HashMap::new(),
+        let mut err = errors::ServiceError::new(
+            errors::Reason::IdempotencyKeyReused,
+            "request_id: already used with a different request",
         );
-        details.add_bad_request_violation(
+        err.field_violations.push(errors::FieldViolation::new(
             "request_id",
             "already used with a different request; use a new request_id for a new request",
-        );
-        use tonic_types::StatusExt;
-        Status::with_error_details(
-            tonic::Code::InvalidArgument,
-            "request_id: already used with a different request",
-            details,
-        )
+        ));
+        err.into()
     }
 
     fn storage(e: &DbErr) -> Status {

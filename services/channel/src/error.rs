@@ -1,35 +1,13 @@
 //! The channel service's errors and their one mapping to gRPC status codes (the webhook's HTTP
-//! answers are mapped in `http`).
+//! answers are mapped in `http`); reasons and their codes come from the shared table in
+//! `switchboard_runtime::errors`.
 
 use std::collections::HashMap;
 
 use switchboard_runtime::errors::{self, FieldViolation};
-use tonic::Code;
 
-/// The `google.rpc.ErrorInfo` domain of channel's reasons.
-const DOMAIN: &str = "switchboard.channel.v1";
-
-/// `switchboard.common.v1.ErrorReason` names channel answers with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    OutsideWindow,
-    ConversationState,
-    ChannelDisabled,
-    TemplateNotApproved,
-    InUse,
-}
-
-impl Reason {
-    fn as_str(self) -> &'static str {
-        match self {
-            Reason::OutsideWindow => "ERROR_REASON_OUTSIDE_WINDOW",
-            Reason::ConversationState => "ERROR_REASON_CONVERSATION_STATE",
-            Reason::ChannelDisabled => "ERROR_REASON_CHANNEL_DISABLED",
-            Reason::TemplateNotApproved => "ERROR_REASON_TEMPLATE_NOT_APPROVED",
-            Reason::InUse => "ERROR_REASON_IN_USE",
-        }
-    }
-}
+/// `switchboard.common.v1.ErrorReason`: the one list of reasons, shared by every service.
+pub use switchboard_runtime::errors::Reason;
 
 /// Everything a channel operation can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -101,13 +79,7 @@ impl From<ChannelError> for tonic::Status {
                 reason: Some(r),
                 message,
                 metadata,
-            } => errors::with_reason_and_metadata(
-                Code::FailedPrecondition,
-                r.as_str(),
-                DOMAIN,
-                message,
-                metadata,
-            ),
+            } => errors::reasoned_with(r, message, metadata),
             ChannelError::FailedPrecondition { message, .. } => {
                 tonic::Status::failed_precondition(message)
             }

@@ -39,6 +39,9 @@ pub struct Profile {
     pub channel_account_ids: Vec<ChannelAccountId>,
 }
 
+/// The status reason of an agent whose heartbeats stopped (the proto's promise).
+pub const HEARTBEAT_EXPIRED: &str = "heartbeat expired";
+
 /// An agent's live state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentState {
@@ -63,6 +66,17 @@ impl AgentState {
             Status::Offline
         } else {
             self.status
+        }
+    }
+
+    /// The reason shown with [`Self::effective_status`]: [`HEARTBEAT_EXPIRED`] from the moment
+    /// the heartbeat ran out, before the sweep stores it, so no read shows an expired agent
+    /// offline with the reason of the status it had.
+    pub fn effective_reason(&self, now_ms: i64) -> &str {
+        if self.status != Status::Offline && self.heartbeat_expires_ms < now_ms {
+            HEARTBEAT_EXPIRED
+        } else {
+            &self.status_reason
         }
     }
 }
@@ -138,6 +152,9 @@ pub enum ReserveOutcome {
 pub struct ReserveDecision {
     pub outcome: ReserveOutcome,
     pub candidates: Vec<Candidate>,
+    /// This call took a slot (an agent's load went up); false for refusals and for a replayed
+    /// reservation id, which take nothing more.
+    pub took_slot: bool,
 }
 
 /// Picks among `candidates` (already filtered to eligible ones) by strategy. `rr_cursor` is the
@@ -231,5 +248,32 @@ mod tests {
         };
         assert_eq!(state.effective_status(999), Status::Available);
         assert_eq!(state.effective_status(1_001), Status::Offline);
+    }
+
+    #[test]
+    fn expired_heartbeat_reads_with_reason_heartbeat_expired_before_the_sweep() {
+        let state = AgentState {
+            profile: Profile {
+                agent_id: AgentId::parse("agt_a").expect("id"),
+                capacity: 3,
+                team_ids: vec![],
+                channel_account_ids: vec![],
+            },
+            status: Status::Away,
+            status_reason: "lunch".into(),
+            status_changed_ms: 0,
+            load: 0,
+            last_heartbeat_ms: 0,
+            heartbeat_expires_ms: 1_000,
+            last_assignment_ms: 0,
+        };
+        assert_eq!(state.effective_reason(999), "lunch");
+        assert_eq!(state.effective_reason(1_001), "heartbeat expired");
+        let offline = AgentState {
+            status: Status::Offline,
+            status_reason: "signed out".into(),
+            ..state
+        };
+        assert_eq!(offline.effective_reason(1_001), "signed out");
     }
 }

@@ -1,9 +1,12 @@
-//! The presence service's errors and their one mapping to gRPC status codes.
+//! The presence service's errors and their one mapping to gRPC status codes; reasons and their
+//! codes come from the shared table in `switchboard_runtime::errors`.
 
 use switchboard_runtime::errors::{self, FieldViolation};
-use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::store::StoreError;
+
+/// `switchboard.common.v1.ErrorReason`: the one list of reasons, shared by every service.
+pub use switchboard_runtime::errors::Reason;
 
 /// Everything a presence operation can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -32,22 +35,24 @@ impl From<PresenceError> for tonic::Status {
         match err {
             PresenceError::InvalidArgument(v) => errors::invalid_argument(&v),
             PresenceError::AgentNotFound(_) => tonic::Status::not_found(err.to_string()),
-            PresenceError::Rebuilding => {
-                let mut details = ErrorDetails::new();
-                details.set_error_info(
-                    "ERROR_REASON_LOADS_REBUILDING",
-                    "switchboard.presence.v1",
-                    std::collections::HashMap::new(),
-                );
-                tonic::Status::with_error_details(
-                    tonic::Code::Unavailable,
-                    err.to_string(),
-                    details,
-                )
-            }
+            PresenceError::Rebuilding => errors::reasoned(Reason::LoadsRebuilding, err.to_string()),
             PresenceError::Store(e) => errors::unavailable(&e),
             PresenceError::Storage(e) if errors::is_connection_error(&e) => errors::unavailable(&e),
             PresenceError::Storage(e) => errors::internal(&e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rebuilding_answers_unavailable_with_reason_loads_rebuilding() {
+        let back = errors::from_status(&tonic::Status::from(PresenceError::Rebuilding));
+        assert_eq!(
+            (back.code, back.reason),
+            (tonic::Code::Unavailable, Some(Reason::LoadsRebuilding))
+        );
     }
 }

@@ -41,7 +41,7 @@ fn kind_of(topic: &str) -> pb::PresenceEventKind {
         topics::STATUS_CHANGED => K::StatusChanged,
         topics::HEARTBEAT_EXPIRED => K::HeartbeatExpired,
         topics::CAPACITY_CHANGED => K::CapacityChanged,
-        topics::SLOT_FREED => K::LoadChanged,
+        topics::SLOT_RESERVED | topics::SLOT_FREED => K::LoadChanged,
         topics::PROFILE_CHANGED => K::ProfileChanged,
         topics::REBUILD_REQUIRED => K::RebuildRequired,
         _ => K::Unspecified,
@@ -198,11 +198,12 @@ fn ts(ms: i64) -> Option<Timestamp> {
 }
 
 fn presence_to_pb(org: &OrganizationId, s: &AgentState) -> pb::AgentPresence {
+    let now = now_ms();
     pb::AgentPresence {
         agent_id: s.profile.agent_id.to_string(),
         organization_id: org.to_string(),
-        status: status_to_pb(s.effective_status(now_ms())) as i32,
-        status_reason: s.status_reason.clone(),
+        status: status_to_pb(s.effective_status(now)) as i32,
+        status_reason: s.effective_reason(now).to_string(),
         status_change_time: ts(s.status_changed_ms),
         capacity: s.profile.capacity as i32,
         load: s.load as i32,
@@ -696,5 +697,21 @@ impl PresenceService for PresenceGrpc {
             agent_count: agent_count as i32,
             reservation_count: reservation_count as i32,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reservations_and_releases_both_reach_watchers_as_load_changed() {
+        use pb::PresenceEventKind as K;
+        assert_eq!(kind_of(topics::SLOT_RESERVED), K::LoadChanged);
+        assert_eq!(kind_of(topics::SLOT_FREED), K::LoadChanged);
+        // Every topic presence publishes is a kind a watcher can ask for.
+        for topic in topics::ALL {
+            assert_ne!(kind_of(topic), K::Unspecified, "{topic}");
+        }
     }
 }

@@ -15,7 +15,9 @@ use switchboard_runtime::{
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    domain::{AgentState, Profile, Reservation, ReserveDecision, ReserveRequest, Status},
+    domain::{
+        AgentState, Profile, Reservation, ReserveDecision, ReserveOutcome, ReserveRequest, Status,
+    },
     error::PresenceError,
     metrics::PresenceMetrics,
     store::{PresenceStore, ReserveResult, profiles},
@@ -24,10 +26,11 @@ use crate::{
 /// Topics presence publishes.
 pub mod topics {
     /// Every topic presence publishes.
-    pub const ALL: [&str; 6] = [
+    pub const ALL: [&str; 7] = [
         STATUS_CHANGED,
         HEARTBEAT_EXPIRED,
         CAPACITY_CHANGED,
+        SLOT_RESERVED,
         SLOT_FREED,
         PROFILE_CHANGED,
         REBUILD_REQUIRED,
@@ -35,6 +38,9 @@ pub mod topics {
     pub const STATUS_CHANGED: &str = "presence.agent.status_changed";
     pub const HEARTBEAT_EXPIRED: &str = "presence.agent.heartbeat_expired";
     pub const CAPACITY_CHANGED: &str = "presence.agent.capacity_changed";
+    /// A reservation took a slot (the agent's load went up); watchers see LOAD_CHANGED.
+    pub const SLOT_RESERVED: &str = "presence.agent.slot_reserved";
+    /// A release freed a slot (routing offers waiting work); watchers see LOAD_CHANGED.
     pub const SLOT_FREED: &str = "presence.agent.slot_freed";
     pub const PROFILE_CHANGED: &str = "presence.agent.profile_changed";
     pub const REBUILD_REQUIRED: &str = "presence.organization.rebuild_required";
@@ -121,7 +127,7 @@ impl Presence {
                 "agent_id": state.profile.agent_id,
                 "status": state.effective_status(now).as_str(),
                 "previous_status": previous.map(Status::as_str),
-                "reason": state.status_reason,
+                "reason": state.effective_reason(now),
                 "load": state.load,
                 "capacity": state.profile.capacity,
                 "team_ids": state.profile.team_ids,
@@ -288,7 +294,7 @@ impl Presence {
         request: &ReserveRequest,
     ) -> Result<ReserveDecision, PresenceError> {
         match self.store.reserve(org, request, now_ms()).await? {
-            ReserveResult::Decided(d) => Ok(d),
+            ReserveResult::Decided(d) => Ok(self.slot_reserved(org, d).await),
             ReserveResult::Rebuilding => {
                 if self.rebuild_recently_asked(org) {
                     return Err(PresenceError::Rebuilding);
@@ -310,11 +316,33 @@ impl Presence {
                 }
                 self.store.initialize(org).await?;
                 match self.store.reserve(org, request, now_ms()).await? {
-                    ReserveResult::Decided(d) => Ok(d),
+                    ReserveResult::Decided(d) => Ok(self.slot_reserved(org, d).await),
                     ReserveResult::Rebuilding => Err(PresenceError::Rebuilding),
                 }
             }
         }
+    }
+
+    /// Publishes SLOT_RESERVED when the decision took a slot (not for a refusal or a replay).
+    /// The slot is taken whatever happens here: a failed read only loses the notification.
+    async fn slot_reserved(
+        &self,
+        org: &OrganizationId,
+        decision: ReserveDecision,
+    ) -> ReserveDecision {
+        if let (true, ReserveOutcome::Granted(r)) = (decision.took_slot, &decision.outcome) {
+            match self.store.get(org, &r.agent_id).await {
+                Ok(Some(state)) => {
+                    self.state_event(org, topics::SLOT_RESERVED, &state, None)
+                        .await;
+                }
+                Ok(None) => {}
+                Err(err) => {
+                    tracing::warn!(%org, error = %err, "slot reserved but its event not published");
+                }
+            }
+        }
+        decision
     }
 
     /// True when a rebuild of `org` was asked for within the last interval.

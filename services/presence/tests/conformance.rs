@@ -384,6 +384,61 @@ async fn organizations_do_not_see_each_other(store: Arc<dyn PresenceStore>) {
     );
 }
 
+/// A reserve says whether it took a slot, so presence publishes a load change exactly when the
+/// load went up: a grant did, its replay and a refusal did not.
+async fn a_reserve_says_whether_it_took_a_slot(store: Arc<dyn PresenceStore>) {
+    let org = org_with(&*store, &[("a", 1)]).await;
+    let took = |r: ReserveResult| match r {
+        ReserveResult::Decided(d) => (granted_to(&d.outcome).is_some(), d.took_slot),
+        ReserveResult::Rebuilding => panic!("unexpected rebuilding"),
+    };
+    let req = request(Strategy::LeastOpen);
+    let first = store.reserve(&org, &req, NOW).await.expect("reserve");
+    assert_eq!(took(first), (true, true), "a grant");
+    let replay = store.reserve(&org, &req, NOW).await.expect("reserve");
+    assert_eq!(took(replay), (true, false), "its replay");
+    let full = store
+        .reserve(&org, &request(Strategy::LeastOpen), NOW)
+        .await
+        .expect("reserve");
+    assert_eq!(took(full), (false, false), "a refusal");
+}
+
+/// An agent whose heartbeat ran out reads offline with the reason "heartbeat expired" before
+/// the sweep stores it, not with the reason of the status it had.
+async fn a_lapsed_heartbeat_reads_heartbeat_expired_before_the_sweep(
+    store: Arc<dyn PresenceStore>,
+) {
+    let org = org_with(&*store, &[("a", 1)]).await;
+    store
+        .set_status(&org, &agent("a"), Status::Away, "lunch", NOW)
+        .await
+        .expect("status");
+    let later = ALIVE + 1;
+    let state = store
+        .get(&org, &agent("a"))
+        .await
+        .expect("get")
+        .expect("known");
+    assert_eq!(
+        (state.effective_status(NOW), state.effective_reason(NOW)),
+        (Status::Away, "lunch")
+    );
+    assert_eq!(
+        (state.effective_status(later), state.effective_reason(later)),
+        (Status::Offline, "heartbeat expired")
+    );
+    let (swept, _) = store
+        .expire_heartbeat(&org, &agent("a"), later)
+        .await
+        .expect("expire")
+        .expect("changed");
+    assert_eq!(
+        (swept.status, swept.status_reason.as_str()),
+        (Status::Offline, "heartbeat expired")
+    );
+}
+
 macro_rules! conformance {
     ($($name:ident),* $(,)?) => {
         mod redis_store {
@@ -415,4 +470,6 @@ conformance!(
     missed_heartbeats_mean_offline,
     unknown_loads_refuse_reservations_until_rebuilt,
     organizations_do_not_see_each_other,
+    a_reserve_says_whether_it_took_a_slot,
+    a_lapsed_heartbeat_reads_heartbeat_expired_before_the_sweep,
 );

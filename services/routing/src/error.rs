@@ -1,50 +1,16 @@
-//! The routing service's errors and their one mapping to gRPC status codes.
+//! The routing service's errors and their one mapping to gRPC status codes; reasons and their
+//! codes come from the shared table in `switchboard_runtime::errors`.
+
+use std::collections::HashMap;
 
 use switchboard_runtime::errors::{self, FieldViolation};
 use tonic::Code;
 
-/// The `google.rpc.ErrorInfo` domain of routing's reasons.
-const DOMAIN: &str = "switchboard.routing.v1";
+/// `switchboard.common.v1.ErrorReason`: the one list of reasons, shared by every service.
+pub use switchboard_runtime::errors::Reason;
 
-/// `switchboard.common.v1.ErrorReason` names routing answers with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    ConversationState,
-    TicketRequired,
-    FormIncomplete,
-    AgentAtCapacity,
-    AgentNotAvailable,
-    AgentNotLinked,
-    TeamNotLinked,
-    AlreadyTaken,
-    NotAssignee,
-    ConcurrentUpdate,
-    LoadsRebuilding,
-    InUse,
-    OutsideWindow,
-}
-
-impl Reason {
-    fn as_str(self) -> &'static str {
-        match self {
-            Reason::ConversationState => "ERROR_REASON_CONVERSATION_STATE",
-            Reason::TicketRequired => "ERROR_REASON_TICKET_REQUIRED",
-            Reason::FormIncomplete => "ERROR_REASON_FORM_INCOMPLETE",
-            Reason::AgentAtCapacity => "ERROR_REASON_AGENT_AT_CAPACITY",
-            Reason::AgentNotAvailable => "ERROR_REASON_AGENT_NOT_AVAILABLE",
-            Reason::AgentNotLinked => "ERROR_REASON_AGENT_NOT_LINKED",
-            Reason::TeamNotLinked => "ERROR_REASON_TEAM_NOT_LINKED",
-            Reason::AlreadyTaken => "ERROR_REASON_ALREADY_TAKEN",
-            Reason::NotAssignee => "ERROR_REASON_NOT_ASSIGNEE",
-            Reason::ConcurrentUpdate => "ERROR_REASON_CONCURRENT_UPDATE",
-            Reason::LoadsRebuilding => "ERROR_REASON_LOADS_REBUILDING",
-            Reason::InUse => "ERROR_REASON_IN_USE",
-            Reason::OutsideWindow => "ERROR_REASON_OUTSIDE_WINDOW",
-        }
-    }
-}
-
-/// Everything a routing operation can fail with.
+/// Everything a routing operation can fail with. A variant carrying a reason is answered with
+/// the reason's code from the error table (the variants name the code the reason has there).
 #[derive(Debug, thiserror::Error)]
 pub enum RoutingError {
     #[error("invalid request")]
@@ -65,6 +31,14 @@ pub enum RoutingError {
     },
     #[error("{message}")]
     Aborted { reason: Reason, message: String },
+    /// A reason with `ErrorInfo.metadata` (e.g. "state", "fields"), or a reason another
+    /// service answered with (presence's LOADS_REBUILDING); its code is the reason's.
+    #[error("{message}")]
+    Detailed {
+        reason: Reason,
+        message: String,
+        metadata: HashMap<String, String>,
+    },
     #[error("{0}")]
     Unavailable(String),
     #[error("storage: {0}")]
@@ -97,12 +71,69 @@ impl RoutingError {
             message: message.into(),
         }
     }
+
+    /// FAILED_PRECONDITION with `reason` and `ErrorInfo.metadata`.
+    pub fn precondition_with(
+        reason: Reason,
+        message: impl Into<String>,
+        metadata: HashMap<String, String>,
+    ) -> Self {
+        Self::detailed(Code::FailedPrecondition, reason, message, metadata)
+    }
+
+    /// PERMISSION_DENIED with `reason` and `ErrorInfo.metadata`.
+    pub fn denied_with(
+        reason: Reason,
+        message: impl Into<String>,
+        metadata: HashMap<String, String>,
+    ) -> Self {
+        Self::detailed(Code::PermissionDenied, reason, message, metadata)
+    }
+
+    /// ABORTED with `reason` and `ErrorInfo.metadata`.
+    pub fn aborted_with(
+        reason: Reason,
+        message: impl Into<String>,
+        metadata: HashMap<String, String>,
+    ) -> Self {
+        Self::detailed(Code::Aborted, reason, message, metadata)
+    }
+
+    fn detailed(
+        code: Code,
+        reason: Reason,
+        message: impl Into<String>,
+        metadata: HashMap<String, String>,
+    ) -> Self {
+        debug_assert_eq!(
+            errors::code_of(reason),
+            code,
+            "{reason:?} is answered with the code of its row in the error table"
+        );
+        Self::Detailed {
+            reason,
+            message: message.into(),
+            metadata,
+        }
+    }
+
+    /// The reason this error is answered with, if any.
+    pub fn reason(&self) -> Option<Reason> {
+        match self {
+            RoutingError::PermissionDenied { reason, .. }
+            | RoutingError::FailedPrecondition { reason, .. } => *reason,
+            RoutingError::Aborted { reason, .. } | RoutingError::Detailed { reason, .. } => {
+                Some(*reason)
+            }
+            _ => None,
+        }
+    }
 }
 
 impl From<RoutingError> for tonic::Status {
     fn from(err: RoutingError) -> Self {
         let reasoned = |code, reason: Option<Reason>, message: String| match reason {
-            Some(r) => errors::with_reason(code, r.as_str(), DOMAIN, message),
+            Some(r) => errors::reasoned(r, message),
             None => tonic::Status::new(code, message),
         };
         match err {
@@ -115,12 +146,69 @@ impl From<RoutingError> for tonic::Status {
             RoutingError::FailedPrecondition { reason, message } => {
                 reasoned(Code::FailedPrecondition, reason, message)
             }
-            RoutingError::Aborted { reason, message } => {
-                reasoned(Code::Aborted, Some(reason), message)
-            }
+            RoutingError::Aborted { reason, message } => errors::reasoned(reason, message),
+            RoutingError::Detailed {
+                reason,
+                message,
+                metadata,
+            } => errors::reasoned_with(reason, message, metadata),
             RoutingError::Unavailable(m) => errors::unavailable(&m),
             RoutingError::Storage(e) if errors::is_connection_error(&e) => errors::unavailable(&e),
             RoutingError::Storage(e) => errors::internal(&e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_reaches_the_error_info_of_each_refusal_code() {
+        let metadata = HashMap::from([("state".to_string(), "closed".to_string())]);
+        for (err, code) in [
+            (
+                RoutingError::precondition_with(
+                    Reason::ConversationState,
+                    "the conversation is closed",
+                    metadata.clone(),
+                ),
+                Code::FailedPrecondition,
+            ),
+            (
+                RoutingError::denied_with(Reason::NotAssignee, "not yours", metadata.clone()),
+                Code::PermissionDenied,
+            ),
+            (
+                RoutingError::aborted_with(Reason::AlreadyTaken, "taken", metadata.clone()),
+                Code::Aborted,
+            ),
+        ] {
+            let reason = err.reason();
+            let back = errors::from_status(&tonic::Status::from(err));
+            assert_eq!((back.code, back.reason), (code, reason));
+            assert_eq!(back.metadata, metadata);
+        }
+    }
+
+    #[test]
+    fn reasons_without_metadata_keep_their_codes_in_the_shared_domain() {
+        let status = tonic::Status::from(RoutingError::precondition(Reason::InUse, "in use"));
+        let back = errors::from_status(&status);
+        assert_eq!(
+            (back.code, back.reason),
+            (Code::FailedPrecondition, Some(Reason::InUse))
+        );
+        let status = tonic::Status::from(RoutingError::Aborted {
+            reason: Reason::ConcurrentUpdate,
+            message: "changed".into(),
+        });
+        assert_eq!(
+            errors::from_status(&status).reason,
+            Some(Reason::ConcurrentUpdate)
+        );
+        let status = tonic::Status::from(RoutingError::denied("admins only"));
+        let back = errors::from_status(&status);
+        assert_eq!((back.code, back.reason), (Code::PermissionDenied, None));
     }
 }

@@ -8,6 +8,7 @@ use switchboard_proto::{
 use switchboard_runtime::{
     Service,
     clients::{Endpoints, TracedChannel},
+    errors::{self, ServiceError},
     ids::{
         AgentId, CampaignId, ChannelAccountId, ContactId, ConversationId, MessageId, OrganizationId,
     },
@@ -62,28 +63,24 @@ fn timestamp(ms: i64) -> prost_types::Timestamp {
     }
 }
 
-/// Maps routing's answer to channel's errors (its NOT_FOUND stays NOT_FOUND, its outages are
-/// ours).
+/// Maps routing's answer to channel's errors through the shared table's way back: its
+/// NOT_FOUND stays NOT_FOUND, a FAILED_PRECONDITION keeps its reason and metadata, its outages
+/// are ours.
 fn from_status(what: &'static str, id: &str, status: tonic::Status) -> ChannelError {
-    match status.code() {
-        tonic::Code::NotFound => ChannelError::not_found(what, id),
-        tonic::Code::PermissionDenied => ChannelError::PermissionDenied(status.message().into()),
-        tonic::Code::InvalidArgument => ChannelError::field(what, status.message()),
-        tonic::Code::FailedPrecondition => ChannelError::FailedPrecondition {
-            reason: reason_of(&status),
-            message: status.message().into(),
-            metadata: Default::default(),
-        },
-        _ => ChannelError::Unavailable(format!("routing: {} {}", status.code(), status.message())),
-    }
+    from_routing(what, id, errors::from_status(&status))
 }
 
-/// The reason routing gave, when channel knows it (the rest stay reasonless, as before).
-fn reason_of(status: &tonic::Status) -> Option<Reason> {
-    use tonic_types::StatusExt;
-    match status.get_details_error_info()?.reason.as_str() {
-        "ERROR_REASON_OUTSIDE_WINDOW" => Some(Reason::OutsideWindow),
-        _ => None,
+fn from_routing(what: &'static str, id: &str, err: ServiceError) -> ChannelError {
+    match err.code {
+        tonic::Code::NotFound => ChannelError::not_found(what, id),
+        tonic::Code::PermissionDenied => ChannelError::PermissionDenied(err.message),
+        tonic::Code::InvalidArgument => ChannelError::field(what, &err.message),
+        tonic::Code::FailedPrecondition => ChannelError::FailedPrecondition {
+            reason: err.reason,
+            message: err.message,
+            metadata: err.metadata,
+        },
+        _ => ChannelError::Unavailable(format!("routing: {err}")),
     }
 }
 
@@ -148,8 +145,10 @@ impl RoutingClient {
             .await;
         let agent_row = match answer {
             Ok(r) => r.into_inner().agent,
-            Err(s) if s.code() == tonic::Code::NotFound => None,
-            Err(s) => return Err(from_status("agent", agent, s)),
+            Err(s) => match errors::from_status(&s) {
+                e if e.code == tonic::Code::NotFound => None,
+                e => return Err(from_routing("agent", agent, e)),
+            },
         };
         match agent_row {
             Some(a) if !a.disabled => Ok(match Role::try_from(a.role) {
@@ -186,8 +185,7 @@ impl RoutingClient {
     }
 
     /// Starts the contact's conversation on the number, or returns the active one (restarting
-    /// its 24-hour clock). Idempotent by the first message. A message older than its 24 hours
-    /// with no active conversation to join is refused with [`Reason::OutsideWindow`].
+    /// its 24-hour clock). Idempotent by the first message.
     pub async fn start_conversation(
         &self,
         req: StartRequest<'_>,
@@ -308,5 +306,53 @@ pub fn require_active(conv: &ConversationView) -> Result<(), ChannelError> {
                 conv.id, conv.state
             ),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routing_refusals_keep_their_reason_and_metadata() {
+        let metadata = std::collections::HashMap::from([("state".into(), "closed".into())]);
+        let answered =
+            errors::reasoned_with(Reason::ConversationState, "it is closed", metadata.clone());
+        let err = from_status("conversation", "conv_1", answered);
+        assert!(
+            matches!(
+                &err,
+                ChannelError::FailedPrecondition { reason: Some(Reason::ConversationState), metadata: m, .. }
+                    if *m == metadata
+            ),
+            "{err:?}"
+        );
+        // Channel's own answer carries it on, in the shared domain.
+        let back = errors::from_status(&tonic::Status::from(err));
+        assert_eq!(
+            (back.code, back.reason, back.metadata),
+            (
+                tonic::Code::FailedPrecondition,
+                Some(Reason::ConversationState),
+                metadata
+            )
+        );
+    }
+
+    #[test]
+    fn routing_outages_are_unavailable_and_not_found_stays_not_found() {
+        let err = from_status("campaign", "cmp_1", tonic::Status::unavailable("down"));
+        assert!(matches!(err, ChannelError::Unavailable(_)), "{err:?}");
+        let err = from_status("campaign", "cmp_1", tonic::Status::not_found("gone"));
+        assert!(
+            matches!(
+                err,
+                ChannelError::NotFound {
+                    what: "campaign",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
     }
 }

@@ -200,6 +200,7 @@ impl PresenceStore for MemoryStore {
             return Ok(ReserveResult::Decided(ReserveDecision {
                 outcome: ReserveOutcome::Granted(existing.clone()),
                 candidates: Vec::new(),
+                took_slot: false,
             }));
         }
         let (outcome_agent, candidates) = match &req.strategy {
@@ -270,7 +271,11 @@ impl PresenceStore for MemoryStore {
         };
         o.reservations
             .insert(reservation.id.clone(), reservation.clone());
-        Ok(decided(ReserveOutcome::Granted(reservation), candidates))
+        Ok(ReserveResult::Decided(ReserveDecision {
+            outcome: ReserveOutcome::Granted(reservation),
+            candidates,
+            took_slot: true,
+        }))
     }
 
     async fn release(
@@ -353,15 +358,17 @@ impl PresenceStore for MemoryStore {
         }
         let previous = a.status;
         a.status = Status::Offline;
-        a.status_reason = "heartbeat expired".into();
+        a.status_reason = domain::HEARTBEAT_EXPIRED.into();
         a.status_changed_ms = now_ms;
         Ok(Some((a.clone(), previous)))
     }
 }
 
+/// A refusal: nothing taken.
 fn decided(outcome: ReserveOutcome, candidates: Vec<Candidate>) -> ReserveResult {
     ReserveResult::Decided(ReserveDecision {
         outcome,
         candidates,
+        took_slot: false,
     })
 }

@@ -204,11 +204,11 @@ return n
 "#;
 
 const EXPIRE: &str = r#"
-local a, now = ARGV[2], tonumber(ARGV[3])
+local a, now, reason = ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local k = agent_key(a)
 local f = redis.call('HMGET', k, 'status', 'hb_exp')
 if not f[1] or f[1] == 'offline' or tonumber(f[2]) >= now then return false end
-redis.call('HSET', k, 'status', 'offline', 'reason', 'heartbeat expired', 'status_ms', now)
+redis.call('HSET', k, 'status', 'offline', 'reason', reason, 'status_ms', now)
 return f[1]
 "#;
 
@@ -536,6 +536,7 @@ impl PresenceStore for RedisStore {
                 .map(|s| parse_candidate(s))
                 .collect::<Result<Vec<_>, _>>()?
         };
+        let took_slot = outcome == "GRANTED" && !replay;
         let outcome = match outcome.as_str() {
             "GRANTED" => {
                 let agent_id = AgentId::parse(reply.get(1).map_or("", String::as_str))
@@ -578,6 +579,7 @@ impl PresenceStore for RedisStore {
         Ok(ReserveResult::Decided(ReserveDecision {
             outcome,
             candidates,
+            took_slot,
         }))
     }
 
@@ -658,7 +660,9 @@ impl PresenceStore for RedisStore {
         now_ms: i64,
     ) -> Result<Option<(AgentState, Status)>, StoreError> {
         let mut inv = self.invoke(&self.scripts.expire, org);
-        inv.arg(agent.as_str()).arg(now_ms);
+        inv.arg(agent.as_str())
+            .arg(now_ms)
+            .arg(crate::domain::HEARTBEAT_EXPIRED);
         let mut conn = self.conn.clone();
         let prev: Option<String> = inv.invoke_async(&mut conn).await?;
         // Off the index either way: expired now, or a fresher heartbeat re-added it.

@@ -581,9 +581,10 @@ impl Routing {
                 .map(|f| f.key.clone())
                 .collect();
             if !missing.is_empty() {
-                return Err(RoutingError::precondition(
+                return Err(RoutingError::precondition_with(
                     Reason::FormIncomplete,
                     format!("required form fields are empty: {}", missing.join(", ")),
+                    [("fields".to_string(), missing.join(","))].into(),
                 ));
             }
         }

@@ -9,6 +9,7 @@ use switchboard_proto::{
 use switchboard_runtime::{
     Service,
     clients::{Endpoints, TracedChannel},
+    errors,
     ids::{AgentId, ChannelAccountId, OrganizationId, ReservationId, TeamId},
 };
 
@@ -17,7 +18,7 @@ use crate::{
         config::Strategy,
         decision::{Candidate, Verdict},
     },
-    error::{Reason, RoutingError},
+    error::RoutingError,
 };
 
 /// What presence needs to know about an agent to route to it.
@@ -68,14 +69,19 @@ pub struct PresenceClient {
     endpoints: Endpoints,
 }
 
-fn unavailable(err: tonic::Status) -> RoutingError {
-    if err.message().contains("rebuilding") {
-        return RoutingError::FailedPrecondition {
-            reason: Some(Reason::LoadsRebuilding),
-            message: "presence is rebuilding agent loads; retry shortly".into(),
-        };
+/// Presence's answer as routing's error, read back through the shared error table: a reason
+/// (LOADS_REBUILDING while presence rebuilds loads, UNAVAILABLE) is kept with its metadata, so
+/// routing's own callers get it too; anything else means presence could not serve routing.
+fn from_presence(status: tonic::Status) -> RoutingError {
+    let err = errors::from_status(&status);
+    match err.reason {
+        Some(reason) => RoutingError::Detailed {
+            reason,
+            message: err.message,
+            metadata: err.metadata,
+        },
+        None => RoutingError::Unavailable(format!("presence: {err}")),
     }
-    RoutingError::Unavailable(format!("presence: {} {}", err.code(), err.message()))
 }
 
 fn status_name(status: i32) -> &'static str {
@@ -166,7 +172,7 @@ impl PresenceClient {
                 include_candidates: true,
             })
             .await
-            .map_err(unavailable)?
+            .map_err(from_presence)?
             .into_inner();
         let granted = response
             .reservation
@@ -231,7 +237,7 @@ impl PresenceClient {
                 reservation_id: reservation.to_string(),
             })
             .await
-            .map_err(unavailable)?;
+            .map_err(from_presence)?;
         Ok(response.into_inner().released)
     }
 
@@ -261,7 +267,7 @@ impl PresenceClient {
                 profile: Some(Self::profile_pb(profile)),
             })
             .await
-            .map_err(unavailable)?;
+            .map_err(from_presence)?;
         Ok(())
     }
 
@@ -278,7 +284,7 @@ impl PresenceClient {
                 agent_id: agent.to_string(),
             })
             .await
-            .map_err(unavailable)?;
+            .map_err(from_presence)?;
         Ok(())
     }
 
@@ -315,7 +321,7 @@ impl PresenceClient {
                 }),
             })
             .await
-            .map_err(unavailable)?;
+            .map_err(from_presence)?;
         Ok(())
     }
 
@@ -333,12 +339,35 @@ impl PresenceClient {
                 ..Default::default()
             })
             .await
-            .map_err(unavailable)?
+            .map_err(from_presence)?
             .into_inner();
         Ok(response
             .presences
             .into_iter()
             .map(|p| (p.agent_id, status_name(p.status), p.load, p.capacity))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Reason;
+
+    #[test]
+    fn a_presence_rebuild_is_recognised_by_its_reason_not_its_words() {
+        let rebuilding = errors::reasoned(Reason::LoadsRebuilding, "loads are being restored");
+        let err = from_presence(rebuilding);
+        assert_eq!(err.reason(), Some(Reason::LoadsRebuilding), "{err:?}");
+        // Routing answers its own caller with the same reason and code.
+        let back = errors::from_status(&tonic::Status::from(err));
+        assert_eq!(
+            (back.code, back.reason),
+            (tonic::Code::Unavailable, Some(Reason::LoadsRebuilding))
+        );
+
+        let worded = tonic::Status::unavailable("presence is rebuilding");
+        let err = from_presence(worded);
+        assert!(matches!(err, RoutingError::Unavailable(_)), "{err:?}");
     }
 }
