@@ -238,7 +238,7 @@ async fn a_retried_call_answers_as_the_first_and_a_reused_key_is_refused(
         .into_iter()
         .map(|m| m.agent_id)
         .collect();
-    assert_eq!(members, [beto.clone()], "the removal stands");
+    assert_eq!(members, std::slice::from_ref(&beto), "the removal stands");
 
     // CreateAgent: one agent per key.
     let create = |key: &str, name: &str| {

@@ -72,7 +72,7 @@ async fn two_offer_timeouts_never_strand_a_conversation(backend: Backend) -> any
     assert_eq!(last.trigger, pb::DecisionTrigger::OfferTimeout as i32);
     assert_eq!(
         last.excluded_agent_ids,
-        [second.clone()],
+        std::slice::from_ref(&second),
         "only the agent who just let it go is excluded"
     );
     let name = |id: &str| if id == ana { "Ana" } else { "Beto" };
@@ -123,7 +123,7 @@ async fn an_exclusion_falls_back_to_the_only_agent_who_can_take_it(
     w.link(&[&team], &[], Some(team_target(&team))).await?;
     let c = w.start().await?;
     assert_eq!(c.assignee_agent_id, ana);
-    let before = c.assign_time.clone();
+    let before = c.assign_time;
     w.clock().advance(Duration::from_secs(11));
     let again = w
         .until(&c.id, "offered to Ana again", |x| {
@@ -200,7 +200,7 @@ async fn heartbeat_expiry_hands_it_back_to_the_agent_who_returned(
     assert_eq!(state(&back), S::Assigned);
     let last = &w.explain(&c.id).await?[0];
     assert_eq!(last.trigger, pb::DecisionTrigger::AgentOffline as i32);
-    assert_eq!(last.excluded_agent_ids, [beto.clone()]);
+    assert_eq!(last.excluded_agent_ids, std::slice::from_ref(&beto));
     Ok(())
 }
 on_both_backends!(heartbeat_expiry_hands_it_back_to_the_agent_who_returned);
@@ -223,7 +223,7 @@ async fn a_re_routed_conversation_keeps_its_place_in_the_queue(
     w.clock().advance(Duration::from_secs(2));
     let newer = w.start().await?;
     assert_eq!(state(&newer), S::Queued, "Ana is full");
-    let before = older.assign_time.clone();
+    let before = older.assign_time;
     w.clock().advance(Duration::from_secs(9));
     w.until(&older.id, "the older one offered to Ana again", |x| {
         state(x) == S::Assigned && x.assign_time != before

@@ -168,7 +168,7 @@ async fn an_organization_is_created_with_the_settings_given(
             request_id: rid(),
             name: "Globex".into(),
             default_agent_capacity: 4,
-            settings: Some(settings.clone()),
+            settings: Some(settings),
         })
         .await?
         .into_inner()

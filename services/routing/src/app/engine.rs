@@ -602,11 +602,15 @@ impl Routing {
             .route_queued(org, queued, trigger, actor, cause, context)
             .await;
         let decided = match &routed {
-            Ok(Ok((_, outcome))) => Decided::Committed(*outcome),
-            Ok(Err(_)) => Decided::Conflict,
-            Err(_) => Decided::Error,
+            Ok(Ok((_, Some(outcome)))) => Some(Decided::Committed(*outcome)),
+            // A liveness pass that found nobody free decided nothing.
+            Ok(Ok((_, None))) => None,
+            Ok(Err(_)) => Some(Decided::Conflict),
+            Err(_) => Some(Decided::Error),
         };
-        self.metrics.decided(started, decided);
+        if let Some(decided) = decided {
+            self.metrics.decided(started, decided);
+        }
         routed.map(|r| r.map(|(conv, _)| conv))
     }
 
@@ -618,7 +622,7 @@ impl Routing {
         actor: &Actor,
         cause: Cause,
         context: Context,
-    ) -> Result<Result<(Conversation, Outcome), Conflict>, RoutingError> {
+    ) -> Result<Result<(Conversation, Option<Outcome>), Conflict>, RoutingError> {
         let settings = self.store.organization(org).await?.settings;
         let verdict = self.decide(org, &settings, &queued, trigger).await?;
         let now = self.clock.now_ms();
@@ -730,7 +734,7 @@ impl Routing {
             && transitions.is_empty()
         {
             // A liveness pass that found nobody free: nothing to record.
-            return Ok(Ok((stored.clone(), outcome)));
+            return Ok(Ok((stored.clone(), None)));
         }
         let change = Change {
             expected_version: stored.map(|s| s.version),
@@ -750,7 +754,7 @@ impl Routing {
                 if let Some((reservation, agent)) = &change.release {
                     self.release_and_refill(org, reservation, agent).await;
                 }
-                Ok(Ok((next, outcome)))
+                Ok(Ok((next, Some(outcome))))
             }
             Err(conflict) => {
                 if let Some((reservation, agent)) = granted {

@@ -39,6 +39,7 @@ impl MigratorTrait for Migrator {
                 ],
             }),
             Box::new(switchboard_runtime::idempotency::calls::CreateIdempotentCalls),
+            Box::new(IndexWaitingTeams),
         ]
     }
 }
@@ -74,5 +75,37 @@ impl MigrationTrait for CreateOrganizations {
         manager
             .drop_table(Table::drop().table("organizations").to_owned())
             .await
+    }
+}
+
+/// The sweeper's liveness pass looks up the teams with waiting conversations across
+/// organizations every pass: an index led by the state keeps that a short range scan.
+struct IndexWaitingTeams;
+
+impl MigrationName for IndexWaitingTeams {
+    fn name(&self) -> &str {
+        "m0006_index_waiting_teams"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for IndexWaitingTeams {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE INDEX IF NOT EXISTS conversations_waiting_teams \
+                 ON conversations (state, team_id, organization_id)",
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("DROP INDEX conversations_waiting_teams")
+            .await?;
+        Ok(())
     }
 }
