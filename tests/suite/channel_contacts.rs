@@ -187,17 +187,30 @@ async fn contacts_are_tagged_found_by_their_tags_and_untagged(
         strings(&["mayorista", "Reclamo"])
     );
     assert_eq!(tagged(&mut c, &org, &["vip"]).await?, strings(&[BEA]));
-    // Once per request id: after someone tags it again, a retried removal removes nothing,
-    // and a retried add adds nothing; the same id for another request is refused.
+    // Once per request id: after someone tags it again, a retried removal removes nothing and
+    // answers what the first removal answered; a retried add adds nothing; the same id for
+    // another request is refused.
     add(&mut c, &org, &me, &rid(), &ana.id, &["VIP"]).await?;
     assert_eq!(
         remove(&mut c, &org, &me, &r2, &ana.id, &["vip", "nunca"]).await?,
-        strings(&["mayorista", "Reclamo", "VIP"])
+        strings(&["mayorista", "Reclamo"]),
+        "the first answer"
+    );
+    assert_eq!(
+        tags_of(&mut c, &org, &ana.id).await?,
+        strings(&["mayorista", "Reclamo", "VIP"]),
+        "no second removal"
     );
     remove(&mut c, &org, &me, &rid(), &ana.id, &["reclamo"]).await?;
     assert_eq!(
         add(&mut c, &org, &me, &r1, &ana.id, &["vip", "Reclamo"]).await?,
-        strings(&["mayorista", "VIP"])
+        strings(&["mayorista", "Reclamo", "VIP"]),
+        "the first answer"
+    );
+    assert_eq!(
+        tags_of(&mut c, &org, &ana.id).await?,
+        strings(&["mayorista", "VIP"]),
+        "no second add"
     );
     let reused = add(&mut c, &org, &me, &r1, &ana.id, &["otra"])
         .await
