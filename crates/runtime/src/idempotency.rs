@@ -194,6 +194,26 @@ pub mod calls {
         }
     }
 
+    /// In a gRPC adapter with `app` and `calls` fields: runs the mutating RPC body
+    /// `$module::$method(&app, request)` through [`Calls::run`] under the method's name, so a
+    /// retry with the same body gets the first answer and another body under the same key
+    /// INVALID_ARGUMENT.
+    #[macro_export]
+    macro_rules! replay {
+        ($self:ident, $module:ident :: $method:ident, $request:ident, $name:literal) => {{
+            let app = &$self.app;
+            $self
+                .calls
+                .run($name, $request.into_inner(), |r| async move {
+                    $module::$method(app, r)
+                        .await
+                        .map_err(::tonic::Status::from)
+                })
+                .await
+                .map(::tonic::Response::new)
+        }};
+    }
+
     /// The fingerprint of a request under a method: SHA-256 of its encoding without the key.
     pub fn fingerprint<R: Keyed>(method: &str, request: &R) -> String {
         let mut hash = Sha256::new();

@@ -13,7 +13,7 @@ mod templates;
 use switchboard_proto::channel::v1::{self as pb, channel_service_server::ChannelService};
 use tonic::{Request, Response, Status};
 
-use switchboard_runtime::idempotency::calls::Calls;
+use switchboard_runtime::{idempotency::calls::Calls, replay};
 
 use crate::app::Channel;
 
@@ -28,21 +28,6 @@ impl ChannelGrpc {
     pub fn new(app: Channel, calls: Calls) -> Self {
         Self { app, calls }
     }
-}
-
-/// Runs a mutating RPC once per `(organization, method, request_id)`: a retry with the same
-/// body gets the first answer, another body under the same key INVALID_ARGUMENT.
-macro_rules! replay {
-    ($self:ident, $module:ident :: $method:ident, $request:ident, $name:literal) => {{
-        let app = &$self.app;
-        $self
-            .calls
-            .run($name, $request.into_inner(), |r| async move {
-                $module::$method(app, r).await.map_err(Status::from)
-            })
-            .await
-            .map(Response::new)
-    }};
 }
 
 /// Runs an RPC body and maps its application error to a status.

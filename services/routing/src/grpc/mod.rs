@@ -10,7 +10,7 @@ mod work_items;
 use switchboard_proto::routing::v1::{self as pb, routing_service_server::RoutingService};
 use tonic::{Request, Response, Status};
 
-use switchboard_runtime::idempotency::calls::Calls;
+use switchboard_runtime::{idempotency::calls::Calls, replay};
 
 use crate::app::Routing;
 
@@ -24,21 +24,6 @@ impl RoutingGrpc {
     pub fn new(app: Routing, calls: Calls) -> Self {
         Self { app, calls }
     }
-}
-
-/// Runs a mutating RPC once per `(organization, method, request_id)`: a retry with the same
-/// body gets the first answer, another body under the same key INVALID_ARGUMENT.
-macro_rules! replay {
-    ($self:ident, $module:ident :: $method:ident, $request:ident, $name:literal) => {{
-        let app = &$self.app;
-        $self
-            .calls
-            .run($name, $request.into_inner(), |r| async move {
-                $module::$method(app, r).await.map_err(Status::from)
-            })
-            .await
-            .map(Response::new)
-    }};
 }
 
 /// Runs an RPC body and maps its domain error to a status.
