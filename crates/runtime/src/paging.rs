@@ -149,6 +149,17 @@ impl Filter {
     }
 }
 
+/// The [`Filter`] of a list request: the request (a prost message with a `page` field) with its
+/// page cleared, named by its type. `page_filter!(req)` for any `List…Request`.
+#[macro_export]
+macro_rules! page_filter {
+    ($request:expr) => {{
+        let mut filters = ::std::clone::Clone::clone(&$request);
+        filters.page = ::std::option::Option::None;
+        $crate::paging::Filter::of(::std::any::type_name_of_val(&filters), &filters)
+    }};
+}
+
 /// The decoded content of a page token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
