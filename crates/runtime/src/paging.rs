@@ -15,10 +15,9 @@
 
 use std::cmp::Ordering;
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{
-    sea_query::{Func},
-    Condition, IntoSimpleExpr, QueryFilter, QueryOrder, QuerySelect, Value,
+    Condition, IntoSimpleExpr, QueryFilter, QueryOrder, QuerySelect, Value, sea_query::Func,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -417,7 +416,10 @@ impl Keyset {
         for i in 0..self.cols.len().min(key.len()) {
             let mut all = Condition::all();
             for (j, (expr, dir)) in self.cols.iter().enumerate().take(i) {
-                all = all.add(sea_orm::sea_query::ExprTrait::eq(expr.clone(), Self::value(&key[j], *dir)));
+                all = all.add(sea_orm::sea_query::ExprTrait::eq(
+                    expr.clone(),
+                    Self::value(&key[j], *dir),
+                ));
             }
             let (expr, dir) = &self.cols[i];
             let v = Self::value(&key[i], *dir);

@@ -9,10 +9,10 @@ use switchboard_proto::{
     prost_types::{Duration, FieldMask},
     routing::v1 as pb,
 };
-use switchboard_runtime::{page_filter, paging::Dir};
 use switchboard_runtime::ids::{
     AgentId, CampaignId, ChannelAccountId, ContactId, OrganizationId, TeamId,
 };
+use switchboard_runtime::{page_filter, paging::Dir};
 
 use super::{
     convert::{Check, actor_to_pb, org, target_to_pb, timestamp_ms},
@@ -715,7 +715,11 @@ pub async fn list_teams(
     let (teams, total) = app.store().list_teams(&id, account.as_ref(), &page).await?;
     Ok(pb::ListTeamsResponse {
         page: Some(teams.response(Some(total))),
-        teams: teams.items.into_iter().map(|t| team_to_pb(&id, t)).collect(),
+        teams: teams
+            .items
+            .into_iter()
+            .map(|t| team_to_pb(&id, t))
+            .collect(),
     })
 }
 

@@ -1,17 +1,15 @@
 //! Conversation RPCs: intake, reads, actions, history, explanations and hooks.
 
 use switchboard_proto::{common::v1 as common, routing::v1 as pb};
+use switchboard_runtime::ids::{
+    AgentId, CampaignId, ChannelAccountId, ContactId, ConversationId, TeamId,
+};
 use switchboard_runtime::{
     page_filter,
     paging::{Dir, Filter},
 };
-use switchboard_runtime::ids::{
-    AgentId, CampaignId, ChannelAccountId, ContactId, ConversationId, TeamId,
-};
 
-use super::convert::{
-    Check, actor_to_pb, ms_of, opt_timestamp, org, target_to_pb, timestamp_ms,
-};
+use super::convert::{Check, actor_to_pb, ms_of, opt_timestamp, org, target_to_pb, timestamp_ms};
 use crate::{
     app::{
         Routing,
@@ -453,10 +451,7 @@ async fn agent_list(
     let (convs, total) = app
         .agent_list(&o, actor.as_ref(), agent.as_ref(), state, page)
         .await?;
-    Ok((
-        list(o.as_str(), &convs.items),
-        convs.response(Some(total)),
-    ))
+    Ok((list(o.as_str(), &convs.items), convs.response(Some(total))))
 }
 
 pub async fn list_assigned_conversations(

@@ -149,4 +149,3 @@ pub fn actor_to_pb(actor: &Actor) -> common::Actor {
         display_name: String::new(),
     }
 }
-

@@ -1,12 +1,10 @@
 //! Work item RPCs (internal services).
 
 use switchboard_proto::routing::v1 as pb;
-use switchboard_runtime::page_filter;
 use switchboard_runtime::ids::{AgentId, ChannelAccountId, WorkItemId};
+use switchboard_runtime::page_filter;
 
-use super::convert::{
-    Check, actor_to_pb, opt_timestamp, org, target_to_pb, timestamp_ms,
-};
+use super::convert::{Check, actor_to_pb, opt_timestamp, org, target_to_pb, timestamp_ms};
 use crate::{
     app::{Routing, work_items::NewWorkItem},
     domain::work_item::{WorkItem, WorkState},
