@@ -17,7 +17,8 @@ use std::cmp::Ordering;
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{
-    Condition, IntoSimpleExpr, QueryFilter, QueryOrder, QuerySelect, Value, sea_query::Func,
+    Condition, DbBackend, IntoSimpleExpr, QueryFilter, QueryOrder, QuerySelect, Value,
+    sea_query::Func,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -355,26 +356,55 @@ impl<T> Paged<T> {
 }
 
 /// A list's order for SQL queries: columns (or expressions) with their direction, the unique
-/// id last as the tie-break. Nullable integer columns sort their NULLs last on every backend
-/// (ordered by `COALESCE(column, sentinel)`, since SQLite and PostgreSQL disagree on where NULLs
-/// go).
-#[derive(Debug, Clone, Default)]
+/// id last as the tie-break, ordered identically on SQLite and PostgreSQL (and as
+/// [`compare_keys`] orders in memory): nullable integer columns sort their NULLs last (ordered
+/// by `COALESCE(column, sentinel)`, since the backends disagree on where NULLs go), and text
+/// columns compare by bytes (SQLite's default BINARY collation; `COLLATE "C"` on PostgreSQL,
+/// whatever the database's locale).
+#[derive(Debug, Clone)]
 pub struct Keyset {
+    backend: DbBackend,
     cols: Vec<(sea_orm::sea_query::SimpleExpr, Dir)>,
 }
 
 impl Keyset {
-    pub fn new() -> Self {
-        Self::default()
+    /// An empty order for queries run on `backend` (`db.get_database_backend()`).
+    pub fn new(backend: DbBackend) -> Self {
+        Self {
+            backend,
+            cols: Vec::new(),
+        }
     }
 
-    /// A non-null column, ascending.
+    /// A non-null text column (an id, a name), ascending by bytes.
+    pub fn asc_text(self, col: impl IntoSimpleExpr) -> Self {
+        self.text(col, Dir::Asc)
+    }
+
+    /// A non-null text column, descending by bytes.
+    pub fn desc_text(self, col: impl IntoSimpleExpr) -> Self {
+        self.text(col, Dir::Desc)
+    }
+
+    fn text(mut self, col: impl IntoSimpleExpr, dir: Dir) -> Self {
+        let expr = col.into_simple_expr();
+        let expr = match self.backend {
+            DbBackend::Postgres => {
+                sea_orm::sea_query::SimpleExpr::cust_with_expr("($1 COLLATE \"C\")", expr)
+            }
+            _ => expr,
+        };
+        self.cols.push((expr, dir));
+        self
+    }
+
+    /// A non-null integer column, ascending.
     pub fn asc(mut self, col: impl IntoSimpleExpr) -> Self {
         self.cols.push((col.into_simple_expr(), Dir::Asc));
         self
     }
 
-    /// A non-null column, descending.
+    /// A non-null integer column, descending.
     pub fn desc(mut self, col: impl IntoSimpleExpr) -> Self {
         self.cols.push((col.into_simple_expr(), Dir::Desc));
         self
@@ -599,6 +629,36 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), seen.len(), "nothing served twice");
+    }
+
+    #[test]
+    fn keyset_sql_orders_nulls_last_and_text_by_bytes_on_both_backends() {
+        use sea_orm::{EntityTrait, QueryTrait};
+
+        use crate::outbox::entity::{Column as C, Entity};
+        let page = Page::parse(2, "", filter("k")).expect("valid");
+        let token = next_token(&page, vec![KeyPart::Null, KeyPart::Text("evt_1".into())]);
+        let page = Page::parse(2, &token, filter("k")).expect("valid");
+        for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
+            let keyset = Keyset::new(backend)
+                .desc_nullable(C::ClaimedUntilMs)
+                .asc_text(C::EventId);
+            let sql = keyset
+                .apply(Entity::find(), &page)
+                .build(backend)
+                .to_string();
+            assert!(sql.contains("COALESCE"), "{sql}");
+            assert!(sql.contains("LIMIT 3"), "one extra row: {sql}");
+            assert!(
+                sql.contains(&i64::MIN.to_string()),
+                "a NULL key is the sentinel: {sql}"
+            );
+            assert_eq!(
+                sql.contains("COLLATE \"C\""),
+                backend == DbBackend::Postgres,
+                "{sql}"
+            );
+        }
     }
 
     #[test]

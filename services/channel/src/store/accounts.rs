@@ -138,9 +138,9 @@ impl Store {
             query = query.filter(acc::Column::Disabled.eq(false));
         }
         let total = query.clone().count(&self.db).await?;
-        let rows = Keyset::new()
-            .asc(acc::Column::DisplayName)
-            .asc(acc::Column::Id)
+        let rows = Keyset::new(self.db.get_database_backend())
+            .asc_text(acc::Column::DisplayName)
+            .asc_text(acc::Column::Id)
             .apply(query, page)
             .all(&self.db)
             .await?;

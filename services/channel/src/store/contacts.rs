@@ -345,10 +345,10 @@ impl Store {
             select = select.filter(any);
         }
         // Contacts that wrote first: NULLs last on both backends.
-        let rows = Keyset::new()
+        let rows = Keyset::new(self.db.get_database_backend())
             .desc_nullable(ct::Column::LastInboundMs)
             .desc(ct::Column::CreatedMs)
-            .asc(ct::Column::Id)
+            .asc_text(ct::Column::Id)
             .apply(select, page)
             .all(&self.db)
             .await?;

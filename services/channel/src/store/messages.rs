@@ -484,9 +484,13 @@ impl Store {
             0
         };
         let keyset = if newest_first {
-            Keyset::new().desc(m::Column::CreatedMs).desc(m::Column::Id)
+            Keyset::new(self.db.get_database_backend())
+                .desc(m::Column::CreatedMs)
+                .desc_text(m::Column::Id)
         } else {
-            Keyset::new().asc(m::Column::CreatedMs).asc(m::Column::Id)
+            Keyset::new(self.db.get_database_backend())
+                .asc(m::Column::CreatedMs)
+                .asc_text(m::Column::Id)
         };
         let rows = keyset.apply(query, page).all(&self.db).await?;
         let messages = page

@@ -148,9 +148,9 @@ impl Store {
             q = q.filter(t::Column::LanguageCode.eq(filter.language_code.as_str()));
         }
         let total = q.clone().count(&self.db).await?;
-        let rows = Keyset::new()
-            .asc(t::Column::Name)
-            .asc(t::Column::LanguageCode)
+        let rows = Keyset::new(self.db.get_database_backend())
+            .asc_text(t::Column::Name)
+            .asc_text(t::Column::LanguageCode)
             .apply(q, page)
             .all(&self.db)
             .await?;

@@ -836,10 +836,10 @@ impl Store {
             MembersOf::Agent(a) => query.filter(e::team_members::Column::AgentId.eq(a.as_str())),
         };
         let total = query.clone().count(&self.db).await?;
-        let keyset = Keyset::new()
+        let keyset = Keyset::new(self.db.get_database_backend())
             .asc(e::team_members::Column::CreatedMs)
-            .asc(e::team_members::Column::TeamId)
-            .asc(e::team_members::Column::AgentId);
+            .asc_text(e::team_members::Column::TeamId)
+            .asc_text(e::team_members::Column::AgentId);
         let rows = keyset.apply(query, page).all(&self.db).await?;
         let list = page
             .finish(rows, |r| {
@@ -1062,9 +1062,9 @@ impl Store {
             query = query.filter(e::campaigns::Column::Archived.eq(false));
         }
         let total = query.clone().count(&self.db).await?;
-        let keyset = Keyset::new()
+        let keyset = Keyset::new(self.db.get_database_backend())
             .desc(e::campaigns::Column::CreatedMs)
-            .desc(e::campaigns::Column::Id);
+            .desc_text(e::campaigns::Column::Id);
         let rows = keyset.apply(query, page).all(&self.db).await?;
         let list = page
             .finish(rows, |r| vec![r.created_ms.into(), r.id.as_str().into()])

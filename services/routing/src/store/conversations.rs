@@ -236,15 +236,15 @@ pub enum Order {
 impl Order {
     /// The SQL order of a conversation list, id last as the tie-break; nullable times sort
     /// their NULLs last on every backend.
-    fn keyset(self) -> Keyset {
+    fn keyset(self, backend: sea_orm::DbBackend) -> Keyset {
         use e::conversations::Column as C;
-        let k = Keyset::new();
+        let k = Keyset::new(backend);
         match self {
-            Order::NewestFirst => k.desc(C::CreatedMs).desc(C::Id),
-            Order::OldestOfferFirst => k.asc_nullable(C::AssignMs).asc(C::Id),
-            Order::LatestCustomerMessageFirst => k.desc(C::LastCustomerMs).desc(C::Id),
-            Order::LatestEndFirst => k.desc_nullable(C::EndMs).desc(C::Id),
-            Order::PriorityThenAge => k.desc(C::Priority).asc_nullable(C::QueueMs).asc(C::Id),
+            Order::NewestFirst => k.desc(C::CreatedMs).desc_text(C::Id),
+            Order::OldestOfferFirst => k.asc_nullable(C::AssignMs).asc_text(C::Id),
+            Order::LatestCustomerMessageFirst => k.desc(C::LastCustomerMs).desc_text(C::Id),
+            Order::LatestEndFirst => k.desc_nullable(C::EndMs).desc_text(C::Id),
+            Order::PriorityThenAge => k.desc(C::Priority).asc_nullable(C::QueueMs).asc_text(C::Id),
         }
     }
 
@@ -497,7 +497,7 @@ impl Store {
             );
         }
         let total = q.clone().count(&self.db).await?;
-        let keyset = order.keyset();
+        let keyset = order.keyset(self.db.get_database_backend());
         let rows = keyset.apply(q, &page).all(&self.db).await?;
         let list = page
             .finish(rows, |r| order.key(r))
@@ -702,7 +702,7 @@ impl Store {
             .filter(C::OrganizationId.eq(org.as_str()))
             .filter(C::ConversationId.eq(id.as_str()));
         let total = q.clone().count(&self.db).await?;
-        let rows = Keyset::new()
+        let rows = Keyset::new(self.db.get_database_backend())
             .asc(C::Sequence)
             .apply(q, &page)
             .all(&self.db)

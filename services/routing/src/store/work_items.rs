@@ -231,9 +231,9 @@ impl Store {
             q = q.filter(w::Column::ExternalRef.eq(r.as_str()));
         }
         let total = q.clone().count(&self.db).await?;
-        let rows = Keyset::new()
+        let rows = Keyset::new(self.db.get_database_backend())
             .desc(w::Column::CreatedMs)
-            .desc(w::Column::Id)
+            .desc_text(w::Column::Id)
             .apply(q, &page)
             .all(&self.db)
             .await?;
