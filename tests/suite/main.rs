@@ -11,6 +11,7 @@ mod loadgen;
 mod metrics;
 mod organizations;
 mod outbox;
+mod paging;
 mod presence;
 mod routing_config;
 mod routing_contracts;

@@ -2,7 +2,7 @@
 
 use switchboard_runtime::{
     ids::{ChannelAccountId, OrganizationId},
-    paging::Page,
+    paging::{Page, Paged},
 };
 
 use super::Channel;
@@ -63,7 +63,7 @@ impl Channel {
         org: &OrganizationId,
         include_disabled: bool,
         page: &Page,
-    ) -> Result<(Vec<ChannelAccount>, u64), ChannelError> {
+    ) -> Result<(Paged<ChannelAccount>, u64), ChannelError> {
         self.store.accounts(org, include_disabled, page).await
     }
 

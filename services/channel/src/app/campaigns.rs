@@ -7,7 +7,7 @@ use std::{collections::HashMap, time::Duration};
 use serde::{Deserialize, Serialize};
 use switchboard_runtime::{
     ids::{CampaignId, ContactId, MessageId, OrganizationId},
-    paging::Page,
+    paging::{Page, Paged},
 };
 use tokio_util::sync::CancellationToken;
 
@@ -223,7 +223,7 @@ impl Channel {
         campaign: &CampaignId,
         statuses: Vec<Status>,
         page: &Page,
-    ) -> Result<(Vec<Message>, u64), ChannelError> {
+    ) -> Result<(Paged<Message>, u64), ChannelError> {
         self.require_supervisor(org, actor).await?;
         let scope = MessageScope::Campaign {
             campaign: campaign.clone(),

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use switchboard_runtime::{
     ids::{ContactId, OrganizationId},
-    paging::Page,
+    paging::{Page, Paged},
 };
 
 use super::Channel;
@@ -68,7 +68,7 @@ impl Channel {
         query: &str,
         tag_keys: &[String],
         page: &Page,
-    ) -> Result<Vec<Contact>, ChannelError> {
+    ) -> Result<Paged<Contact>, ChannelError> {
         self.store.contacts(org, query, tag_keys, page).await
     }
 

@@ -3,7 +3,7 @@
 
 use switchboard_runtime::{
     ids::{ChannelAccountId, ContactId, ConversationId, MessageId, OrganizationId},
-    paging::Page,
+    paging::{Page, Paged},
 };
 
 use super::Channel;
@@ -39,7 +39,7 @@ impl Channel {
         conversation: &ConversationId,
         newest_first: bool,
         page: &Page,
-    ) -> Result<Vec<Message>, ChannelError> {
+    ) -> Result<Paged<Message>, ChannelError> {
         let scope = MessageScope::Conversation(conversation.clone());
         Ok(self
             .store
@@ -56,7 +56,7 @@ impl Channel {
         account: Option<ChannelAccountId>,
         newest_first: bool,
         page: &Page,
-    ) -> Result<Vec<Message>, ChannelError> {
+    ) -> Result<Paged<Message>, ChannelError> {
         self.store.contact(org, contact).await?;
         let scope = MessageScope::Contact {
             contact: contact.clone(),

@@ -2,7 +2,7 @@
 
 use switchboard_runtime::{
     ids::{ChannelAccountId, OrganizationId},
-    paging::Page,
+    paging::{Page, Paged},
 };
 
 use super::Channel;
@@ -19,7 +19,7 @@ impl Channel {
         account: &ChannelAccountId,
         filter: &TemplateFilter,
         page: &Page,
-    ) -> Result<(Vec<StoredTemplate>, u64), ChannelError> {
+    ) -> Result<(Paged<StoredTemplate>, u64), ChannelError> {
         self.store.account(org, account).await?;
         self.store.templates(org, account, filter, page).await
     }

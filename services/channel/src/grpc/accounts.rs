@@ -2,8 +2,9 @@
 
 use switchboard_proto::channel::v1 as pb;
 use switchboard_runtime::ids::ChannelAccountId;
+use switchboard_runtime::page_filter;
 
-use super::convert::{Check, account_to_pb, page_with_total, valid};
+use super::convert::{Check, account_to_pb, valid};
 use crate::{
     app::{Channel, NewAccount},
     error::ChannelError,
@@ -111,14 +112,14 @@ pub async fn list_channel_accounts(
 ) -> Result<pb::ListChannelAccountsResponse, ChannelError> {
     let mut check = Check::default();
     let org = check.org(&req.organization_id);
-    let page = check.page(req.page.as_ref());
+    let page = check.page(req.page.as_ref(), page_filter!(req));
     check.done()?;
     let (accounts, total) = app
         .accounts(&valid(org)?, req.include_disabled, &page)
         .await?;
     Ok(pb::ListChannelAccountsResponse {
-        channel_accounts: accounts.iter().map(account_to_pb).collect(),
-        page: Some(page_with_total(&page, accounts.len(), total)),
+        channel_accounts: accounts.items.iter().map(account_to_pb).collect(),
+        page: Some(accounts.response(Some(total))),
     })
 }
 

@@ -8,10 +8,11 @@
 
 use switchboard_proto::channel::v1::{self as pb, campaign_recipient::Recipient as PbRecipient};
 use switchboard_runtime::ids::{CampaignId, ContactId};
+use switchboard_runtime::page_filter;
 
 use super::convert::{
-    Check, components_from_pb, messages_to_pb, page_with_total, recipient_result_to_pb,
-    status_from_pb, template_to_send, valid,
+    Check, components_from_pb, messages_to_pb, recipient_result_to_pb, status_from_pb,
+    template_to_send, valid,
 };
 use crate::{
     app::{CampaignRecipient, CampaignSend, Channel, MAX_RECIPIENTS, Recipient, RecipientResult},
@@ -140,7 +141,7 @@ pub async fn list_campaign_messages(
 ) -> Result<pb::ListCampaignMessagesResponse, ChannelError> {
     let mut check = Check::default();
     let org = check.org(&req.organization_id);
-    let page = check.page(req.page.as_ref());
+    let page = check.page(req.page.as_ref(), page_filter!(req));
     let campaign = check.id::<CampaignId>("campaign_id", &req.campaign_id);
     let statuses: Vec<_> = req
         .statuses
@@ -155,8 +156,8 @@ pub async fn list_campaign_messages(
         .campaign_messages(&valid(org)?, None, &valid(campaign)?, statuses, &page)
         .await?;
     Ok(pb::ListCampaignMessagesResponse {
-        messages: messages_to_pb(&messages),
-        page: Some(page_with_total(&page, messages.len(), total)),
+        messages: messages_to_pb(&messages.items),
+        page: Some(messages.response(Some(total))),
     })
 }
 

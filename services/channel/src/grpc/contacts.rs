@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use switchboard_proto::channel::v1::{self as pb, get_contact_request::Lookup};
 use switchboard_runtime::ids::ContactId;
+use switchboard_runtime::page_filter;
 
-use super::convert::{Check, attributes_from_pb, contact_to_pb, page_without_total, valid};
+use super::convert::{Check, attributes_from_pb, contact_to_pb, valid};
 use crate::{
     app::Channel,
     domain::{
@@ -171,7 +172,7 @@ pub async fn list_contacts(
 ) -> Result<pb::ListContactsResponse, ChannelError> {
     let mut check = Check::default();
     let org = check.org(&req.organization_id);
-    let page = check.page(req.page.as_ref());
+    let page = check.page(req.page.as_ref(), page_filter!(req));
     check.text("query", &req.query, 0, MAX_DISPLAY_NAME_CHARS);
     let keys: Vec<String> = tags(&mut check, "tags", &req.tags)
         .iter()
@@ -180,8 +181,8 @@ pub async fn list_contacts(
     check.done()?;
     let contacts = app.contacts(&valid(org)?, &req.query, &keys, &page).await?;
     Ok(pb::ListContactsResponse {
-        contacts: contacts.iter().map(contact_to_pb).collect(),
-        page: Some(page_without_total(&page, contacts.len())),
+        contacts: contacts.items.iter().map(contact_to_pb).collect(),
+        page: Some(contacts.response(None)),
     })
 }
 

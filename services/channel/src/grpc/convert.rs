@@ -11,7 +11,7 @@ use switchboard_proto::{
 use switchboard_runtime::{
     errors::FieldViolation,
     ids::{AgentId, IdError, OrganizationId},
-    paging::Page,
+    paging::{Filter, Page},
 };
 
 use crate::{
@@ -101,14 +101,14 @@ impl Check {
         }
     }
 
-    /// Parses a page selection.
-    pub fn page(&mut self, page: Option<&common::PageRequest>) -> Page {
+    /// Parses a page selection bound to the request's `filter` (see `page_filter!`).
+    pub fn page(&mut self, page: Option<&common::PageRequest>, filter: Filter) -> Page {
         let (size, token) = page.map_or((0, ""), |p| (p.page_size, p.page_token.as_str()));
-        match Page::parse(size, token) {
+        match Page::parse(size, token, filter) {
             Ok(p) => p,
             Err(v) => {
                 self.0.push(v);
-                Page { offset: 0, size: 1 }
+                Page::first(1, filter)
             }
         }
     }
@@ -205,23 +205,6 @@ pub fn duration_ms(ms: i64) -> Duration {
     Duration {
         seconds: ms.div_euclid(1000),
         nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
-    }
-}
-
-/// Page metadata of a list that counts its rows (`total_size` set).
-pub fn page_with_total(page: &Page, returned: usize, total: u64) -> common::PageResponse {
-    common::PageResponse {
-        next_page_token: page.next_token(returned, total),
-        total_size: Some(i32::try_from(total).unwrap_or(i32::MAX)),
-    }
-}
-
-/// Page metadata of a list that does not count its rows: a full page may have a next one
-/// (which may then come back empty).
-pub fn page_without_total(page: &Page, returned: usize) -> common::PageResponse {
-    common::PageResponse {
-        next_page_token: page.next_token(returned, u64::MAX),
-        total_size: None,
     }
 }
 

@@ -3,10 +3,9 @@
 
 use switchboard_proto::channel::v1::{self as pb, get_conversation_window_request::Subject};
 use switchboard_runtime::ids::{ChannelAccountId, ContactId, ConversationId, MessageId};
+use switchboard_runtime::page_filter;
 
-use super::convert::{
-    Check, message_to_pb, messages_to_pb, page_without_total, valid, window_to_pb,
-};
+use super::convert::{Check, message_to_pb, messages_to_pb, valid, window_to_pb};
 use crate::{app::Channel, error::ChannelError};
 
 /// Whether a listing goes newest first; `default_newest` when the order is unspecified.
@@ -44,7 +43,7 @@ pub async fn list_conversation_messages(
 ) -> Result<pb::ListConversationMessagesResponse, ChannelError> {
     let mut check = Check::default();
     let org = check.org(&req.organization_id);
-    let page = check.page(req.page.as_ref());
+    let page = check.page(req.page.as_ref(), page_filter!(req));
     let conversation = check.id::<ConversationId>("conversation_id", &req.conversation_id);
     let newest = newest_first(&mut check, req.order, false);
     check.done()?;
@@ -52,8 +51,8 @@ pub async fn list_conversation_messages(
         .conversation_messages(&valid(org)?, &valid(conversation)?, newest, &page)
         .await?;
     Ok(pb::ListConversationMessagesResponse {
-        messages: messages_to_pb(&messages),
-        page: Some(page_without_total(&page, messages.len())),
+        messages: messages_to_pb(&messages.items),
+        page: Some(messages.response(None)),
     })
 }
 
@@ -65,7 +64,7 @@ pub async fn list_contact_messages(
 ) -> Result<pb::ListContactMessagesResponse, ChannelError> {
     let mut check = Check::default();
     let org = check.org(&req.organization_id);
-    let page = check.page(req.page.as_ref());
+    let page = check.page(req.page.as_ref(), page_filter!(req));
     let contact = check.id::<ContactId>("contact_id", &req.contact_id);
     let account = check.opt_id::<ChannelAccountId>("channel_account_id", &req.channel_account_id);
     let newest = newest_first(&mut check, req.order, true);
@@ -74,8 +73,8 @@ pub async fn list_contact_messages(
         .contact_messages(&valid(org)?, &valid(contact)?, account, newest, &page)
         .await?;
     Ok(pb::ListContactMessagesResponse {
-        messages: messages_to_pb(&messages),
-        page: Some(page_without_total(&page, messages.len())),
+        messages: messages_to_pb(&messages.items),
+        page: Some(messages.response(None)),
     })
 }
 

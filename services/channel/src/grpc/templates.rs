@@ -2,8 +2,9 @@
 
 use switchboard_proto::channel::v1 as pb;
 use switchboard_runtime::ids::ChannelAccountId;
+use switchboard_runtime::page_filter;
 
-use super::convert::{Check, page_with_total, template_status_from_pb, template_to_pb, valid};
+use super::convert::{Check, template_status_from_pb, template_to_pb, valid};
 use crate::{app::Channel, error::ChannelError, store::templates::TemplateFilter};
 
 /// Longest name query.
@@ -18,7 +19,7 @@ pub async fn list_templates(
 ) -> Result<pb::ListTemplatesResponse, ChannelError> {
     let mut check = Check::default();
     let org = check.org(&req.organization_id);
-    let page = check.page(req.page.as_ref());
+    let page = check.page(req.page.as_ref(), page_filter!(req));
     let account = check.id::<ChannelAccountId>("channel_account_id", &req.channel_account_id);
     let statuses = req
         .statuses
@@ -44,8 +45,8 @@ pub async fn list_templates(
         .templates(&valid(org)?, &valid(account)?, &filter, &page)
         .await?;
     Ok(pb::ListTemplatesResponse {
-        templates: templates.iter().map(template_to_pb).collect(),
-        page: Some(page_with_total(&page, templates.len(), total)),
+        templates: templates.items.iter().map(template_to_pb).collect(),
+        page: Some(templates.response(Some(total))),
     })
 }
 

@@ -2,12 +2,12 @@
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait, sea_query::ExprTrait,
+    TransactionTrait, sea_query::ExprTrait,
 };
 use switchboard_runtime::{
     errors::is_unique_violation,
     ids::{ChannelAccountId, OrganizationId},
-    paging::Page,
+    paging::{Keyset, Page, Paged},
 };
 
 use super::{Store, entities::channel_accounts as acc, idempotency, parse_id};
@@ -130,7 +130,7 @@ impl Store {
         org: &OrganizationId,
         include_disabled: bool,
         page: &Page,
-    ) -> Result<(Vec<ChannelAccount>, u64), ChannelError> {
+    ) -> Result<(Paged<ChannelAccount>, u64), ChannelError> {
         let mut query = acc::Entity::find()
             .filter(acc::Column::OrganizationId.eq(org.as_str()))
             .filter(acc::Column::Deleted.eq(false));
@@ -138,14 +138,17 @@ impl Store {
             query = query.filter(acc::Column::Disabled.eq(false));
         }
         let total = query.clone().count(&self.db).await?;
-        let rows = query
-            .order_by_asc(acc::Column::DisplayName)
-            .order_by_asc(acc::Column::Id)
-            .offset(page.offset)
-            .limit(page.size)
+        let rows = Keyset::new(self.db.get_database_backend())
+            .asc_text(acc::Column::DisplayName)
+            .asc_text(acc::Column::Id)
+            .apply(query, page)
             .all(&self.db)
             .await?;
-        let accounts = rows.into_iter().map(from_row).collect::<Result<_, _>>()?;
+        let accounts = page
+            .finish(rows, |r| {
+                vec![r.display_name.as_str().into(), r.id.as_str().into()]
+            })
+            .try_map(from_row)?;
         Ok((accounts, total))
     }
 

@@ -4,14 +4,14 @@ use std::collections::{BTreeMap, HashMap};
 
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     TransactionTrait,
     sea_query::{ExprTrait, OnConflict, Query},
 };
 use sha2::{Digest, Sha256};
 use switchboard_runtime::{
     ids::{ChannelAccountId, ContactId, OrganizationId},
-    paging::Page,
+    paging::{Keyset, Page, Paged},
 };
 
 use super::{
@@ -312,7 +312,7 @@ impl Store {
         query: &str,
         tag_keys: &[String],
         page: &Page,
-    ) -> Result<Vec<Contact>, ChannelError> {
+    ) -> Result<Paged<Contact>, ChannelError> {
         let mut select = ct::Entity::find().filter(ct::Column::OrganizationId.eq(org.as_str()));
         for key in tag_keys {
             select = select.filter(
@@ -344,17 +344,25 @@ impl Store {
             }
             select = select.filter(any);
         }
-        // Contacts that wrote first (PostgreSQL would put NULLs first in a descending order).
-        let rows = select
-            .order_by_asc(sea_orm::sea_query::Expr::col(ct::Column::LastInboundMs).is_null())
-            .order_by_desc(ct::Column::LastInboundMs)
-            .order_by_desc(ct::Column::CreatedMs)
-            .order_by_asc(ct::Column::Id)
-            .offset(page.offset)
-            .limit(page.size)
+        // Contacts that wrote first: NULLs last on both backends.
+        let rows = Keyset::new(self.db.get_database_backend())
+            .desc_nullable(ct::Column::LastInboundMs)
+            .desc(ct::Column::CreatedMs)
+            .asc_text(ct::Column::Id)
+            .apply(select, page)
             .all(&self.db)
             .await?;
-        with_tags(&self.db, org, rows).await
+        let paged = page.finish(rows, |r| {
+            vec![
+                r.last_inbound_ms.into(),
+                r.created_ms.into(),
+                r.id.as_str().into(),
+            ]
+        });
+        Ok(Paged {
+            items: with_tags(&self.db, org, paged.items).await?,
+            next_page_token: paged.next_page_token,
+        })
     }
 
     /// Applies `changes` to a contact.

@@ -8,7 +8,7 @@ use switchboard_runtime::{
     errors::is_unique_violation,
     ids::{CampaignId, ChannelAccountId, ContactId, ConversationId, MessageId, OrganizationId},
     outbox::{self, NewEvent},
-    paging::Page,
+    paging::{Keyset, Page, Paged},
 };
 
 use super::{Store, corrupt, entities::early_statuses as early, entities::messages as m, parse_id};
@@ -476,28 +476,26 @@ impl Store {
         newest_first: bool,
         page: &Page,
         with_total: bool,
-    ) -> Result<(Vec<Message>, u64), ChannelError> {
+    ) -> Result<(Paged<Message>, u64), ChannelError> {
         let query = Self::scoped(org, scope);
         let total = if with_total {
             query.clone().count(&self.db).await?
         } else {
             0
         };
-        let query = if newest_first {
-            query
-                .order_by_desc(m::Column::CreatedMs)
-                .order_by_desc(m::Column::Id)
+        let keyset = if newest_first {
+            Keyset::new(self.db.get_database_backend())
+                .desc(m::Column::CreatedMs)
+                .desc_text(m::Column::Id)
         } else {
-            query
-                .order_by_asc(m::Column::CreatedMs)
-                .order_by_asc(m::Column::Id)
+            Keyset::new(self.db.get_database_backend())
+                .asc(m::Column::CreatedMs)
+                .asc_text(m::Column::Id)
         };
-        let rows = query
-            .offset(page.offset)
-            .limit(page.size)
-            .all(&self.db)
-            .await?;
-        let messages = rows.into_iter().map(from_row).collect::<Result<_, _>>()?;
+        let rows = keyset.apply(query, page).all(&self.db).await?;
+        let messages = page
+            .finish(rows, |r| vec![r.created_ms.into(), r.id.as_str().into()])
+            .try_map(from_row)?;
         Ok((messages, total))
     }
 

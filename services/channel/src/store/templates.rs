@@ -1,12 +1,12 @@
 //! Message templates of a number's WhatsApp Business Account, as last synced from Meta.
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait, sea_query::ExprTrait,
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
+    sea_query::ExprTrait,
 };
 use switchboard_runtime::{
     ids::{ChannelAccountId, OrganizationId},
-    paging::Page,
+    paging::{Keyset, Page, Paged},
 };
 
 use super::{Store, entities::templates as t};
@@ -122,14 +122,14 @@ impl Store {
         .map(from_row))
     }
 
-    /// A page of templates ordered by name then language, and the total.
+    /// A page of templates ordered by name then language (unique in an account), and the total.
     pub async fn templates(
         &self,
         org: &OrganizationId,
         account: &ChannelAccountId,
         filter: &TemplateFilter,
         page: &Page,
-    ) -> Result<(Vec<StoredTemplate>, u64), ChannelError> {
+    ) -> Result<(Paged<StoredTemplate>, u64), ChannelError> {
         let mut q = t::Entity::find()
             .filter(t::Column::OrganizationId.eq(org.as_str()))
             .filter(t::Column::ChannelAccountId.eq(account.as_str()));
@@ -148,13 +148,17 @@ impl Store {
             q = q.filter(t::Column::LanguageCode.eq(filter.language_code.as_str()));
         }
         let total = q.clone().count(&self.db).await?;
-        let rows = q
-            .order_by_asc(t::Column::Name)
-            .order_by_asc(t::Column::LanguageCode)
-            .offset(page.offset)
-            .limit(page.size)
+        let rows = Keyset::new(self.db.get_database_backend())
+            .asc_text(t::Column::Name)
+            .asc_text(t::Column::LanguageCode)
+            .apply(q, page)
             .all(&self.db)
             .await?;
-        Ok((rows.into_iter().map(from_row).collect(), total))
+        let list = page
+            .finish(rows, |r| {
+                vec![r.name.as_str().into(), r.language_code.as_str().into()]
+            })
+            .map(from_row);
+        Ok((list, total))
     }
 }

@@ -3,7 +3,7 @@
 
 use switchboard_runtime::{
     ids::{AgentId, ConversationId, OrganizationId},
-    paging::Page,
+    paging::{Dir, Filter, Page, Paged},
 };
 
 use super::Routing;
@@ -96,7 +96,7 @@ impl Routing {
         actor: Option<&AgentId>,
         filter: ConversationFilter,
         page: Page,
-    ) -> Result<(Vec<Conversation>, u64), RoutingError> {
+    ) -> Result<(Paged<Conversation>, u64), RoutingError> {
         self.require_supervisor(org, actor).await?;
         self.store
             .list_conversations(org, &filter, Order::NewestFirst, page)
@@ -111,7 +111,7 @@ impl Routing {
         agent: Option<&AgentId>,
         state: State,
         page: Page,
-    ) -> Result<(Vec<Conversation>, u64), RoutingError> {
+    ) -> Result<(Paged<Conversation>, u64), RoutingError> {
         let whose = self.whose(org, actor, agent).await?;
         let (order, unfinalized) = match state {
             State::Assigned => (Order::OldestOfferFirst, false),
@@ -144,7 +144,7 @@ impl Routing {
         team: Option<switchboard_runtime::ids::TeamId>,
         account: Option<String>,
         page: Page,
-    ) -> Result<(Vec<Conversation>, u64), RoutingError> {
+    ) -> Result<(Paged<Conversation>, u64), RoutingError> {
         let caller = self.optional_caller(org, actor).await?;
         let whose = match (&caller, agent) {
             (Some(c), None) if c.role.supervises() => None,
@@ -185,21 +185,21 @@ impl Routing {
                 "is required for internal callers",
             ));
         };
-        let one = Page { offset: 0, size: 1 };
+        let one = Page::first(1, Filter::internal("routing.inbox_counts"));
         let waiting = self
-            .waiting(org, None, Some(&agent), None, None, one)
+            .waiting(org, None, Some(&agent), None, None, one.clone())
             .await?
             .1;
         let assigned = self
-            .agent_list(org, None, Some(&agent), State::Assigned, one)
+            .agent_list(org, None, Some(&agent), State::Assigned, one.clone())
             .await?
             .1;
         let open = self
-            .agent_list(org, None, Some(&agent), State::Open, one)
+            .agent_list(org, None, Some(&agent), State::Open, one.clone())
             .await?
             .1;
         let expired = self
-            .agent_list(org, None, Some(&agent), State::Expired, one)
+            .agent_list(org, None, Some(&agent), State::Expired, one.clone())
             .await?
             .1;
         Ok(InboxCounts {
@@ -218,7 +218,7 @@ impl Routing {
         contact: switchboard_runtime::ids::ContactId,
         account: Option<String>,
         page: Page,
-    ) -> Result<(Vec<Conversation>, u64), RoutingError> {
+    ) -> Result<(Paged<Conversation>, u64), RoutingError> {
         let caller = self.optional_caller(org, actor).await?;
         let filter = ConversationFilter {
             contact: Some(contact),
@@ -235,13 +235,11 @@ impl Routing {
                     org,
                     &filter,
                     Order::NewestFirst,
-                    Page {
-                        offset: 0,
-                        size: 500,
-                    },
+                    Page::first(500, Filter::internal("routing.contact_visibility")),
                 )
                 .await?
-                .0;
+                .0
+                .items;
             if !all.iter().any(|conv| conv.visible_to(c)) {
                 return Err(RoutingError::denied(
                     "the agent has no conversation with this contact",
@@ -260,7 +258,7 @@ impl Routing {
         id: &ConversationId,
         actor: Option<&AgentId>,
         page: Page,
-    ) -> Result<(Vec<Transition>, u64), RoutingError> {
+    ) -> Result<(Paged<Transition>, u64), RoutingError> {
         self.get_conversation(org, id, actor).await?;
         self.store.transitions(org, id, page).await
     }
@@ -287,7 +285,7 @@ impl Routing {
         team: Option<&str>,
         agent: Option<&str>,
         page: Page,
-    ) -> Result<(Vec<TransferRow>, u64), RoutingError> {
+    ) -> Result<(Paged<TransferRow>, u64), RoutingError> {
         self.require_supervisor(org, actor).await?;
         let transfers = self.store.transfers(org, None, Some(range_ms)).await?;
         let mut by_conv: Vec<(String, Vec<Transfer>)> = Vec::new();
@@ -310,13 +308,16 @@ impl Routing {
                 None => by_conv.push((key, vec![t])),
             }
         }
-        by_conv.sort_by_key(|(_, list)| std::cmp::Reverse(list.last().map_or(0, |t| t.created_ms)));
         let total = by_conv.len() as u64;
-        let slice: Vec<_> = by_conv
-            .into_iter()
-            .skip(page.offset as usize)
-            .take(page.size as usize)
-            .collect();
+        // Newest last transfer first, conversation id as the tie-break.
+        let paged = page.slice(by_conv, &[Dir::Desc, Dir::Asc], |(k, list)| {
+            vec![
+                list.last().map_or(0, |t| t.created_ms).into(),
+                k.as_str().into(),
+            ]
+        });
+        let next_page_token = paged.next_page_token;
+        let slice = paged.items;
         let ids: Vec<String> = slice.iter().map(|(k, _)| k.clone()).collect();
         let convs = self.store.conversations_by_id(org, &ids).await?;
         let rows = slice
@@ -328,7 +329,13 @@ impl Routing {
                     .map(|c| (c.clone(), list))
             })
             .collect();
-        Ok((rows, total))
+        Ok((
+            Paged {
+                items: rows,
+                next_page_token,
+            },
+            total,
+        ))
     }
 
     /// Decisions about a conversation or work item (newest first), or one decision.

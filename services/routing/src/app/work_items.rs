@@ -377,7 +377,7 @@ impl Routing {
         org: &OrganizationId,
         filter: &WorkItemFilter,
         page: switchboard_runtime::paging::Page,
-    ) -> Result<(Vec<WorkItem>, u64), RoutingError> {
+    ) -> Result<(switchboard_runtime::paging::Paged<WorkItem>, u64), RoutingError> {
         self.store.list_work_items(org, filter, page).await
     }
 

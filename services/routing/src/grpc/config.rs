@@ -12,9 +12,10 @@ use switchboard_proto::{
 use switchboard_runtime::ids::{
     AgentId, CampaignId, ChannelAccountId, ContactId, OrganizationId, TeamId,
 };
+use switchboard_runtime::{page_filter, paging::Dir};
 
 use super::{
-    convert::{Check, actor_to_pb, org, page_response, target_to_pb, timestamp_ms},
+    convert::{Check, actor_to_pb, org, target_to_pb, timestamp_ms},
     organizations::organization_to_pb,
 };
 use crate::{
@@ -471,7 +472,7 @@ pub async fn list_agents(
 ) -> Result<pb::ListAgentsResponse, RoutingError> {
     let mut check = Check::default();
     let id = org(&mut check, &req.organization_id);
-    let page = check.page(req.page.as_ref());
+    let page = check.page(req.page.as_ref(), page_filter!(req));
     let team: Option<TeamId> = check.opt_id("team_id", &req.team_id);
     let roles: Vec<Role> = req
         .roles
@@ -489,13 +490,13 @@ pub async fn list_agents(
     };
     let (agents, total) = app.store().list_agents(&id, &filter, &page).await?;
     let default = default_capacity(app, &id).await?;
-    let returned = agents.len();
     Ok(pb::ListAgentsResponse {
+        page: Some(agents.response(Some(total))),
         agents: agents
+            .items
             .into_iter()
             .map(|a| agent_to_pb(&id, a, default))
             .collect(),
-        page: Some(page_response(&page, returned, total)),
     })
 }
 
@@ -706,16 +707,19 @@ pub async fn list_teams(
 ) -> Result<pb::ListTeamsResponse, RoutingError> {
     let mut check = Check::default();
     let id = org(&mut check, &req.organization_id);
-    let page = check.page(req.page.as_ref());
+    let page = check.page(req.page.as_ref(), page_filter!(req));
     let account: Option<ChannelAccountId> =
         check.opt_id("channel_account_id", &req.channel_account_id);
     check.done()?;
     let id = id.expect("validated");
     let (teams, total) = app.store().list_teams(&id, account.as_ref(), &page).await?;
-    let returned = teams.len();
     Ok(pb::ListTeamsResponse {
-        teams: teams.into_iter().map(|t| team_to_pb(&id, t)).collect(),
-        page: Some(page_response(&page, returned, total)),
+        page: Some(teams.response(Some(total))),
+        teams: teams
+            .items
+            .into_iter()
+            .map(|t| team_to_pb(&id, t))
+            .collect(),
     })
 }
 
@@ -864,7 +868,7 @@ pub async fn list_team_members(
 ) -> Result<pb::ListTeamMembersResponse, RoutingError> {
     let mut check = Check::default();
     let id = org(&mut check, &req.organization_id);
-    let page = check.page(req.page.as_ref());
+    let page = check.page(req.page.as_ref(), page_filter!(req));
     let of = match (req.team_id.is_empty(), req.agent_id.is_empty()) {
         (false, true) => check.id("team_id", &req.team_id).map(MembersOf::Team),
         (true, false) => check.id("agent_id", &req.agent_id).map(MembersOf::Agent),
@@ -878,10 +882,9 @@ pub async fn list_team_members(
         .store()
         .memberships(&id.expect("validated"), &of.expect("validated"), &page)
         .await?;
-    let returned = list.len();
     Ok(pb::ListTeamMembersResponse {
-        memberships: list.into_iter().map(membership_to_pb).collect(),
-        page: Some(page_response(&page, returned, total)),
+        page: Some(list.response(Some(total))),
+        memberships: list.items.into_iter().map(membership_to_pb).collect(),
     })
 }
 
@@ -1074,7 +1077,7 @@ pub async fn list_campaigns(
 ) -> Result<pb::ListCampaignsResponse, RoutingError> {
     let mut check = Check::default();
     let id = org(&mut check, &req.organization_id);
-    let page = check.page(req.page.as_ref());
+    let page = check.page(req.page.as_ref(), page_filter!(req));
     let account: Option<ChannelAccountId> =
         check.opt_id("channel_account_id", &req.channel_account_id);
     check.done()?;
@@ -1083,10 +1086,13 @@ pub async fn list_campaigns(
         .store()
         .list_campaigns(&id, account.as_ref(), req.include_archived, &page)
         .await?;
-    let returned = list.len();
     Ok(pb::ListCampaignsResponse {
-        campaigns: list.into_iter().map(|c| campaign_to_pb(&id, c)).collect(),
-        page: Some(page_response(&page, returned, total)),
+        page: Some(list.response(Some(total))),
+        campaigns: list
+            .items
+            .into_iter()
+            .map(|c| campaign_to_pb(&id, c))
+            .collect(),
     })
 }
 
@@ -1217,22 +1223,20 @@ pub async fn list_contact_owners(
     let mut check = Check::default();
     let id = org(&mut check, &req.organization_id);
     let contact: Option<ContactId> = check.id("contact_id", &req.contact_id);
-    let page = check.page(req.page.as_ref());
+    let page = check.page(req.page.as_ref(), page_filter!(req));
     check.done()?;
     let owners = app
         .store()
         .contact_owners(&id.expect("validated"), &contact.expect("validated"))
         .await?;
     let total = owners.len() as u64;
-    let list: Vec<_> = owners
-        .into_iter()
-        .skip(page.offset as usize)
-        .take(page.size as usize)
-        .collect();
-    let returned = list.len();
+    // Oldest first, agent id as the tie-break (an agent owns a contact once).
+    let list = page.slice(owners, &[Dir::Asc, Dir::Asc], |o| {
+        vec![o.created_ms.into(), o.agent_id.as_str().into()]
+    });
     Ok(pb::ListContactOwnersResponse {
-        owners: list.into_iter().map(owner_to_pb).collect(),
-        page: Some(page_response(&page, returned, total)),
+        page: Some(list.response(Some(total))),
+        owners: list.items.into_iter().map(owner_to_pb).collect(),
     })
 }
 

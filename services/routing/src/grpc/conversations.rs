@@ -4,10 +4,12 @@ use switchboard_proto::{common::v1 as common, routing::v1 as pb};
 use switchboard_runtime::ids::{
     AgentId, CampaignId, ChannelAccountId, ContactId, ConversationId, TeamId,
 };
-
-use super::convert::{
-    Check, actor_to_pb, ms_of, opt_timestamp, org, page_response, target_to_pb, timestamp_ms,
+use switchboard_runtime::{
+    page_filter,
+    paging::{Dir, Filter},
 };
+
+use super::convert::{Check, actor_to_pb, ms_of, opt_timestamp, org, target_to_pb, timestamp_ms};
 use crate::{
     app::{
         Routing,
@@ -388,7 +390,7 @@ pub async fn list_conversations(
 ) -> Result<pb::ListConversationsResponse, RoutingError> {
     let mut check = Check::default();
     let o = org(&mut check, &req.organization_id);
-    let page = check.page(req.page.as_ref());
+    let page = check.page(req.page.as_ref(), page_filter!(req));
     let actor = check.opt_id::<AgentId>("actor_agent_id", &req.actor_agent_id);
     let states: Vec<State> = req
         .states
@@ -425,8 +427,8 @@ pub async fn list_conversations(
         .list_conversations(&o, actor.as_ref(), filter, page)
         .await?;
     Ok(pb::ListConversationsResponse {
-        conversations: list(o.as_str(), &convs),
-        page: Some(page_response(&page, convs.len(), total)),
+        conversations: list(o.as_str(), &convs.items),
+        page: Some(convs.response(Some(total))),
     })
 }
 
@@ -434,13 +436,14 @@ async fn agent_list(
     app: &Routing,
     organization_id: &str,
     page: Option<&common::PageRequest>,
+    filter: Filter,
     actor: &str,
     agent: &str,
     state: State,
 ) -> Result<(Vec<pb::Conversation>, common::PageResponse), RoutingError> {
     let mut check = Check::default();
     let o = org(&mut check, organization_id);
-    let page = check.page(page);
+    let page = check.page(page, filter);
     let actor = check.opt_id::<AgentId>("actor_agent_id", actor);
     let agent = check.opt_id::<AgentId>("agent_id", agent);
     check.done()?;
@@ -448,10 +451,7 @@ async fn agent_list(
     let (convs, total) = app
         .agent_list(&o, actor.as_ref(), agent.as_ref(), state, page)
         .await?;
-    Ok((
-        list(o.as_str(), &convs),
-        page_response(&page, convs.len(), total),
-    ))
+    Ok((list(o.as_str(), &convs.items), convs.response(Some(total))))
 }
 
 pub async fn list_assigned_conversations(
@@ -462,6 +462,7 @@ pub async fn list_assigned_conversations(
         app,
         &req.organization_id,
         req.page.as_ref(),
+        page_filter!(req),
         &req.actor_agent_id,
         &req.agent_id,
         State::Assigned,
@@ -481,6 +482,7 @@ pub async fn list_open_conversations(
         app,
         &req.organization_id,
         req.page.as_ref(),
+        page_filter!(req),
         &req.actor_agent_id,
         &req.agent_id,
         State::Open,
@@ -500,6 +502,7 @@ pub async fn list_expired_conversations(
         app,
         &req.organization_id,
         req.page.as_ref(),
+        page_filter!(req),
         &req.actor_agent_id,
         &req.agent_id,
         State::Expired,
@@ -517,7 +520,7 @@ pub async fn list_waiting_conversations(
 ) -> Result<pb::ListWaitingConversationsResponse, RoutingError> {
     let mut check = Check::default();
     let o = org(&mut check, &req.organization_id);
-    let page = check.page(req.page.as_ref());
+    let page = check.page(req.page.as_ref(), page_filter!(req));
     let actor = check.opt_id::<AgentId>("actor_agent_id", &req.actor_agent_id);
     let agent = check.opt_id::<AgentId>("agent_id", &req.agent_id);
     let team = check.opt_id::<TeamId>("team_id", &req.team_id);
@@ -535,8 +538,8 @@ pub async fn list_waiting_conversations(
         )
         .await?;
     Ok(pb::ListWaitingConversationsResponse {
-        conversations: list(o.as_str(), &convs),
-        page: Some(page_response(&page, convs.len(), total)),
+        conversations: list(o.as_str(), &convs.items),
+        page: Some(convs.response(Some(total))),
     })
 }
 
@@ -568,7 +571,7 @@ pub async fn list_contact_conversations(
 ) -> Result<pb::ListContactConversationsResponse, RoutingError> {
     let mut check = Check::default();
     let o = org(&mut check, &req.organization_id);
-    let page = check.page(req.page.as_ref());
+    let page = check.page(req.page.as_ref(), page_filter!(req));
     let actor = check.opt_id::<AgentId>("actor_agent_id", &req.actor_agent_id);
     let contact = check.id::<ContactId>("contact_id", &req.contact_id);
     let account = check.opt_id::<ChannelAccountId>("channel_account_id", &req.channel_account_id);
@@ -584,8 +587,8 @@ pub async fn list_contact_conversations(
         )
         .await?;
     Ok(pb::ListContactConversationsResponse {
-        conversations: list(o.as_str(), &convs),
-        page: Some(page_response(&page, convs.len(), total)),
+        conversations: list(o.as_str(), &convs.items),
+        page: Some(convs.response(Some(total))),
     })
 }
 
@@ -751,7 +754,7 @@ pub async fn list_conversation_transfers(
 ) -> Result<pb::ListConversationTransfersResponse, RoutingError> {
     let mut check = Check::default();
     let o = org(&mut check, &req.organization_id);
-    let page = check.page(req.page.as_ref());
+    let page = check.page(req.page.as_ref(), page_filter!(req));
     let actor = check.opt_id::<AgentId>("actor_agent_id", &req.actor_agent_id);
     let id = check.id::<ConversationId>("conversation_id", &req.conversation_id);
     check.done()?;
@@ -763,15 +766,13 @@ pub async fn list_conversation_transfers(
         )
         .await?;
     let total = all.len() as u64;
-    let transfers: Vec<_> = all
-        .iter()
-        .skip(page.offset as usize)
-        .take(page.size as usize)
-        .map(transfer_to_pb)
-        .collect();
+    // Oldest first, id as the tie-break.
+    let transfers = page.slice(all, &[Dir::Asc, Dir::Asc], |t| {
+        vec![t.created_ms.into(), t.id.as_str().into()]
+    });
     Ok(pb::ListConversationTransfersResponse {
-        page: Some(page_response(&page, transfers.len(), total)),
-        transfers,
+        page: Some(transfers.response(Some(total))),
+        transfers: transfers.items.iter().map(transfer_to_pb).collect(),
     })
 }
 
@@ -781,7 +782,7 @@ pub async fn get_transfer_report(
 ) -> Result<pb::GetTransferReportResponse, RoutingError> {
     let mut check = Check::default();
     let o = org(&mut check, &req.organization_id);
-    let page = check.page(req.page.as_ref());
+    let page = check.page(req.page.as_ref(), page_filter!(req));
     let actor = check.opt_id::<AgentId>("actor_agent_id", &req.actor_agent_id);
     let team = check.opt_id::<TeamId>("team_id", &req.team_id);
     let agent = check.opt_id::<AgentId>("agent_id", &req.agent_id);
@@ -812,8 +813,9 @@ pub async fn get_transfer_report(
         )
         .await?;
     Ok(pb::GetTransferReportResponse {
-        page: Some(page_response(&page, rows.len(), total)),
+        page: Some(rows.response(Some(total))),
         rows: rows
+            .items
             .iter()
             .map(|(c, ts)| pb::TransferReportRow {
                 conversation: Some(conversation_to_pb(o.as_str(), c)),
@@ -829,7 +831,7 @@ pub async fn list_conversation_transitions(
 ) -> Result<pb::ListConversationTransitionsResponse, RoutingError> {
     let mut check = Check::default();
     let o = org(&mut check, &req.organization_id);
-    let page = check.page(req.page.as_ref());
+    let page = check.page(req.page.as_ref(), page_filter!(req));
     let actor = check.opt_id::<AgentId>("actor_agent_id", &req.actor_agent_id);
     let id = check.id::<ConversationId>("conversation_id", &req.conversation_id);
     check.done()?;
@@ -842,8 +844,8 @@ pub async fn list_conversation_transitions(
         )
         .await?;
     Ok(pb::ListConversationTransitionsResponse {
-        transitions: ts.iter().map(transition_to_pb).collect(),
-        page: Some(page_response(&page, ts.len(), total)),
+        transitions: ts.items.iter().map(transition_to_pb).collect(),
+        page: Some(ts.response(Some(total))),
     })
 }
 

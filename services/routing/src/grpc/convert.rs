@@ -4,7 +4,7 @@ use switchboard_proto::{common::v1 as common, prost_types::Timestamp, routing::v
 use switchboard_runtime::{
     errors::FieldViolation,
     ids::{AgentId, OrganizationId, TeamId},
-    paging::Page,
+    paging::{Filter, Page},
 };
 
 use crate::{
@@ -63,14 +63,14 @@ impl Check {
         }
     }
 
-    /// Parses a page selection.
-    pub fn page(&mut self, page: Option<&common::PageRequest>) -> Page {
+    /// Parses a page selection bound to the request's `filter` (see `page_filter!`).
+    pub fn page(&mut self, page: Option<&common::PageRequest>, filter: Filter) -> Page {
         let (size, token) = page.map_or((0, ""), |p| (p.page_size, p.page_token.as_str()));
-        match Page::parse(size, token) {
+        match Page::parse(size, token, filter) {
             Ok(p) => p,
             Err(v) => {
                 self.0.push(v);
-                Page { offset: 0, size: 1 }
+                Page::first(1, filter)
             }
         }
     }
@@ -147,16 +147,5 @@ pub fn actor_to_pb(actor: &Actor) -> common::Actor {
         kind: kind as i32,
         id: actor.id.clone(),
         display_name: String::new(),
-    }
-}
-
-pub fn page_response(
-    page: &switchboard_runtime::paging::Page,
-    returned: usize,
-    total: u64,
-) -> common::PageResponse {
-    common::PageResponse {
-        next_page_token: page.next_token(returned, total),
-        total_size: Some(total as i32),
     }
 }

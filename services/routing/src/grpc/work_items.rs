@@ -2,10 +2,9 @@
 
 use switchboard_proto::routing::v1 as pb;
 use switchboard_runtime::ids::{AgentId, ChannelAccountId, WorkItemId};
+use switchboard_runtime::page_filter;
 
-use super::convert::{
-    Check, actor_to_pb, opt_timestamp, org, page_response, target_to_pb, timestamp_ms,
-};
+use super::convert::{Check, actor_to_pb, opt_timestamp, org, target_to_pb, timestamp_ms};
 use crate::{
     app::{Routing, work_items::NewWorkItem},
     domain::work_item::{WorkItem, WorkState},
@@ -132,7 +131,7 @@ pub async fn list_work_items(
 ) -> Result<pb::ListWorkItemsResponse, RoutingError> {
     let mut check = Check::default();
     let o = org(&mut check, &req.organization_id);
-    let page = check.page(req.page.as_ref());
+    let page = check.page(req.page.as_ref(), page_filter!(req));
     let mut states = Vec::new();
     for (i, s) in req.states.iter().enumerate() {
         match pb::WorkItemState::try_from(*s) {
@@ -154,8 +153,8 @@ pub async fn list_work_items(
     let o = o.expect("validated");
     let (items, total) = app.list_work_items(&o, &filter, page).await?;
     Ok(pb::ListWorkItemsResponse {
-        page: Some(page_response(&page, items.len(), total)),
-        work_items: items.iter().map(|i| to_pb(o.as_str(), i)).collect(),
+        page: Some(items.response(Some(total))),
+        work_items: items.items.iter().map(|i| to_pb(o.as_str(), i)).collect(),
     })
 }
 

@@ -15,7 +15,7 @@ use switchboard_runtime::{
     errors::is_unique_violation,
     ids::{AgentId, ChannelAccountId, ContactId, OrganizationId, TeamId},
     outbox::{self, NewEvent},
-    paging::Page,
+    paging::{Dir, KeyPart, Keyset, Page, Paged},
 };
 
 use super::{
@@ -97,11 +97,16 @@ fn taken(err: DbErr, what: impl Into<String>) -> RoutingError {
     }
 }
 
-fn page_of<T>(mut all: Vec<T>, page: &Page) -> (Vec<T>, u64) {
+/// One page of a list sorted in memory by (lowercase name, id), with the total.
+fn page_by_name<T>(
+    all: Vec<T>,
+    page: &Page,
+    name: impl Fn(&T) -> KeyPart,
+    id: impl Fn(&T) -> KeyPart,
+) -> (Paged<T>, u64) {
     let total = all.len() as u64;
-    let start = (page.offset as usize).min(all.len());
-    let end = (start + page.size as usize).min(all.len());
-    (all.drain(start..end).collect(), total)
+    let paged = page.slice(all, &[Dir::Asc, Dir::Asc], |t| vec![name(t), id(t)]);
+    (paged, total)
 }
 
 fn agent_row(org: &OrganizationId, a: &Agent) -> e::agents::ActiveModel {
@@ -377,7 +382,7 @@ impl Store {
         org: &OrganizationId,
         filter: &AgentFilter,
         page: &Page,
-    ) -> Result<(Vec<Agent>, u64), RoutingError> {
+    ) -> Result<(Paged<Agent>, u64), RoutingError> {
         let mut query =
             e::agents::Entity::find().filter(e::agents::Column::OrganizationId.eq(org.as_str()));
         if !filter.include_disabled {
@@ -406,10 +411,12 @@ impl Store {
             }
             agents.push(agent_from_row(row, team_ids)?);
         }
-        agents.sort_by(|a, b| {
-            (a.display_name.to_lowercase(), &a.id).cmp(&(b.display_name.to_lowercase(), &b.id))
-        });
-        Ok(page_of(agents, page))
+        Ok(page_by_name(
+            agents,
+            page,
+            |a| a.display_name.to_lowercase().into(),
+            |a| a.id.as_str().into(),
+        ))
     }
 
     /// Every membership of the organization, by agent id.
@@ -696,7 +703,7 @@ impl Store {
         org: &OrganizationId,
         account: Option<&ChannelAccountId>,
         page: &Page,
-    ) -> Result<(Vec<Team>, u64), RoutingError> {
+    ) -> Result<(Paged<Team>, u64), RoutingError> {
         let mut query =
             e::teams::Entity::find().filter(e::teams::Column::OrganizationId.eq(org.as_str()));
         if let Some(account) = account {
@@ -720,15 +727,19 @@ impl Store {
         for m in members {
             *counts.entry(m.team_id).or_default() += 1;
         }
-        let mut teams = rows
+        let teams = rows
             .into_iter()
             .map(|r| {
                 let n = counts.get(&r.id).copied().unwrap_or(0);
                 team_from_row(r, n)
             })
             .collect::<Result<Vec<_>, _>>()?;
-        teams.sort_by(|a, b| (a.name.to_lowercase(), &a.id).cmp(&(b.name.to_lowercase(), &b.id)));
-        Ok(page_of(teams, page))
+        Ok(page_by_name(
+            teams,
+            page,
+            |t| t.name.to_lowercase().into(),
+            |t| t.id.as_str().into(),
+        ))
     }
 
     /// Adds a member; the existing membership when it is one already (second value false).
@@ -817,7 +828,7 @@ impl Store {
         org: &OrganizationId,
         of: &MembersOf,
         page: &Page,
-    ) -> Result<(Vec<Membership>, u64), RoutingError> {
+    ) -> Result<(Paged<Membership>, u64), RoutingError> {
         let mut query = e::team_members::Entity::find()
             .filter(e::team_members::Column::OrganizationId.eq(org.as_str()));
         query = match of {
@@ -825,18 +836,20 @@ impl Store {
             MembersOf::Agent(a) => query.filter(e::team_members::Column::AgentId.eq(a.as_str())),
         };
         let total = query.clone().count(&self.db).await?;
-        let rows = query
-            .order_by_asc(e::team_members::Column::CreatedMs)
-            .order_by_asc(e::team_members::Column::TeamId)
-            .order_by_asc(e::team_members::Column::AgentId)
-            .offset(page.offset)
-            .limit(page.size)
-            .all(&self.db)
-            .await?;
-        let list = rows
-            .into_iter()
-            .map(membership_from_row)
-            .collect::<Result<_, _>>()?;
+        let keyset = Keyset::new(self.db.get_database_backend())
+            .asc(e::team_members::Column::CreatedMs)
+            .asc_text(e::team_members::Column::TeamId)
+            .asc_text(e::team_members::Column::AgentId);
+        let rows = keyset.apply(query, page).all(&self.db).await?;
+        let list = page
+            .finish(rows, |r| {
+                vec![
+                    r.created_ms.into(),
+                    r.team_id.as_str().into(),
+                    r.agent_id.as_str().into(),
+                ]
+            })
+            .try_map(membership_from_row)?;
         Ok((list, total))
     }
 
@@ -1039,7 +1052,7 @@ impl Store {
         account: Option<&ChannelAccountId>,
         include_archived: bool,
         page: &Page,
-    ) -> Result<(Vec<Campaign>, u64), RoutingError> {
+    ) -> Result<(Paged<Campaign>, u64), RoutingError> {
         let mut query = e::campaigns::Entity::find()
             .filter(e::campaigns::Column::OrganizationId.eq(org.as_str()));
         if let Some(account) = account {
@@ -1049,17 +1062,13 @@ impl Store {
             query = query.filter(e::campaigns::Column::Archived.eq(false));
         }
         let total = query.clone().count(&self.db).await?;
-        let rows = query
-            .order_by_desc(e::campaigns::Column::CreatedMs)
-            .order_by_desc(e::campaigns::Column::Id)
-            .offset(page.offset)
-            .limit(page.size)
-            .all(&self.db)
-            .await?;
-        let list = rows
-            .into_iter()
-            .map(campaign_from_row)
-            .collect::<Result<_, _>>()?;
+        let keyset = Keyset::new(self.db.get_database_backend())
+            .desc(e::campaigns::Column::CreatedMs)
+            .desc_text(e::campaigns::Column::Id);
+        let rows = keyset.apply(query, page).all(&self.db).await?;
+        let list = page
+            .finish(rows, |r| vec![r.created_ms.into(), r.id.as_str().into()])
+            .try_map(campaign_from_row)?;
         Ok((list, total))
     }
 

@@ -12,7 +12,7 @@ use switchboard_runtime::{
     errors::is_unique_violation,
     ids::{AgentId, ContactId, ConversationId, OrganizationId, ReservationId, TeamId},
     outbox::{self, NewEvent},
-    paging::Page,
+    paging::{KeyPart, Keyset, Page, Paged},
 };
 
 use super::{
@@ -233,6 +233,34 @@ pub enum Order {
     PriorityThenAge,
 }
 
+impl Order {
+    /// The SQL order of a conversation list, id last as the tie-break; nullable times sort
+    /// their NULLs last on every backend.
+    fn keyset(self, backend: sea_orm::DbBackend) -> Keyset {
+        use e::conversations::Column as C;
+        let k = Keyset::new(backend);
+        match self {
+            Order::NewestFirst => k.desc(C::CreatedMs).desc_text(C::Id),
+            Order::OldestOfferFirst => k.asc_nullable(C::AssignMs).asc_text(C::Id),
+            Order::LatestCustomerMessageFirst => k.desc(C::LastCustomerMs).desc_text(C::Id),
+            Order::LatestEndFirst => k.desc_nullable(C::EndMs).desc_text(C::Id),
+            Order::PriorityThenAge => k.desc(C::Priority).asc_nullable(C::QueueMs).asc_text(C::Id),
+        }
+    }
+
+    /// A row's sort key under this order (the parts of [`Order::keyset`]).
+    fn key(self, r: &e::conversations::Model) -> Vec<KeyPart> {
+        let id = KeyPart::from(r.id.as_str());
+        match self {
+            Order::NewestFirst => vec![r.created_ms.into(), id],
+            Order::OldestOfferFirst => vec![r.assign_ms.into(), id],
+            Order::LatestCustomerMessageFirst => vec![r.last_customer_ms.into(), id],
+            Order::LatestEndFirst => vec![r.end_ms.into(), id],
+            Order::PriorityThenAge => vec![r.priority.into(), r.queue_ms.into(), id],
+        }
+    }
+}
+
 impl Store {
     /// One conversation.
     pub async fn conversation(
@@ -423,7 +451,7 @@ impl Store {
         filter: &ConversationFilter,
         order: Order,
         page: Page,
-    ) -> Result<(Vec<Conversation>, u64), RoutingError> {
+    ) -> Result<(Paged<Conversation>, u64), RoutingError> {
         use e::conversations::Column as C;
         let mut q = e::conversations::Entity::find().filter(C::OrganizationId.eq(org.as_str()));
         if !filter.states.is_empty() {
@@ -469,23 +497,11 @@ impl Store {
             );
         }
         let total = q.clone().count(&self.db).await?;
-        q = match order {
-            Order::NewestFirst => q.order_by_desc(C::CreatedMs).order_by_desc(C::Id),
-            Order::OldestOfferFirst => q.order_by_asc(C::AssignMs).order_by_asc(C::Id),
-            Order::LatestCustomerMessageFirst => {
-                q.order_by_desc(C::LastCustomerMs).order_by_desc(C::Id)
-            }
-            Order::LatestEndFirst => q.order_by_desc(C::EndMs).order_by_desc(C::Id),
-            Order::PriorityThenAge => q
-                .order_by_desc(C::Priority)
-                .order_by_asc(C::QueueMs)
-                .order_by_asc(C::Id),
-        };
-        let rows = q.offset(page.offset).limit(page.size).all(&self.db).await?;
-        let list = rows
-            .into_iter()
-            .map(conversation_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+        let keyset = order.keyset(self.db.get_database_backend());
+        let rows = keyset.apply(q, &page).all(&self.db).await?;
+        let list = page
+            .finish(rows, |r| order.key(r))
+            .try_map(conversation_from_row)?;
         Ok((list, total))
     }
 
@@ -680,22 +696,20 @@ impl Store {
         org: &OrganizationId,
         id: &ConversationId,
         page: Page,
-    ) -> Result<(Vec<Transition>, u64), RoutingError> {
+    ) -> Result<(Paged<Transition>, u64), RoutingError> {
         use e::conversation_transitions::Column as C;
         let q = e::conversation_transitions::Entity::find()
             .filter(C::OrganizationId.eq(org.as_str()))
             .filter(C::ConversationId.eq(id.as_str()));
         let total = q.clone().count(&self.db).await?;
-        let rows = q
-            .order_by_asc(C::Sequence)
-            .offset(page.offset)
-            .limit(page.size)
+        let rows = Keyset::new(self.db.get_database_backend())
+            .asc(C::Sequence)
+            .apply(q, &page)
             .all(&self.db)
             .await?;
-        let list = rows
-            .into_iter()
-            .map(transition_from_row)
-            .collect::<Result<_, _>>()?;
+        let list = page
+            .finish(rows, |r| vec![r.sequence.into()])
+            .try_map(transition_from_row)?;
         Ok((list, total))
     }
 

@@ -8,7 +8,7 @@ use sea_orm::{
 use switchboard_runtime::{
     ids::{AgentId, OrganizationId, ReservationId, TeamId, WorkItemId},
     outbox::{self, NewEvent},
-    paging::Page,
+    paging::{Keyset, Page, Paged},
 };
 
 use super::{
@@ -216,7 +216,7 @@ impl Store {
         org: &OrganizationId,
         f: &WorkItemFilter,
         page: Page,
-    ) -> Result<(Vec<WorkItem>, u64), RoutingError> {
+    ) -> Result<(Paged<WorkItem>, u64), RoutingError> {
         let mut q = w::Entity::find().filter(w::Column::OrganizationId.eq(org.as_str()));
         if !f.states.is_empty() {
             q = q.filter(w::Column::State.is_in(f.states.iter().map(|s| s.as_str())));
@@ -231,17 +231,16 @@ impl Store {
             q = q.filter(w::Column::ExternalRef.eq(r.as_str()));
         }
         let total = q.clone().count(&self.db).await?;
-        let rows = q
-            .order_by_desc(w::Column::CreatedMs)
-            .order_by_desc(w::Column::Id)
-            .offset(page.offset)
-            .limit(page.size)
+        let rows = Keyset::new(self.db.get_database_backend())
+            .desc(w::Column::CreatedMs)
+            .desc_text(w::Column::Id)
+            .apply(q, &page)
             .all(&self.db)
             .await?;
-        Ok((
-            rows.into_iter().map(from_row).collect::<Result<_, _>>()?,
-            total,
-        ))
+        let list = page
+            .finish(rows, |r| vec![r.created_ms.into(), r.id.as_str().into()])
+            .try_map(from_row)?;
+        Ok((list, total))
     }
 
     /// Queued work items an agent could take: targeted at it, or at one of `teams`.
