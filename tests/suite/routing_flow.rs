@@ -150,15 +150,29 @@ async fn least_open_and_round_robin_pick_as_documented(backend: Backend) -> anyh
     let least = w
         .team("Least", TeamStrategy::LeastOpen, &[&a, &b], |_| {})
         .await?;
-    w.link(&[&least], &[], Some(team_target(&least))).await?;
-    // least_open: four conversations end two and two.
-    let mut held = std::collections::HashMap::<String, usize>::new();
-    for _ in 0..4 {
-        let c = w.start().await?;
-        *held.entry(c.assignee_agent_id.clone()).or_default() += 1;
+    // Ana starts with two conversations from another team, so least_open is told apart from
+    // round robin (which would alternate whatever the loads).
+    let preload = w
+        .team("Preload", TeamStrategy::LeastOpen, &[&a], |_| {})
+        .await?;
+    w.link(&[&least, &preload], &[], Some(team_target(&preload)))
+        .await?;
+    for _ in 0..2 {
+        assert_eq!(w.start().await?.assignee_agent_id, a);
     }
-    assert_eq!(held.get(&a), Some(&2), "{held:?}");
-    assert_eq!(held.get(&b), Some(&2), "{held:?}");
+    w.link(&[&least, &preload], &[], Some(team_target(&least)))
+        .await?;
+    // least_open: Bea (0 held) takes two; at 2 and 2 the tie goes to the longest idle (Ana),
+    // then Bea again (2 < 3).
+    let mut order = Vec::new();
+    for _ in 0..4 {
+        order.push(w.start().await?.assignee_agent_id);
+    }
+    assert_eq!(
+        order,
+        [b.clone(), b.clone(), a.clone(), b.clone()],
+        "Ana {a}, Bea {b}"
+    );
 
     // round_robin: alternates between members.
     let c1 = w.agent("Cai", 5).await?;
@@ -166,7 +180,8 @@ async fn least_open_and_round_robin_pick_as_documented(backend: Backend) -> anyh
     let rr = w
         .team("Rotation", TeamStrategy::RoundRobin, &[&c1, &c2], |_| {})
         .await?;
-    w.link(&[&least, &rr], &[], Some(team_target(&rr))).await?;
+    w.link(&[&least, &preload, &rr], &[], Some(team_target(&rr)))
+        .await?;
     let mut order = Vec::new();
     for _ in 0..4 {
         order.push(w.start().await?.assignee_agent_id);
