@@ -461,9 +461,13 @@ impl Routing {
         }
         team.updated_ms = self.clock.now_ms();
         let saved = self.store.save_team(org, &team).await?;
-        if saved.distributes() && !was_distributing {
-            // What queued while it was off goes first, in queue order.
-            self.drain_team_queue(org, id).await?;
+        if saved.distributes()
+            && !was_distributing
+            // What queued while it was off goes first, in queue order; the change is saved
+            // either way, and the sweeper's liveness pass retries a failed drain.
+            && let Err(err) = self.drain_team_queue(org, id).await
+        {
+            tracing::warn!(%org, team = %id, error = %err, "draining the team's queue failed; the sweeper retries");
         }
         Ok(saved)
     }

@@ -1023,7 +1023,11 @@ impl Routing {
         for (org, reservation, agent) in self.store.pending_releases(100).await? {
             self.release_and_refill(&org, &reservation, &agent).await;
         }
-        n += self.drain_queues().await?;
+        match self.drain_queues().await {
+            Ok(assigned) => n += assigned,
+            // Presence down: the rest of the sweep still runs; the next pass tries again.
+            Err(err) => tracing::warn!(error = %err, "liveness pass failed; retried next sweep"),
+        }
         for (org, conv) in self.store.unrouted(now - 5_000, 50).await? {
             self.route(&org, conv, Trigger::New, &Actor::system(), Cause::Routed)
                 .await?;
