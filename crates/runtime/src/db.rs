@@ -93,6 +93,37 @@ pub struct TuneHotTables {
     pub tables: &'static [(&'static str, &'static str)],
 }
 
+/// A migration written as plain SQL both SQLite and PostgreSQL accept: `up` runs in order,
+/// `down` undoes it. The one runner every service's SQL migrations share.
+pub struct SqlMigration {
+    pub name: &'static str,
+    pub up: &'static [&'static str],
+    pub down: &'static [&'static str],
+}
+
+impl sea_orm_migration::MigrationName for SqlMigration {
+    fn name(&self) -> &str {
+        self.name
+    }
+}
+
+#[async_trait::async_trait]
+impl sea_orm_migration::MigrationTrait for SqlMigration {
+    async fn up(&self, manager: &sea_orm_migration::SchemaManager) -> Result<(), sea_orm::DbErr> {
+        for sql in self.up {
+            manager.get_connection().execute_unprepared(sql).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &sea_orm_migration::SchemaManager) -> Result<(), sea_orm::DbErr> {
+        for sql in self.down {
+            manager.get_connection().execute_unprepared(sql).await?;
+        }
+        Ok(())
+    }
+}
+
 /// Autovacuum settings for a table whose rows churn constantly.
 pub const CHURN: &str = "autovacuum_vacuum_scale_factor = 0.02, \
      autovacuum_vacuum_threshold = 200, autovacuum_analyze_scale_factor = 0.02, \

@@ -475,48 +475,22 @@ pub mod calls {
     }
 
     /// The `idempotent_calls` table, in each service's own migrations.
-    pub struct CreateIdempotentCalls;
-
-    impl sea_orm_migration::MigrationName for CreateIdempotentCalls {
-        fn name(&self) -> &str {
-            "m0100_create_idempotent_calls"
-        }
-    }
-
-    #[async_trait::async_trait]
-    impl sea_orm_migration::MigrationTrait for CreateIdempotentCalls {
-        async fn up(&self, manager: &sea_orm_migration::SchemaManager) -> Result<(), DbErr> {
-            manager
-                .get_connection()
-                .execute_unprepared(
-                    "CREATE TABLE IF NOT EXISTS idempotent_calls (
-                        organization_id TEXT NOT NULL,
-                        method TEXT NOT NULL,
-                        request_id TEXT NOT NULL,
-                        fingerprint TEXT NOT NULL,
-                        response TEXT NULL,
-                        created_ms BIGINT NOT NULL,
-                        updated_ms BIGINT NOT NULL,
-                        PRIMARY KEY (organization_id, method, request_id))",
-                )
-                .await?;
-            manager
-                .get_connection()
-                .execute_unprepared(
-                    "CREATE INDEX IF NOT EXISTS idempotent_calls_age ON idempotent_calls (created_ms)",
-                )
-                .await?;
-            Ok(())
-        }
-
-        async fn down(&self, manager: &sea_orm_migration::SchemaManager) -> Result<(), DbErr> {
-            manager
-                .get_connection()
-                .execute_unprepared("DROP TABLE idempotent_calls")
-                .await?;
-            Ok(())
-        }
-    }
+    pub const CREATE_IDEMPOTENT_CALLS: crate::db::SqlMigration = crate::db::SqlMigration {
+        name: "m0100_create_idempotent_calls",
+        up: &[
+            "CREATE TABLE IF NOT EXISTS idempotent_calls (
+                organization_id TEXT NOT NULL,
+                method TEXT NOT NULL,
+                request_id TEXT NOT NULL,
+                fingerprint TEXT NOT NULL,
+                response TEXT NULL,
+                created_ms BIGINT NOT NULL,
+                updated_ms BIGINT NOT NULL,
+                PRIMARY KEY (organization_id, method, request_id))",
+            "CREATE INDEX IF NOT EXISTS idempotent_calls_age ON idempotent_calls (created_ms)",
+        ],
+        down: &["DROP TABLE idempotent_calls"],
+    };
 
     #[cfg(test)]
     mod tests {
@@ -562,7 +536,7 @@ pub mod calls {
                 .await
                 .expect("sqlite");
             let manager = sea_orm_migration::SchemaManager::new(&db);
-            sea_orm_migration::MigrationTrait::up(&CreateIdempotentCalls, &manager)
+            sea_orm_migration::MigrationTrait::up(&CREATE_IDEMPOTENT_CALLS, &manager)
                 .await
                 .expect("migrated");
             Calls::new(db, Clock::default())

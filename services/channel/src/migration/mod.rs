@@ -26,7 +26,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(CreateOutbox),
             Box::new(CreateProcessedEvents),
-            Box::new(model::CreateChannelModel),
+            Box::new(model::CREATE_CHANNEL_MODEL),
             Box::new(TuneHotTables {
                 name: "m0004_tune_hot_tables",
                 tables: &[
@@ -38,8 +38,8 @@ impl MigratorTrait for Migrator {
                     ("outbox_events", CHURN),
                 ],
             }),
-            Box::new(tags::CreateContactTags),
-            Box::new(switchboard_runtime::idempotency::calls::CreateIdempotentCalls),
+            Box::new(tags::CREATE_CONTACT_TAGS),
+            Box::new(switchboard_runtime::idempotency::calls::CREATE_IDEMPOTENT_CALLS),
         ]
     }
 }

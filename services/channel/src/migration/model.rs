@@ -3,15 +3,7 @@
 //! registered, templates and idempotency keys. Plain SQL that both SQLite and PostgreSQL accept;
 //! every time is epoch milliseconds (`*_ms`). Every tenant table leads with `organization_id`.
 
-use sea_orm_migration::prelude::*;
-
-pub struct CreateChannelModel;
-
-impl MigrationName for CreateChannelModel {
-    fn name(&self) -> &str {
-        "m0003_create_channel_model"
-    }
-}
+use switchboard_runtime::db::SqlMigration;
 
 const UP: &[&str] = &[
     "CREATE TABLE idempotency_keys (
@@ -138,21 +130,9 @@ const DOWN: &[&str] = &[
     "DROP TABLE idempotency_keys",
 ];
 
-#[async_trait::async_trait]
-impl MigrationTrait for CreateChannelModel {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for sql in UP {
-            db.execute_unprepared(sql).await?;
-        }
-        Ok(())
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for sql in DOWN {
-            db.execute_unprepared(sql).await?;
-        }
-        Ok(())
-    }
-}
+/// The migration.
+pub const CREATE_CHANNEL_MODEL: SqlMigration = SqlMigration {
+    name: "m0003_create_channel_model",
+    up: UP,
+    down: DOWN,
+};

@@ -2,15 +2,7 @@
 //! lowercase form, `tag` the spelling shown). Led by the organization like every tenant table;
 //! the second index serves ListContacts' tag filter.
 
-use sea_orm_migration::prelude::*;
-
-pub struct CreateContactTags;
-
-impl MigrationName for CreateContactTags {
-    fn name(&self) -> &str {
-        "m0005_create_contact_tags"
-    }
-}
+use switchboard_runtime::db::SqlMigration;
 
 const UP: &[&str] = &[
     "CREATE TABLE contact_tags (
@@ -25,21 +17,9 @@ const UP: &[&str] = &[
 
 const DOWN: &[&str] = &["DROP TABLE contact_tags"];
 
-#[async_trait::async_trait]
-impl MigrationTrait for CreateContactTags {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for sql in UP {
-            db.execute_unprepared(sql).await?;
-        }
-        Ok(())
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for sql in DOWN {
-            db.execute_unprepared(sql).await?;
-        }
-        Ok(())
-    }
-}
+/// The migration.
+pub const CREATE_CONTACT_TAGS: SqlMigration = SqlMigration {
+    name: "m0005_create_contact_tags",
+    up: UP,
+    down: DOWN,
+};

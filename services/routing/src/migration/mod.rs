@@ -4,7 +4,7 @@ mod model;
 
 use sea_orm_migration::{prelude::*, schema::*};
 use switchboard_runtime::{
-    db::{CHURN, TuneHotTables},
+    db::{CHURN, SqlMigration, TuneHotTables},
     outbox::{dedup::CreateProcessedEvents, migration::CreateOutbox},
 };
 
@@ -26,7 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateOutbox),
             Box::new(CreateProcessedEvents),
             Box::new(CreateOrganizations),
-            Box::new(model::CreateRoutingModel),
+            Box::new(model::CREATE_ROUTING_MODEL),
             Box::new(TuneHotTables {
                 name: "m0005_tune_hot_tables",
                 tables: &[
@@ -38,8 +38,8 @@ impl MigratorTrait for Migrator {
                     ("outbox_events", CHURN),
                 ],
             }),
-            Box::new(switchboard_runtime::idempotency::calls::CreateIdempotentCalls),
-            Box::new(IndexWaitingTeams),
+            Box::new(switchboard_runtime::idempotency::calls::CREATE_IDEMPOTENT_CALLS),
+            Box::new(INDEX_WAITING_TEAMS),
         ]
     }
 }
@@ -80,32 +80,9 @@ impl MigrationTrait for CreateOrganizations {
 
 /// The sweeper's liveness pass looks up the teams with waiting conversations across
 /// organizations every pass: an index led by the state keeps that a short range scan.
-struct IndexWaitingTeams;
-
-impl MigrationName for IndexWaitingTeams {
-    fn name(&self) -> &str {
-        "m0006_index_waiting_teams"
-    }
-}
-
-#[async_trait::async_trait]
-impl MigrationTrait for IndexWaitingTeams {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared(
-                "CREATE INDEX IF NOT EXISTS conversations_waiting_teams \
-                 ON conversations (state, team_id, organization_id)",
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared("DROP INDEX conversations_waiting_teams")
-            .await?;
-        Ok(())
-    }
-}
+const INDEX_WAITING_TEAMS: SqlMigration = SqlMigration {
+    name: "m0006_index_waiting_teams",
+    up: &["CREATE INDEX IF NOT EXISTS conversations_waiting_teams \
+           ON conversations (state, team_id, organization_id)"],
+    down: &["DROP INDEX conversations_waiting_teams"],
+};

@@ -3,15 +3,7 @@
 //! both SQLite and PostgreSQL accept; every time is epoch milliseconds (`*_ms`), so ordering and
 //! comparisons behave the same on both. Every table leads with `organization_id`.
 
-use sea_orm_migration::prelude::*;
-
-pub struct CreateRoutingModel;
-
-impl MigrationName for CreateRoutingModel {
-    fn name(&self) -> &str {
-        "m0004_create_routing_model"
-    }
-}
+use switchboard_runtime::db::SqlMigration;
 
 const UP: &[&str] = &[
     "ALTER TABLE organizations ADD COLUMN settings TEXT NOT NULL DEFAULT '{}'",
@@ -236,21 +228,9 @@ const DOWN: &[&str] = &[
     "DROP TABLE idempotency_keys",
 ];
 
-#[async_trait::async_trait]
-impl MigrationTrait for CreateRoutingModel {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for sql in UP {
-            db.execute_unprepared(sql).await?;
-        }
-        Ok(())
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
-        for sql in DOWN {
-            db.execute_unprepared(sql).await?;
-        }
-        Ok(())
-    }
-}
+/// The migration.
+pub const CREATE_ROUTING_MODEL: SqlMigration = SqlMigration {
+    name: "m0004_create_routing_model",
+    up: UP,
+    down: DOWN,
+};
