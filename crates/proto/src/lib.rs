@@ -54,3 +54,61 @@ pub const SERVICE_NAMES: [&str; 5] = [
     "switchboard.presence.v1.PresenceService",
     "switchboard.ticketing.v1.TicketingService",
 ];
+
+/// Events are proto messages (`proto/switchboard/<service>/v1/events.proto`), one per topic.
+/// Each message's topic is declared here, once: producers and consumers both use
+/// [`TypedEvent::TOPIC`] (never a string of their own), and the runtime's outbox and consumers
+/// encode and decode with it (`NewEvent::typed`, `Event::decode`).
+pub mod events {
+    /// A message that is the payload of one topic's events.
+    pub trait TypedEvent: prost::Message + Default {
+        /// Dotted topic, `<service>.<entity>.<verb>`.
+        const TOPIC: &'static str;
+    }
+
+    macro_rules! topics {
+        ($($ty:path => $topic:literal,)*) => {
+            $(impl TypedEvent for $ty {
+                const TOPIC: &'static str = $topic;
+            })*
+            /// Every topic, for tests and tools.
+            pub const ALL_TOPICS: &[&str] = &[$($topic),*];
+        };
+    }
+
+    topics! {
+        crate::channel::v1::MessageReceived => "channel.message.received",
+        crate::channel::v1::MessageSent => "channel.message.sent",
+        crate::channel::v1::MessageStatusChanged => "channel.message.status_changed",
+        crate::routing::v1::ConversationChanged => "routing.conversation.changed",
+        crate::routing::v1::OrganizationCreated => "routing.organization.created",
+        crate::routing::v1::AgentChanged => "routing.agent.changed",
+        crate::routing::v1::TeamChanged => "routing.team.changed",
+        crate::routing::v1::ChannelAccountChanged => "routing.channel_account.changed",
+        crate::routing::v1::CampaignChanged => "routing.campaign.changed",
+        crate::routing::v1::WorkItemChanged => "routing.work_item.changed",
+        crate::presence::v1::AgentStatusChanged => "presence.agent.status_changed",
+        crate::presence::v1::AgentHeartbeatExpired => "presence.agent.heartbeat_expired",
+        crate::presence::v1::AgentCapacityChanged => "presence.agent.capacity_changed",
+        crate::presence::v1::AgentSlotReserved => "presence.agent.slot_reserved",
+        crate::presence::v1::AgentSlotFreed => "presence.agent.slot_freed",
+        crate::presence::v1::AgentProfileChanged => "presence.agent.profile_changed",
+        crate::presence::v1::OrganizationRebuildRequired => "presence.organization.rebuild_required",
+    }
+
+    /// The topic of `T`, usable in `const` contexts (consumer group declarations).
+    pub const fn topic<T: TypedEvent>() -> &'static str {
+        T::TOPIC
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn every_topic_is_declared_once() {
+            let mut seen = std::collections::HashSet::new();
+            for t in super::ALL_TOPICS {
+                assert!(seen.insert(*t), "{t} declared twice");
+            }
+        }
+    }
+}
