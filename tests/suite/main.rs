@@ -6,6 +6,7 @@ mod channel_send;
 mod channel_support;
 mod channel_webhook;
 mod channel_window;
+mod contracts_replay;
 mod health;
 mod loadgen;
 mod metrics;

@@ -108,13 +108,24 @@ pub mod calls {
         fn request_id(&self) -> &str;
         /// The request without its key (what the fingerprint covers).
         fn without_request_id(&self) -> Self;
+        /// Whether the proto documents `request_id` as optional (a naturally idempotent
+        /// call); a required key that is empty is INVALID_ARGUMENT before anything runs.
+        const KEY_OPTIONAL: bool = false;
     }
 
-    /// Implements [`Keyed`] for request messages with `organization_id` and `request_id`.
+    /// Implements [`Keyed`] for request messages with `organization_id` and `request_id`
+    /// (required); `keyed!(optional: …)` for those whose proto says the key is optional.
     #[macro_export]
     macro_rules! keyed {
+        (optional: $($t:ty),+ $(,)?) => {$(
+            $crate::keyed!(@impl $t, true);
+        )+};
         ($($t:ty),+ $(,)?) => {$(
+            $crate::keyed!(@impl $t, false);
+        )+};
+        (@impl $t:ty, $optional:literal) => {
             impl $crate::idempotency::calls::Keyed for $t {
+                const KEY_OPTIONAL: bool = $optional;
                 fn organization_id(&self) -> &str {
                     &self.organization_id
                 }
@@ -127,7 +138,7 @@ pub mod calls {
                     r
                 }
             }
-        )+};
+        };
     }
 
     crate::keyed!(
@@ -147,8 +158,6 @@ pub mod calls {
         switchboard_proto::routing::v1::AddContactOwnerRequest,
         switchboard_proto::routing::v1::RemoveContactOwnerRequest,
         switchboard_proto::routing::v1::StartConversationRequest,
-        switchboard_proto::routing::v1::RecordCustomerMessageRequest,
-        switchboard_proto::routing::v1::RecordAgentReplyRequest,
         switchboard_proto::routing::v1::PickConversationRequest,
         switchboard_proto::routing::v1::OpenConversationRequest,
         switchboard_proto::routing::v1::CloseConversationRequest,
@@ -159,8 +168,6 @@ pub mod calls {
         switchboard_proto::routing::v1::AcceptWorkItemRequest,
         switchboard_proto::routing::v1::CompleteWorkItemRequest,
         switchboard_proto::routing::v1::CancelWorkItemRequest,
-        switchboard_proto::routing::v1::NotifySlotFreedRequest,
-        switchboard_proto::routing::v1::NotifyAgentOfflineRequest,
         switchboard_proto::channel::v1::CreateChannelAccountRequest,
         switchboard_proto::channel::v1::UpdateChannelAccountRequest,
         switchboard_proto::channel::v1::DeleteChannelAccountRequest,
@@ -176,6 +183,23 @@ pub mod calls {
         switchboard_proto::channel::v1::UploadMediaRequest,
         switchboard_proto::channel::v1::SendCampaignRequest,
         switchboard_proto::channel::v1::SyncTemplatesRequest,
+    );
+
+    crate::keyed!(
+        optional: switchboard_proto::routing::v1::RecordCustomerMessageRequest,
+        switchboard_proto::routing::v1::RecordAgentReplyRequest,
+        switchboard_proto::routing::v1::NotifySlotFreedRequest,
+        switchboard_proto::routing::v1::NotifyAgentOfflineRequest,
+        switchboard_proto::presence::v1::HeartbeatRequest,
+        switchboard_proto::presence::v1::ReserveRequest,
+        switchboard_proto::presence::v1::ReleaseRequest,
+    );
+    crate::keyed!(
+        switchboard_proto::presence::v1::SetStatusRequest,
+        switchboard_proto::presence::v1::SetCapacityRequest,
+        switchboard_proto::presence::v1::SyncAgentRequest,
+        switchboard_proto::presence::v1::RemoveAgentRequest,
+        switchboard_proto::presence::v1::RebuildLoadsRequest,
     );
 
     /// Organizations are created outside any organization: their keys live in the empty one.
@@ -249,7 +273,8 @@ pub mod calls {
         }
 
         /// Runs `effect` once per key: a retry with the same body gets the first answer.
-        /// Requests without a key run as they are (their validation refuses them).
+        /// A request without a key is INVALID_ARGUMENT (`request_id`), unless its key is
+        /// optional: then it runs as it is.
         pub async fn run<Req, Resp, F, Fut>(
             &self,
             method: &'static str,
@@ -262,8 +287,14 @@ pub mod calls {
             F: FnOnce(Req) -> Fut,
             Fut: Future<Output = Result<Resp, Status>>,
         {
-            if request.request_id().is_empty() {
-                return effect(request).await;
+            if request.request_id().trim().is_empty() {
+                if Req::KEY_OPTIONAL {
+                    return effect(request).await;
+                }
+                return Err(errors::invalid_argument(&[errors::FieldViolation::new(
+                    "request_id",
+                    "is required: a client-generated idempotency key of 1 to 128 characters",
+                )]));
             }
             let org = request.organization_id().to_string();
             let key = request.request_id().to_string();

@@ -4,7 +4,7 @@ use switchboard_proto::channel::v1 as pb;
 use switchboard_runtime::ids::ChannelAccountId;
 use switchboard_runtime::page_filter;
 
-use super::convert::{Check, account_to_pb, valid};
+use super::convert::{ChannelChecks, Check, account_to_pb, valid};
 use crate::{
     app::{Channel, NewAccount},
     error::ChannelError,
@@ -44,24 +44,22 @@ pub async fn create_channel_account(
     let mut check = Check::default();
     check.request_id(&req.request_id);
     let org = check.org(&req.organization_id);
-    let actor = check.actor(&req.actor_agent_id);
+    let actor = check.actor(&req.actor_agent_id).map(String::from);
     let new = match &req.channel_account {
         None => {
             check.bad("channel_account", "is required");
             None
         }
         Some(a) => {
-            check.text(
+            check.required(
                 "channel_account.display_name",
                 &a.display_name,
-                1,
                 MAX_DISPLAY_NAME_CHARS,
             );
             check.digits("channel_account.phone_number_id", &a.phone_number_id);
-            check.text(
+            check.required(
                 "channel_account.display_phone_number",
                 &a.display_phone_number,
-                1,
                 MAX_DISPLAY_PHONE_CHARS,
             );
             check.digits("channel_account.waba_id", &a.waba_id);
@@ -131,7 +129,7 @@ pub async fn update_channel_account(
     let mut check = Check::default();
     check.request_id(&req.request_id);
     let org = check.org(&req.organization_id);
-    let actor = check.actor(&req.actor_agent_id);
+    let actor = check.actor(&req.actor_agent_id).map(String::from);
     let paths = check.mask(req.update_mask.as_ref(), UPDATABLE);
     let mut changes = AccountChanges::default();
     let id = match &req.channel_account {
@@ -144,10 +142,9 @@ pub async fn update_channel_account(
             for path in &paths {
                 match path.as_str() {
                     "display_name" => {
-                        check.text(
+                        check.required(
                             "channel_account.display_name",
                             &a.display_name,
-                            1,
                             MAX_DISPLAY_NAME_CHARS,
                         );
                         changes.display_name = Some(a.display_name.trim().to_string());
@@ -185,7 +182,7 @@ pub async fn delete_channel_account(
     let mut check = Check::default();
     check.request_id(&req.request_id);
     let org = check.org(&req.organization_id);
-    let actor = check.actor(&req.actor_agent_id);
+    let actor = check.actor(&req.actor_agent_id).map(String::from);
     let id = check.id::<ChannelAccountId>("channel_account_id", &req.channel_account_id);
     check.done()?;
     app.delete_account(&valid(org)?, actor.as_deref(), &valid(id)?)

@@ -56,7 +56,7 @@ pub async fn send_campaign(
     let mut check = Check::default();
     check.request_id(&req.request_id);
     let org = check.org(&req.organization_id);
-    let actor = check.actor(&req.actor_agent_id);
+    let actor = check.actor(&req.actor_agent_id).map(String::from);
     let campaign = check.id::<CampaignId>("campaign_id", &req.campaign_id);
     let template = template_to_send(&mut check, "template", req.template.as_ref());
     if req.recipients.is_empty() || req.recipients.len() > MAX_RECIPIENTS {

@@ -88,7 +88,7 @@ pub async fn create_contact(
     let mut check = Check::default();
     check.request_id(&req.request_id);
     let org = check.org(&req.organization_id);
-    let actor = check.actor(&req.actor_agent_id);
+    let actor = check.actor(&req.actor_agent_id).map(String::from);
     let phone = if req.phone_number.trim().is_empty() {
         check.bad("phone_number", "is required");
         None
@@ -102,7 +102,7 @@ pub async fn create_contact(
         }
         phone
     };
-    check.text("display_name", &req.display_name, 0, MAX_DISPLAY_NAME_CHARS);
+    check.at_most("display_name", &req.display_name, MAX_DISPLAY_NAME_CHARS);
     let attributes = attributes(&mut check, "attributes", &req.attributes);
     let tags = tags(&mut check, "tags", &req.tags);
     check.done()?;
@@ -173,7 +173,7 @@ pub async fn list_contacts(
     let mut check = Check::default();
     let org = check.org(&req.organization_id);
     let page = check.page(req.page.as_ref(), page_filter!(req));
-    check.text("query", &req.query, 0, MAX_DISPLAY_NAME_CHARS);
+    check.at_most("query", &req.query, MAX_DISPLAY_NAME_CHARS);
     let keys: Vec<String> = tags(&mut check, "tags", &req.tags)
         .iter()
         .map(|t| tag_key(t))
@@ -194,7 +194,7 @@ pub async fn update_contact(
     let mut check = Check::default();
     check.request_id(&req.request_id);
     let org = check.org(&req.organization_id);
-    let actor = check.actor(&req.actor_agent_id);
+    let actor = check.actor(&req.actor_agent_id).map(String::from);
     let paths = check.mask(req.update_mask.as_ref(), UPDATABLE);
     let mut changes = ContactChanges::default();
     let id = match &req.contact {
@@ -207,10 +207,9 @@ pub async fn update_contact(
             for path in &paths {
                 match path.as_str() {
                     "display_name" => {
-                        check.text(
+                        check.at_most(
                             "contact.display_name",
                             &c.display_name,
-                            0,
                             MAX_DISPLAY_NAME_CHARS,
                         );
                         changes.display_name = Some(c.display_name.trim().to_string());
@@ -302,7 +301,7 @@ async fn change_tags(
     let mut check = Check::default();
     check.request_id(req.request_id);
     let org = check.org(req.organization_id);
-    let actor = check.actor(req.actor_agent_id);
+    let actor = check.actor(req.actor_agent_id).map(String::from);
     let id = check.id::<ContactId>("contact_id", req.contact_id);
     if req.tags.is_empty() {
         check.bad("tags", "must name at least one tag");

@@ -8,11 +8,6 @@ use switchboard_proto::{
     common::v1 as common,
     prost_types::{Duration, Timestamp},
 };
-use switchboard_runtime::{
-    errors::FieldViolation,
-    ids::{AgentId, IdError, OrganizationId},
-    paging::{Filter, Page},
-};
 
 use crate::{
     app::{RecipientResult, WindowView},
@@ -29,8 +24,6 @@ use crate::{
     store::templates::StoredTemplate,
 };
 
-/// Longest request id (`switchboard.common.v1` idempotency keys).
-const MAX_REQUEST_ID_CHARS: usize = 128;
 /// Longest template name WhatsApp accepts.
 const MAX_TEMPLATE_NAME_CHARS: usize = 512;
 /// Longest template language code ("es_AR", "en_US", "pt_BR").
@@ -38,136 +31,27 @@ const MAX_LANGUAGE_CODE_CHARS: usize = 16;
 
 // ============================== Request checks ==============================
 
-/// Collects every bad field of a request before answering, so a caller sees them all at once.
-#[derive(Debug, Default)]
-pub struct Check(pub Vec<FieldViolation>);
+pub use switchboard_runtime::validate::Check;
 
-impl Check {
-    /// Records a bad field.
-    pub fn bad(&mut self, field: &str, description: impl Into<String>) {
-        self.0.push(FieldViolation::new(field, description));
-    }
-
-    /// Parses a required typed id.
-    pub fn id<T: std::str::FromStr<Err = IdError>>(
-        &mut self,
-        field: &str,
-        value: &str,
-    ) -> Option<T> {
-        if value.is_empty() {
-            self.bad(field, "is required");
-            return None;
-        }
-        match value.parse() {
-            Ok(id) => Some(id),
-            Err(e) => {
-                self.bad(field, e.to_string());
-                None
-            }
-        }
-    }
-
-    /// Parses an optional typed id (empty means none).
-    pub fn opt_id<T: std::str::FromStr<Err = IdError>>(
-        &mut self,
-        field: &str,
-        value: &str,
-    ) -> Option<T> {
-        if value.is_empty() {
-            None
-        } else {
-            self.id(field, value)
-        }
-    }
-
-    /// Parses the organization id every request carries.
-    pub fn org(&mut self, value: &str) -> Option<OrganizationId> {
-        self.id("organization_id", value)
-    }
-
-    /// Parses `actor_agent_id`: an agt_ id, or empty for the system (None).
-    pub fn actor(&mut self, value: &str) -> Option<String> {
-        self.opt_id::<AgentId>("actor_agent_id", value)
-            .map(String::from)
-    }
-
-    /// Checks an idempotency key: 1 to 128 characters.
-    pub fn request_id(&mut self, value: &str) {
-        if value.trim().is_empty() || value.chars().count() > MAX_REQUEST_ID_CHARS {
-            self.bad(
-                "request_id",
-                "must be 1 to 128 characters (a client-generated idempotency key)",
-            );
-        }
-    }
-
-    /// Parses a page selection bound to the request's `filter` (see `page_filter!`).
-    pub fn page(&mut self, page: Option<&common::PageRequest>, filter: Filter) -> Page {
-        let (size, token) = page.map_or((0, ""), |p| (p.page_size, p.page_token.as_str()));
-        match Page::parse(size, token, filter) {
-            Ok(p) => p,
-            Err(v) => {
-                self.0.push(v);
-                Page::first(1, filter)
-            }
-        }
-    }
-
-    /// Checks a text of `min..=max` characters (not bytes); `min > 0` also refuses blanks.
-    pub fn text(&mut self, field: &str, value: &str, min: usize, max: usize) {
-        let chars = value.chars().count();
-        if min > 0 && value.trim().is_empty() {
-            self.bad(field, "is required");
-        } else if chars < min || chars > max {
-            self.bad(field, format!("must be {min} to {max} characters"));
-        }
-    }
-
+/// The channel's own fields, over the runtime's one validator.
+pub trait ChannelChecks {
     /// Checks a required string of ASCII digits (Meta's numeric ids).
-    pub fn digits(&mut self, field: &str, value: &str) {
+    fn digits(&mut self, field: &str, value: &str);
+}
+
+impl ChannelChecks for Check {
+    fn digits(&mut self, field: &str, value: &str) {
         if value.is_empty() {
             self.bad(field, "is required");
         } else if value.len() > 64 || !value.bytes().all(|b| b.is_ascii_digit()) {
             self.bad(field, "must be Meta's numeric id (1 to 64 digits)");
         }
     }
+}
 
-    /// The field mask's paths, each one of `allowed`; an unknown path is a violation.
-    pub fn mask(
-        &mut self,
-        mask: Option<&switchboard_proto::prost_types::FieldMask>,
-        allowed: &[&str],
-    ) -> Vec<String> {
-        let paths: Vec<String> = mask.map(|m| m.paths.clone()).unwrap_or_default();
-        if paths.is_empty() {
-            self.bad("update_mask", "must name at least one field to change");
-        }
-        for p in &paths {
-            if !allowed.contains(&p.as_str()) {
-                self.bad(
-                    "update_mask",
-                    format!(
-                        "unknown or read-only field {p:?}; allowed: {}",
-                        allowed.join(", ")
-                    ),
-                );
-            }
-        }
-        paths
-    }
-
-    /// Whether nothing was found wrong so far.
-    pub fn is_clean(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Fails with every collected violation, if any.
-    pub fn done(self) -> Result<(), ChannelError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ChannelError::InvalidArgument(self.0))
-        }
+impl From<switchboard_runtime::validate::Invalid> for ChannelError {
+    fn from(invalid: switchboard_runtime::validate::Invalid) -> Self {
+        ChannelError::InvalidArgument(invalid.0)
     }
 }
 
@@ -530,16 +414,10 @@ pub fn template_to_send(
         check.bad(field, "is required");
         return None;
     };
-    check.text(
-        &format!("{field}.name"),
-        &t.name,
-        1,
-        MAX_TEMPLATE_NAME_CHARS,
-    );
-    check.text(
+    check.required(&format!("{field}.name"), &t.name, MAX_TEMPLATE_NAME_CHARS);
+    check.required(
         &format!("{field}.language_code"),
         &t.language_code,
-        1,
         MAX_LANGUAGE_CODE_CHARS,
     );
     let mut template = template_message_from_pb(check, field, t);
@@ -1015,9 +893,9 @@ mod tests {
     fn text_length_counts_characters_not_bytes() {
         let mut check = Check::default();
         // 4,096 two-byte characters are 8,192 bytes and still a valid body.
-        check.text("text.body", &"ñ".repeat(4096), 1, 4096);
+        check.required("text.body", &"ñ".repeat(4096), 4096);
         assert!(check.is_clean());
-        check.text("text.body", &"ñ".repeat(4097), 1, 4096);
+        check.required("text.body", &"ñ".repeat(4097), 4096);
         assert_eq!(check.0.len(), 1);
     }
 

@@ -61,7 +61,7 @@ fn common(check: &mut Check, request_id: &str, org: &str, actor: &str) -> Common
     check.request_id(request_id);
     Common {
         org: check.org(org),
-        actor: check.actor(actor),
+        actor: check.actor(actor).map(String::from),
     }
 }
 
@@ -99,7 +99,7 @@ pub(super) fn text_outbound(req: &pb::SendTextMessageRequest) -> Result<Outbound
             None
         }
         Some(t) => {
-            check.text("text.body", &t.body, 1, MAX_TEXT_CHARS);
+            check.required("text.body", &t.body, MAX_TEXT_CHARS);
             Some(Content::Text {
                 body: t.body.clone(),
                 preview_url: t.preview_url,
@@ -137,8 +137,8 @@ fn media_to_send(check: &mut Check, m: &pb::MediaContent) -> Option<Media> {
         (true, false) => media_link(check, "media.link", &m.link),
         (false, true) => {}
     }
-    check.text("media.caption", &m.caption, 0, MAX_CAPTION_CHARS);
-    check.text("media.filename", &m.filename, 0, MAX_FILENAME_CHARS);
+    check.at_most("media.caption", &m.caption, MAX_CAPTION_CHARS);
+    check.at_most("media.filename", &m.filename, MAX_FILENAME_CHARS);
     let kind = kind?;
     if !m.caption.is_empty() && !kind.takes_caption() {
         check.bad(
@@ -213,7 +213,7 @@ pub async fn send_reaction(
         &req.actor_agent_id,
     );
     let message_id = check.id::<MessageId>("message_id", &req.message_id);
-    check.text("emoji", &req.emoji, 0, MAX_EMOJI_CHARS);
+    check.at_most("emoji", &req.emoji, MAX_EMOJI_CHARS);
     check.done()?;
     let sent = app
         .react(

@@ -28,13 +28,8 @@ pub async fn list_templates(
         .filter_map(|(i, s)| template_status_from_pb(&mut check, &format!("statuses[{i}]"), *s))
         .map(str::to_string)
         .collect();
-    check.text("name_query", &req.name_query, 0, MAX_NAME_QUERY_CHARS);
-    check.text(
-        "language_code",
-        &req.language_code,
-        0,
-        MAX_LANGUAGE_CODE_CHARS,
-    );
+    check.at_most("name_query", &req.name_query, MAX_NAME_QUERY_CHARS);
+    check.at_most("language_code", &req.language_code, MAX_LANGUAGE_CODE_CHARS);
     check.done()?;
     let filter = TemplateFilter {
         statuses,
