@@ -11,7 +11,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
 use switchboard_routing::{
     domain::organization::NewOrganization,
     migration::Migrator,
-    store::{Store, organization::ORGANIZATION_CREATED},
+    store::{Store, organizations::ORGANIZATION_CREATED},
 };
 use switchboard_runtime::{
     Service,

@@ -2,12 +2,12 @@
 //! never exceeds capacity. Redis in clusters, process memory in the embedded default. This crate
 //! is the library behind `switchboard serve --target presence`.
 
+pub mod app;
 pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod metrics;
 pub mod migration;
-pub mod service;
 pub mod store;
 
 use std::{sync::Arc, time::Duration};
@@ -27,10 +27,10 @@ pub const SERVICE: Service = Service::Presence;
 /// The live store the settings ask for: Redis when `redis.url` is set, memory otherwise.
 pub fn live_store(infra: &Infra) -> Arc<dyn PresenceStore> {
     match &infra.redis {
-        Some(conn) => Arc::new(RedisStore::new(
-            conn.clone(),
-            &infra.settings.redis.key_prefix,
-        )),
+        Some(conn) => Arc::new(
+            RedisStore::new(conn.clone(), &infra.settings.redis.key_prefix)
+                .with_clock(infra.clock.clone()),
+        ),
         None => Arc::new(MemoryStore::new()),
     }
 }
@@ -50,10 +50,11 @@ pub async fn run(
     } else {
         "memory"
     };
-    let presence = service::Presence::new(
+    let presence = app::Presence::new(
         live_store(&infra),
         db.clone(),
         outbox.waker(),
+        infra.clock.clone(),
         ttl,
         metrics::PresenceMetrics::new(&infra.metrics, store_kind),
     );

@@ -47,11 +47,12 @@ fn split<T: std::str::FromStr>(s: &str) -> Vec<T> {
         .collect()
 }
 
-/// Saves (creates or replaces) a profile.
+/// Saves (creates or replaces) a profile, stamped `updated_at`.
 pub async fn save(
     db: &DatabaseConnection,
     org: &OrganizationId,
     profile: &Profile,
+    updated_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), DbErr> {
     let row = entity::ActiveModel {
         organization_id: Set(org.to_string()),
@@ -59,7 +60,7 @@ pub async fn save(
         capacity: Set(profile.capacity as i32),
         team_ids: Set(join(&profile.team_ids)),
         channel_account_ids: Set(join(&profile.channel_account_ids)),
-        updated_at: Set(chrono::Utc::now()),
+        updated_at: Set(updated_at),
     };
     entity::Entity::insert(row)
         .on_conflict(

@@ -10,7 +10,10 @@
 
 use async_trait::async_trait;
 use redis::{Script, aio::ConnectionManager};
-use switchboard_runtime::ids::{AgentId, ChannelAccountId, OrganizationId, ReservationId, TeamId};
+use switchboard_runtime::{
+    clock::Clock,
+    ids::{AgentId, ChannelAccountId, OrganizationId, ReservationId, TeamId},
+};
 
 use super::{PresenceStore, ReserveResult, StoreError};
 use crate::domain::{
@@ -233,6 +236,7 @@ pub struct RedisStore {
     conn: ConnectionManager,
     prefix: String,
     scripts: Scripts,
+    clock: Clock,
 }
 
 impl RedisStore {
@@ -251,7 +255,14 @@ impl RedisStore {
                 rebuild_agent: script(REBUILD_AGENT),
                 expire: script(EXPIRE),
             },
+            clock: Clock::default(),
         }
+    }
+
+    /// Reads time from `clock` (the infra's) instead of the plain wall clock.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// `P`: the organization's key prefix carrying its hash tag.
@@ -372,7 +383,7 @@ impl PresenceStore for RedisStore {
         let mut conn = self.conn.clone();
         let _: () = redis::cmd("SET")
             .arg(format!("{}:epoch", self.org_prefix(org)))
-            .arg(chrono::Utc::now().timestamp_millis())
+            .arg(self.clock.now_ms())
             .query_async(&mut conn)
             .await?;
         Ok(())

@@ -1,13 +1,22 @@
-//! Routing's application logic: the configuration model, the routing engine and the
-//! conversation lifecycle, over the store and the presence client. Transport-free: the gRPC
-//! adapter calls in with domain types.
+//! Routing's application logic: the configuration model (one module per resource:
+//! organizations, agents, teams, channel_routing, campaigns, owners; `access` and `profiles`
+//! shared by them), the routing engine, the conversation lifecycle (`conversations`) and work
+//! items, over the store and the presence client. Transport-free: the gRPC adapter calls in with
+//! domain types.
 
-pub mod config;
+pub mod access;
+pub mod agents;
+pub mod campaigns;
+pub mod channel_routing;
+pub mod conversations;
 pub mod engine;
 pub mod events;
-pub mod lifecycle;
 pub mod metrics;
+pub mod organizations;
+pub mod owners;
 pub mod presence;
+pub mod profiles;
+pub mod teams;
 pub mod views;
 pub mod work_items;
 

@@ -13,7 +13,7 @@ use super::convert::{Check, actor_to_pb, ms_of, opt_timestamp, org, target_to_pb
 use crate::{
     app::{
         Routing,
-        lifecycle::{AllowAll, NewConversation},
+        conversations::{AllowAll, NewConversation},
     },
     domain::{
         config::Strategy,

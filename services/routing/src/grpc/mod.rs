@@ -1,10 +1,16 @@
 //! The gRPC adapter: converts proto messages to domain calls and domain errors to statuses.
-//! The trait impl only delegates; each RPC group lives in its own module.
+//! The trait impl only delegates; each resource's RPCs live in their own module, with the field
+//! helpers they share in `fields` and the common conversions in `convert`.
 
-mod config;
+mod agents;
+mod campaigns;
+mod channel_routing;
 mod conversations;
 pub mod convert;
+mod fields;
 mod organizations;
+mod owners;
+mod teams;
 mod work_items;
 
 use switchboard_proto::routing::v1::{self as pb, routing_service_server::RoutingService};
@@ -276,7 +282,8 @@ impl RoutingService for RoutingGrpc {
         )
     }
 
-    // ---- Configuration (config.rs) ----
+    // ---- Configuration (organizations.rs, agents.rs, teams.rs, channel_routing.rs,
+    // campaigns.rs, owners.rs) ----
 
     async fn update_organization(
         &self,
@@ -284,7 +291,7 @@ impl RoutingService for RoutingGrpc {
     ) -> Result<Response<pb::UpdateOrganizationResponse>, Status> {
         replay!(
             self,
-            config::update_organization,
+            organizations::update_organization,
             request,
             "UpdateOrganization"
         )
@@ -294,110 +301,105 @@ impl RoutingService for RoutingGrpc {
         &self,
         request: Request<pb::CreateAgentRequest>,
     ) -> Result<Response<pb::CreateAgentResponse>, Status> {
-        replay!(self, config::create_agent, request, "CreateAgent")
+        replay!(self, agents::create_agent, request, "CreateAgent")
     }
 
     async fn get_agent(
         &self,
         request: Request<pb::GetAgentRequest>,
     ) -> Result<Response<pb::GetAgentResponse>, Status> {
-        rpc!(self, config::get_agent, request)
+        rpc!(self, agents::get_agent, request)
     }
 
     async fn lookup_agent(
         &self,
         request: Request<pb::LookupAgentRequest>,
     ) -> Result<Response<pb::LookupAgentResponse>, Status> {
-        rpc!(self, config::lookup_agent, request)
+        rpc!(self, agents::lookup_agent, request)
     }
 
     async fn list_agents(
         &self,
         request: Request<pb::ListAgentsRequest>,
     ) -> Result<Response<pb::ListAgentsResponse>, Status> {
-        rpc!(self, config::list_agents, request)
+        rpc!(self, agents::list_agents, request)
     }
 
     async fn update_agent(
         &self,
         request: Request<pb::UpdateAgentRequest>,
     ) -> Result<Response<pb::UpdateAgentResponse>, Status> {
-        replay!(self, config::update_agent, request, "UpdateAgent")
+        replay!(self, agents::update_agent, request, "UpdateAgent")
     }
 
     async fn delete_agent(
         &self,
         request: Request<pb::DeleteAgentRequest>,
     ) -> Result<Response<pb::DeleteAgentResponse>, Status> {
-        replay!(self, config::delete_agent, request, "DeleteAgent")
+        replay!(self, agents::delete_agent, request, "DeleteAgent")
     }
 
     async fn create_team(
         &self,
         request: Request<pb::CreateTeamRequest>,
     ) -> Result<Response<pb::CreateTeamResponse>, Status> {
-        replay!(self, config::create_team, request, "CreateTeam")
+        replay!(self, teams::create_team, request, "CreateTeam")
     }
 
     async fn get_team(
         &self,
         request: Request<pb::GetTeamRequest>,
     ) -> Result<Response<pb::GetTeamResponse>, Status> {
-        rpc!(self, config::get_team, request)
+        rpc!(self, teams::get_team, request)
     }
 
     async fn list_teams(
         &self,
         request: Request<pb::ListTeamsRequest>,
     ) -> Result<Response<pb::ListTeamsResponse>, Status> {
-        rpc!(self, config::list_teams, request)
+        rpc!(self, teams::list_teams, request)
     }
 
     async fn update_team(
         &self,
         request: Request<pb::UpdateTeamRequest>,
     ) -> Result<Response<pb::UpdateTeamResponse>, Status> {
-        replay!(self, config::update_team, request, "UpdateTeam")
+        replay!(self, teams::update_team, request, "UpdateTeam")
     }
 
     async fn delete_team(
         &self,
         request: Request<pb::DeleteTeamRequest>,
     ) -> Result<Response<pb::DeleteTeamResponse>, Status> {
-        replay!(self, config::delete_team, request, "DeleteTeam")
+        replay!(self, teams::delete_team, request, "DeleteTeam")
     }
 
     async fn add_team_member(
         &self,
         request: Request<pb::AddTeamMemberRequest>,
     ) -> Result<Response<pb::AddTeamMemberResponse>, Status> {
-        replay!(self, config::add_team_member, request, "AddTeamMember")
+        replay!(self, teams::add_team_member, request, "AddTeamMember")
     }
 
     async fn remove_team_member(
         &self,
         request: Request<pb::RemoveTeamMemberRequest>,
     ) -> Result<Response<pb::RemoveTeamMemberResponse>, Status> {
-        replay!(
-            self,
-            config::remove_team_member,
-            request,
-            "RemoveTeamMember"
-        )
+        replay!(self, teams::remove_team_member, request, "RemoveTeamMember")
     }
 
     async fn list_team_members(
         &self,
         request: Request<pb::ListTeamMembersRequest>,
     ) -> Result<Response<pb::ListTeamMembersResponse>, Status> {
-        rpc!(self, config::list_team_members, request)
+        rpc!(self, teams::list_team_members, request)
     }
 
     async fn get_channel_account_routing(
         &self,
         request: Request<pb::GetChannelAccountRoutingRequest>,
     ) -> Result<Response<pb::GetChannelAccountRoutingResponse>, Status> {
-        rpc!(self, config::get_channel_account_routing, request)
+        rpc!(self, channel_routing::get_channel_account_routing, request)
     }
 
     async fn update_channel_account_routing(
@@ -406,7 +408,7 @@ impl RoutingService for RoutingGrpc {
     ) -> Result<Response<pb::UpdateChannelAccountRoutingResponse>, Status> {
         replay!(
             self,
-            config::update_channel_account_routing,
+            channel_routing::update_channel_account_routing,
             request,
             "UpdateChannelAccountRouting"
         )
@@ -416,42 +418,42 @@ impl RoutingService for RoutingGrpc {
         &self,
         request: Request<pb::CreateCampaignRequest>,
     ) -> Result<Response<pb::CreateCampaignResponse>, Status> {
-        replay!(self, config::create_campaign, request, "CreateCampaign")
+        replay!(self, campaigns::create_campaign, request, "CreateCampaign")
     }
 
     async fn get_campaign(
         &self,
         request: Request<pb::GetCampaignRequest>,
     ) -> Result<Response<pb::GetCampaignResponse>, Status> {
-        rpc!(self, config::get_campaign, request)
+        rpc!(self, campaigns::get_campaign, request)
     }
 
     async fn list_campaigns(
         &self,
         request: Request<pb::ListCampaignsRequest>,
     ) -> Result<Response<pb::ListCampaignsResponse>, Status> {
-        rpc!(self, config::list_campaigns, request)
+        rpc!(self, campaigns::list_campaigns, request)
     }
 
     async fn update_campaign(
         &self,
         request: Request<pb::UpdateCampaignRequest>,
     ) -> Result<Response<pb::UpdateCampaignResponse>, Status> {
-        replay!(self, config::update_campaign, request, "UpdateCampaign")
+        replay!(self, campaigns::update_campaign, request, "UpdateCampaign")
     }
 
     async fn delete_campaign(
         &self,
         request: Request<pb::DeleteCampaignRequest>,
     ) -> Result<Response<pb::DeleteCampaignResponse>, Status> {
-        replay!(self, config::delete_campaign, request, "DeleteCampaign")
+        replay!(self, campaigns::delete_campaign, request, "DeleteCampaign")
     }
 
     async fn add_contact_owner(
         &self,
         request: Request<pb::AddContactOwnerRequest>,
     ) -> Result<Response<pb::AddContactOwnerResponse>, Status> {
-        replay!(self, config::add_contact_owner, request, "AddContactOwner")
+        replay!(self, owners::add_contact_owner, request, "AddContactOwner")
     }
 
     async fn remove_contact_owner(
@@ -460,7 +462,7 @@ impl RoutingService for RoutingGrpc {
     ) -> Result<Response<pb::RemoveContactOwnerResponse>, Status> {
         replay!(
             self,
-            config::remove_contact_owner,
+            owners::remove_contact_owner,
             request,
             "RemoveContactOwner"
         )
@@ -470,7 +472,7 @@ impl RoutingService for RoutingGrpc {
         &self,
         request: Request<pb::ListContactOwnersRequest>,
     ) -> Result<Response<pb::ListContactOwnersResponse>, Status> {
-        rpc!(self, config::list_contact_owners, request)
+        rpc!(self, owners::list_contact_owners, request)
     }
 
     // ---- Work items (work_items.rs) ----

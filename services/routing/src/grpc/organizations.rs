@@ -1,11 +1,14 @@
-//! Organization RPCs.
+//! Organization RPCs: create, get and update (name, default capacity and routing settings).
 
 use switchboard_proto::routing::v1 as pb;
 
-use super::convert::{Check, org, timestamp_ms};
+use super::{
+    convert::{Check, org, timestamp_ms},
+    fields::{DAY_SECS, actor, mask, text, whole_seconds},
+};
 use crate::{
-    app::{Routing, config::OrganizationChanges},
-    domain::organization::{NewOrganization, Organization},
+    app::{Routing, organizations::OrganizationChanges},
+    domain::organization::{MAX_AGENT_CAPACITY, NewOrganization, Organization},
     error::RoutingError,
 };
 
@@ -49,7 +52,7 @@ pub async fn create_organization(
     };
     let mut changes = OrganizationChanges::default();
     if let Some(s) = &req.settings {
-        super::config::settings_changes(&mut check, "settings", s, |_| true, &mut changes);
+        settings_changes(&mut check, "settings", s, |_| true, &mut changes);
     }
     check.done()?;
     let mut new = new.expect("validated");
@@ -74,4 +77,89 @@ pub async fn get_organization(
     Ok(pb::GetOrganizationResponse {
         organization: Some(organization_to_pb(org)),
     })
+}
+
+const ORGANIZATION_FIELDS: &[&str] = &[
+    "name",
+    "default_agent_capacity",
+    "settings",
+    "settings.first_responder_becomes_owner",
+    "settings.owner_routing_enabled",
+    "settings.owner_fallback_wait",
+    "settings.unrouted_policy",
+];
+
+pub async fn update_organization(
+    app: &Routing,
+    req: pb::UpdateOrganizationRequest,
+) -> Result<pb::UpdateOrganizationResponse, RoutingError> {
+    let mut check = Check::default();
+    let id = org(&mut check, &req.organization_id);
+    let actor = actor(&mut check, &req.actor_agent_id);
+    let paths = mask(&mut check, req.update_mask.as_ref(), ORGANIZATION_FIELDS);
+    let o = req.organization.unwrap_or_default();
+    let has =
+        |p: &str| paths.contains(p) || (p.starts_with("settings.") && paths.contains("settings"));
+    let mut changes = OrganizationChanges::default();
+    if has("name") {
+        changes.name = Some(text(&mut check, "organization.name", &o.name, 200));
+    }
+    if has("default_agent_capacity") {
+        if !(1..=MAX_AGENT_CAPACITY).contains(&o.default_agent_capacity) {
+            check.bad(
+                "organization.default_agent_capacity",
+                format!("must be between 1 and {MAX_AGENT_CAPACITY}"),
+            );
+        }
+        changes.default_agent_capacity = Some(o.default_agent_capacity);
+    }
+    let s = o.settings.unwrap_or_default();
+    settings_changes(&mut check, "organization.settings", &s, has, &mut changes);
+    check.done()?;
+    let id = id.expect("validated");
+    let updated = app
+        .update_organization(&id, actor.as_ref(), changes)
+        .await?;
+    Ok(pb::UpdateOrganizationResponse {
+        organization: Some(organization_to_pb(updated)),
+    })
+}
+
+/// Reads the `settings.*` fields `has` names into `changes` (UpdateOrganization's mask, or
+/// every field for CreateOrganization).
+fn settings_changes(
+    check: &mut Check,
+    field: &str,
+    s: &pb::OrganizationSettings,
+    has: impl Fn(&str) -> bool,
+    changes: &mut OrganizationChanges,
+) {
+    if has("settings.first_responder_becomes_owner") {
+        changes.first_responder_becomes_owner = Some(s.first_responder_becomes_owner);
+    }
+    if has("settings.owner_routing_enabled") {
+        changes.owner_routing_enabled = Some(s.owner_routing_enabled);
+    }
+    if has("settings.owner_fallback_wait") {
+        let field = &format!("{field}.owner_fallback_wait");
+        let secs = s
+            .owner_fallback_wait
+            .as_ref()
+            .and_then(|d| whole_seconds(check, field, d))
+            .unwrap_or(0);
+        if secs > DAY_SECS {
+            check.bad(field, "must be at most 24 hours");
+        }
+        changes.owner_fallback_wait_secs = Some(secs);
+    }
+    if has("settings.unrouted_policy") {
+        changes.unrouted_all_teams = Some(match pb::UnroutedPolicy::try_from(s.unrouted_policy) {
+            Ok(pb::UnroutedPolicy::AllTeams) => true,
+            Ok(_) => false,
+            Err(_) => {
+                check.bad(&format!("{field}.unrouted_policy"), "unknown policy");
+                false
+            }
+        });
+    }
 }

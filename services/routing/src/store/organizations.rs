@@ -1,7 +1,8 @@
-//! The `organizations` table.
+//! The `organizations` table: create (with its `routing.organization.created` event), read, and
+//! save the name, default capacity and settings.
 
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, TransactionTrait};
 use switchboard_runtime::{
     errors::is_unique_violation,
     ids::OrganizationId,
@@ -91,6 +92,30 @@ impl Store {
         txn.commit().await?;
         self.relay.wake();
         self.organization(&id).await
+    }
+
+    /// Writes an organization's name, default capacity and settings.
+    pub async fn save_organization(
+        &self,
+        org: &Organization,
+    ) -> Result<Organization, RoutingError> {
+        let settings = serde_json::to_string(&org.settings)
+            .map_err(|e| RoutingError::Storage(DbErr::Custom(e.to_string())))?;
+        let result = entity::Entity::update_many()
+            .col_expr(entity::Column::Name, org.name.clone().into())
+            .col_expr(
+                entity::Column::DefaultAgentCapacity,
+                org.default_agent_capacity.into(),
+            )
+            .col_expr(entity::Column::Settings, settings.into())
+            .col_expr(entity::Column::UpdatedMs, org.updated_ms.into())
+            .filter(entity::Column::Id.eq(org.id.as_str()))
+            .exec(&self.db)
+            .await?;
+        if result.rows_affected == 0 {
+            return Err(RoutingError::not_found("organization", &org.id));
+        }
+        self.organization(&org.id).await
     }
 
     /// The organization `id`.

@@ -1,5 +1,6 @@
 //! Presence's application logic over a [`PresenceStore`]: profiles kept durably, recovery after
-//! a store loss, heartbeat expiry, and events for every change routing cares about.
+//! a store loss, heartbeat expiry, and events for every change routing cares about. Time comes
+//! from the infra's [`Clock`].
 
 use std::{
     collections::HashMap,
@@ -9,6 +10,7 @@ use std::{
 
 use sea_orm::DatabaseConnection;
 use switchboard_runtime::{
+    clock::Clock,
     ids::{AgentId, OrganizationId, ReservationId},
     outbox::{self, NewEvent, RelayWaker},
 };
@@ -46,17 +48,13 @@ pub mod topics {
     pub const REBUILD_REQUIRED: &str = "presence.organization.rebuild_required";
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 /// The presence service's logic.
 #[derive(Clone)]
 pub struct Presence {
     store: Arc<dyn PresenceStore>,
     db: DatabaseConnection,
     relay: RelayWaker,
+    clock: Clock,
     heartbeat_ttl: Duration,
     /// When each organization last asked routing for a rebuild, so a burst of refused reserves
     /// refills the store and publishes REBUILD_REQUIRED once, not once per call.
@@ -72,6 +70,7 @@ impl Presence {
         store: Arc<dyn PresenceStore>,
         db: DatabaseConnection,
         relay: RelayWaker,
+        clock: Clock,
         heartbeat_ttl: Duration,
         metrics: PresenceMetrics,
     ) -> Self {
@@ -79,10 +78,16 @@ impl Presence {
             store,
             db,
             relay,
+            clock,
             heartbeat_ttl,
             rebuild_asked: Arc::default(),
             metrics,
         }
+    }
+
+    /// The clock presence reads (the infra's).
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// How long a heartbeat keeps an agent online.
@@ -118,7 +123,7 @@ impl Presence {
         state: &AgentState,
         previous: Option<Status>,
     ) {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         self.publish(
             org,
             topic,
@@ -173,7 +178,7 @@ impl Presence {
             // A new organization: nobody holds anything, loads are known to be zero.
             self.store.initialize(org).await?;
         }
-        profiles::save(&self.db, org, &profile).await?;
+        profiles::save(&self.db, org, &profile, self.clock.now()).await?;
         let state = self.store.upsert_profile(org, &profile).await?;
         self.state_event(org, topics::PROFILE_CHANGED, &state, None)
             .await;
@@ -200,7 +205,7 @@ impl Presence {
         reason: &str,
     ) -> Result<AgentState, PresenceError> {
         self.known(org, agent).await?;
-        let now = now_ms();
+        let now = self.clock.now_ms();
         if status != Status::Offline {
             self.store
                 .heartbeat(org, agent, now, now + self.heartbeat_ttl.as_millis() as i64)
@@ -229,7 +234,7 @@ impl Presence {
             return self.set_status(org, agent, status, &reason).await;
         }
         let before = self.known(org, agent).await?;
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let state = self
             .store
             .heartbeat(org, agent, now, now + self.heartbeat_ttl.as_millis() as i64)
@@ -293,7 +298,11 @@ impl Presence {
         org: &OrganizationId,
         request: &ReserveRequest,
     ) -> Result<ReserveDecision, PresenceError> {
-        match self.store.reserve(org, request, now_ms()).await? {
+        match self
+            .store
+            .reserve(org, request, self.clock.now_ms())
+            .await?
+        {
             ReserveResult::Decided(d) => Ok(self.slot_reserved(org, d).await),
             ReserveResult::Rebuilding => {
                 if self.rebuild_recently_asked(org) {
@@ -315,7 +324,11 @@ impl Presence {
                     return Err(PresenceError::Rebuilding);
                 }
                 self.store.initialize(org).await?;
-                match self.store.reserve(org, request, now_ms()).await? {
+                match self
+                    .store
+                    .reserve(org, request, self.clock.now_ms())
+                    .await?
+                {
                     ReserveResult::Decided(d) => Ok(self.slot_reserved(org, d).await),
                     ReserveResult::Rebuilding => Err(PresenceError::Rebuilding),
                 }
@@ -377,7 +390,7 @@ impl Presence {
         agents: Vec<(Profile, Vec<Reservation>)>,
     ) -> Result<(usize, usize), PresenceError> {
         for (p, _) in &agents {
-            profiles::save(&self.db, org, p).await?;
+            profiles::save(&self.db, org, p, self.clock.now()).await?;
         }
         self.store.rebuild(org, &agents).await?;
         self.rebuild_asked
@@ -391,7 +404,7 @@ impl Presence {
 
     /// Turns agents whose heartbeat ran out offline, one event each.
     pub async fn sweep(&self) -> Result<usize, PresenceError> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let mut n = 0;
         for (org, agent) in self.store.stale_heartbeats(now).await? {
             if let Some((state, previous)) = self.store.expire_heartbeat(&org, &agent, now).await? {

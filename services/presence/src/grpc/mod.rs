@@ -1,26 +1,33 @@
-//! The gRPC adapter of `switchboard.presence.v1.PresenceService`.
+//! The gRPC adapter of `switchboard.presence.v1.PresenceService`: the trait impl here, request
+//! parsing and conversions in `convert`, the watcher's filter in `watch`.
 
-use std::{str::FromStr, sync::Arc};
+mod convert;
+mod watch;
+
+use std::sync::Arc;
 
 use futures::StreamExt;
 
 use switchboard_proto::{
     common::v1::AgentStatus as PbStatus,
     presence::v1::{self as pb, presence_service_server::PresenceService},
-    prost_types::{Duration as PbDuration, Timestamp},
+    prost_types::Duration as PbDuration,
 };
 use switchboard_runtime::{
     bus::EventBus,
-    errors::FieldViolation,
     ids::{AgentId, ChannelAccountId, OrganizationId, ReservationId, TeamId},
 };
 use tonic::{Request, Response, Status, codegen::BoxStream};
 
 use crate::{
-    domain::{self, AgentState, Candidate, Profile, Reservation, ReserveOutcome, Strategy},
-    error::PresenceError,
-    service::{Presence, now_ms, topics},
+    app::{Presence, topics},
+    domain::{self, AgentState, Reservation, ReserveOutcome, Strategy},
 };
+use convert::{
+    Check, candidate_to_pb, capacity, org_and_agent, presence_to_pb, profile_from_pb, reason,
+    reservation_to_pb, status_from_pb, ts,
+};
+use watch::WatchFilter;
 
 /// `PresenceService` over [`Presence`]; `WatchPresence` tails presence's events on the bus, so
 /// a watcher sees the changes made through every replica.
@@ -35,270 +42,7 @@ impl PresenceGrpc {
     }
 }
 
-fn kind_of(topic: &str) -> pb::PresenceEventKind {
-    use pb::PresenceEventKind as K;
-    match topic {
-        topics::STATUS_CHANGED => K::StatusChanged,
-        topics::HEARTBEAT_EXPIRED => K::HeartbeatExpired,
-        topics::CAPACITY_CHANGED => K::CapacityChanged,
-        topics::SLOT_RESERVED | topics::SLOT_FREED => K::LoadChanged,
-        topics::PROFILE_CHANGED => K::ProfileChanged,
-        topics::REBUILD_REQUIRED => K::RebuildRequired,
-        _ => K::Unspecified,
-    }
-}
-
-fn pb_status_of(s: Option<&str>) -> i32 {
-    s.and_then(domain::Status::parse)
-        .map_or(PbStatus::Unspecified, status_to_pb) as i32
-}
-
-/// What a watcher asked to see.
-struct WatchFilter {
-    org: OrganizationId,
-    team: Option<TeamId>,
-    agents: Vec<AgentId>,
-    kinds: Vec<i32>,
-}
-
-impl WatchFilter {
-    fn wants(&self, kind: i32, presence: Option<&pb::AgentPresence>) -> bool {
-        if !self.kinds.is_empty() && !self.kinds.contains(&kind) {
-            return false;
-        }
-        // Organization-wide events (rebuild required) reach every watcher of the org.
-        presence.is_none_or(|p| self.wants_agent(p))
-    }
-
-    fn wants_agent(&self, p: &pb::AgentPresence) -> bool {
-        self.team
-            .as_ref()
-            .is_none_or(|t| p.team_ids.iter().any(|x| x == t.as_str()))
-            && (self.agents.is_empty() || self.agents.iter().any(|a| a.as_str() == p.agent_id))
-    }
-
-    /// The watcher's view of a bus event, if it wants it.
-    fn convert(&self, event: &switchboard_runtime::outbox::Event) -> Option<pb::PresenceEvent> {
-        if event.organization_id != self.org.as_str() {
-            return None;
-        }
-        let kind = kind_of(&event.topic) as i32;
-        let p = &event.payload;
-        let strings = |k: &str| -> Vec<String> {
-            p[k].as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let presence = p["agent_id"].as_str().map(|agent| pb::AgentPresence {
-            agent_id: agent.to_string(),
-            organization_id: event.organization_id.clone(),
-            status: pb_status_of(p["status"].as_str()),
-            status_reason: p["reason"].as_str().unwrap_or_default().to_string(),
-            capacity: p["capacity"].as_i64().unwrap_or_default() as i32,
-            load: p["load"].as_i64().unwrap_or_default() as i32,
-            team_ids: strings("team_ids"),
-            channel_account_ids: strings("channel_account_ids"),
-            ..Default::default()
-        });
-        if !self.wants(kind, presence.as_ref()) {
-            return None;
-        }
-        Some(pb::PresenceEvent {
-            event_id: event.id.to_string(),
-            kind,
-            presence,
-            previous_status: pb_status_of(p["previous_status"].as_str()),
-            event_time: ts(event.occurred_at.timestamp_millis()),
-        })
-    }
-}
-
-/// Collects field violations while parsing a request.
-#[derive(Default)]
-struct Check(Vec<FieldViolation>);
-
-impl Check {
-    fn id<T: FromStr>(&mut self, field: &str, value: &str) -> Option<T>
-    where
-        T::Err: std::fmt::Display,
-    {
-        match value.parse() {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.0.push(FieldViolation::new(field, e.to_string()));
-                None
-            }
-        }
-    }
-
-    fn opt_id<T: FromStr>(&mut self, field: &str, value: &str) -> Option<T>
-    where
-        T::Err: std::fmt::Display,
-    {
-        if value.is_empty() {
-            None
-        } else {
-            self.id(field, value)
-        }
-    }
-
-    fn ids<T: FromStr>(&mut self, field: &str, values: &[String]) -> Vec<T>
-    where
-        T::Err: std::fmt::Display,
-    {
-        values
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| self.id(&format!("{field}[{i}]"), v))
-            .collect()
-    }
-
-    fn bad(&mut self, field: &str, description: &str) {
-        self.0.push(FieldViolation::new(field, description));
-    }
-
-    fn done(self) -> Result<(), PresenceError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(PresenceError::InvalidArgument(self.0))
-        }
-    }
-}
-
-fn status_from_pb(c: &mut Check, field: &str, value: i32) -> Option<domain::Status> {
-    match PbStatus::try_from(value) {
-        Ok(PbStatus::Available) => Some(domain::Status::Available),
-        Ok(PbStatus::Away) => Some(domain::Status::Away),
-        Ok(PbStatus::Offline) => Some(domain::Status::Offline),
-        _ => {
-            c.bad(field, "must be AVAILABLE, AWAY or OFFLINE");
-            None
-        }
-    }
-}
-
-fn status_to_pb(s: domain::Status) -> PbStatus {
-    match s {
-        domain::Status::Available => PbStatus::Available,
-        domain::Status::Away => PbStatus::Away,
-        domain::Status::Offline => PbStatus::Offline,
-    }
-}
-
-fn ts(ms: i64) -> Option<Timestamp> {
-    (ms > 0).then(|| Timestamp {
-        seconds: ms.div_euclid(1000),
-        nanos: (ms.rem_euclid(1000) * 1_000_000) as i32,
-    })
-}
-
-fn presence_to_pb(org: &OrganizationId, s: &AgentState) -> pb::AgentPresence {
-    let now = now_ms();
-    pb::AgentPresence {
-        agent_id: s.profile.agent_id.to_string(),
-        organization_id: org.to_string(),
-        status: status_to_pb(s.effective_status(now)) as i32,
-        status_reason: s.effective_reason(now).to_string(),
-        status_change_time: ts(s.status_changed_ms),
-        capacity: s.profile.capacity as i32,
-        load: s.load as i32,
-        team_ids: s.profile.team_ids.iter().map(ToString::to_string).collect(),
-        channel_account_ids: s
-            .profile
-            .channel_account_ids
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
-        last_heartbeat_time: ts(s.last_heartbeat_ms),
-        heartbeat_expire_time: ts(s.heartbeat_expires_ms),
-        last_assignment_time: ts(s.last_assignment_ms),
-    }
-}
-
-fn reservation_to_pb(r: &Reservation) -> pb::Reservation {
-    pb::Reservation {
-        id: r.id.to_string(),
-        agent_id: r.agent_id.to_string(),
-        team_id: r
-            .team_id
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default(),
-        channel_account_id: r
-            .channel_account_id
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default(),
-        subject_id: r.subject_id.clone(),
-        create_time: ts(r.created_ms),
-    }
-}
-
-fn candidate_to_pb(c: &Candidate) -> pb::ReserveCandidate {
-    pb::ReserveCandidate {
-        agent_id: c.agent_id.to_string(),
-        status: status_to_pb(c.status) as i32,
-        load: c.load as i32,
-        capacity: c.capacity as i32,
-        last_assignment_time: ts(c.last_assignment_ms),
-        linked: c.linked,
-        excluded: c.excluded,
-    }
-}
-
-fn profile_from_pb(c: &mut Check, field: &str, p: Option<&pb::AgentProfile>) -> Option<Profile> {
-    let Some(p) = p else {
-        c.bad(field, "required");
-        return None;
-    };
-    let agent = c.id(&format!("{field}.agent_id"), &p.agent_id);
-    let capacity = capacity(c, &format!("{field}.capacity"), p.capacity);
-    let team_ids = c.ids(&format!("{field}.team_ids"), &p.team_ids);
-    let channel_account_ids = c.ids(
-        &format!("{field}.channel_account_ids"),
-        &p.channel_account_ids,
-    );
-    Some(Profile {
-        agent_id: agent?,
-        capacity: capacity?,
-        team_ids,
-        channel_account_ids,
-    })
-}
-
-fn capacity(c: &mut Check, field: &str, value: i32) -> Option<u32> {
-    if (0..=100).contains(&value) {
-        Some(value as u32)
-    } else {
-        c.bad(field, "must be between 0 and 100");
-        None
-    }
-}
-
-fn reason(c: &mut Check, field: &str, value: &str) {
-    if value.chars().count() > 200 {
-        c.bad(field, "must be at most 200 characters");
-    }
-}
-
 type Res<T> = Result<Response<T>, Status>;
-
-/// The organization and agent of a request that names nothing else.
-fn org_and_agent(org: &str, agent: &str) -> Result<(OrganizationId, AgentId), PresenceError> {
-    let mut c = Check::default();
-    let org = c.id("organization_id", org);
-    let agent = c.id("agent_id", agent);
-    match (org, agent) {
-        (Some(org), Some(agent)) => Ok((org, agent)),
-        _ => Err(PresenceError::InvalidArgument(c.0)),
-    }
-}
-
 #[tonic::async_trait]
 impl PresenceService for PresenceGrpc {
     async fn set_status(
@@ -320,7 +64,7 @@ impl PresenceService for PresenceGrpc {
             .set_status(&org, &agent, status, &req.reason)
             .await?;
         Ok(Response::new(pb::SetStatusResponse {
-            presence: Some(presence_to_pb(&org, &state)),
+            presence: Some(presence_to_pb(&org, &state, self.presence.clock().now_ms())),
         }))
     }
 
@@ -346,7 +90,7 @@ impl PresenceService for PresenceGrpc {
             .await?;
         let ttl = self.presence.heartbeat_ttl();
         Ok(Response::new(pb::HeartbeatResponse {
-            presence: Some(presence_to_pb(&org, &state)),
+            presence: Some(presence_to_pb(&org, &state, self.presence.clock().now_ms())),
             heartbeat_ttl: Some(PbDuration {
                 seconds: ttl.as_secs() as i64,
                 nanos: 0,
@@ -373,7 +117,7 @@ impl PresenceService for PresenceGrpc {
         };
         let state = self.presence.set_capacity(&org, &agent, cap).await?;
         Ok(Response::new(pb::SetCapacityResponse {
-            presence: Some(presence_to_pb(&org, &state)),
+            presence: Some(presence_to_pb(&org, &state, self.presence.clock().now_ms())),
         }))
     }
 
@@ -391,7 +135,7 @@ impl PresenceService for PresenceGrpc {
         };
         let state = self.presence.sync_agent(&org, profile).await?;
         Ok(Response::new(pb::SyncAgentResponse {
-            presence: Some(presence_to_pb(&org, &state)),
+            presence: Some(presence_to_pb(&org, &state, self.presence.clock().now_ms())),
         }))
     }
 
@@ -413,7 +157,7 @@ impl PresenceService for PresenceGrpc {
         let (org, agent) = org_and_agent(&req.organization_id, &req.agent_id)?;
         let state = self.presence.get(&org, &agent).await?;
         Ok(Response::new(pb::GetAgentPresenceResponse {
-            presence: Some(presence_to_pb(&org, &state)),
+            presence: Some(presence_to_pb(&org, &state, self.presence.clock().now_ms())),
         }))
     }
 
@@ -435,7 +179,7 @@ impl PresenceService for PresenceGrpc {
         let Some(org) = org else {
             return Err(Status::internal("validated ids missing"));
         };
-        let now = now_ms();
+        let now = self.presence.clock().now_ms();
         let presences = self
             .presence
             .list(&org)
@@ -444,7 +188,7 @@ impl PresenceService for PresenceGrpc {
             .filter(|s| team.as_ref().is_none_or(|t| s.profile.team_ids.contains(t)))
             .filter(|s| agents.is_empty() || agents.contains(&s.profile.agent_id))
             .filter(|s| statuses.is_empty() || statuses.contains(&s.effective_status(now)))
-            .map(|s| presence_to_pb(&org, &s))
+            .map(|s| presence_to_pb(&org, &s, now))
             .collect();
         Ok(Response::new(pb::ListAgentPresencesResponse {
             presences,
@@ -466,7 +210,7 @@ impl PresenceService for PresenceGrpc {
         let Some(org) = org else {
             return Err(Status::internal("validated ids missing"));
         };
-        let now = now_ms();
+        let now = self.presence.clock().now_ms();
         let mut available: Vec<AgentState> = self
             .presence
             .list(&org)
@@ -491,7 +235,10 @@ impl PresenceService for PresenceGrpc {
             ))
         });
         Ok(Response::new(pb::ListAvailableAgentsResponse {
-            presences: available.iter().map(|s| presence_to_pb(&org, s)).collect(),
+            presences: available
+                .iter()
+                .map(|s| presence_to_pb(&org, s, now))
+                .collect(),
             page: Some(Default::default()),
         }))
     }
@@ -575,7 +322,7 @@ impl PresenceService for PresenceGrpc {
         let state = self.presence.release(&org, &reservation).await?;
         Ok(Response::new(pb::ReleaseResponse {
             released: state.is_some(),
-            presence: state.map(|s| presence_to_pb(&org, &s)),
+            presence: state.map(|s| presence_to_pb(&org, &s, self.presence.clock().now_ms())),
         }))
     }
 
@@ -614,7 +361,7 @@ impl PresenceService for PresenceGrpc {
         if req.send_initial_snapshot {
             let snapshot_kind = pb::PresenceEventKind::Snapshot as i32;
             for state in self.presence.list(&filter.org).await? {
-                let p = presence_to_pb(&filter.org, &state);
+                let p = presence_to_pb(&filter.org, &state, self.presence.clock().now_ms());
                 if filter.wants(snapshot_kind, Some(&p))
                     || filter.kinds.is_empty() && filter.wants(0, Some(&p))
                 {
@@ -624,7 +371,7 @@ impl PresenceService for PresenceGrpc {
                             kind: snapshot_kind,
                             presence: Some(p),
                             previous_status: 0,
-                            event_time: ts(now_ms()),
+                            event_time: ts(self.presence.clock().now_ms()),
                         }),
                     }));
                 }
@@ -697,21 +444,5 @@ impl PresenceService for PresenceGrpc {
             agent_count: agent_count as i32,
             reservation_count: reservation_count as i32,
         }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reservations_and_releases_both_reach_watchers_as_load_changed() {
-        use pb::PresenceEventKind as K;
-        assert_eq!(kind_of(topics::SLOT_RESERVED), K::LoadChanged);
-        assert_eq!(kind_of(topics::SLOT_FREED), K::LoadChanged);
-        // Every topic presence publishes is a kind a watcher can ask for.
-        for topic in topics::ALL {
-            assert_ne!(kind_of(topic), K::Unspecified, "{topic}");
-        }
     }
 }
