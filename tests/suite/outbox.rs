@@ -8,10 +8,9 @@ use std::{
 
 use async_trait::async_trait;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
+use switchboard_proto::{events::TypedEvent, routing::v1::OrganizationCreated};
 use switchboard_routing::{
-    domain::organization::NewOrganization,
-    migration::Migrator,
-    store::{Store, organizations::ORGANIZATION_CREATED},
+    domain::organization::NewOrganization, migration::Migrator, store::Store,
 };
 use switchboard_runtime::{
     Service,
@@ -25,7 +24,7 @@ use crate::on_both_backends;
 
 const GROUP: ConsumerGroup = ConsumerGroup {
     name: "test.organizations",
-    topics: &[ORGANIZATION_CREATED],
+    topics: &[OrganizationCreated::TOPIC],
 };
 
 async fn routing_db(env: &TestEnv) -> anyhow::Result<DatabaseConnection> {
@@ -80,10 +79,10 @@ async fn event_committed_before_a_crash_is_delivered_after_restart(
         .subscribe(GROUP.name, "consumer-1", GROUP.topics)
         .await?;
     let event = next_event(&mut sub).await?;
-    assert_eq!(event.topic, ORGANIZATION_CREATED);
+    assert_eq!(event.topic, OrganizationCreated::TOPIC);
     assert_eq!(event.aggregate_id, org.id.to_string());
     assert_eq!(event.organization_id, org.id.to_string());
-    assert_eq!(event.payload["name"], "Acme");
+    assert_eq!(event.decode::<OrganizationCreated>()?.name, "Acme");
 
     // Relayed means removed from the outbox (the relay deletes after the bus accepted it).
     let conn = routing_db(&env).await?;

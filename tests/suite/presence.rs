@@ -241,8 +241,8 @@ on_both_backends!(concurrent_reserves_never_exceed_capacity);
 const PRESENCE_EVENTS: ConsumerGroup = ConsumerGroup {
     name: "test.presence",
     topics: &[
-        switchboard_presence::app::topics::HEARTBEAT_EXPIRED,
-        switchboard_presence::app::topics::SLOT_FREED,
+        <switchboard_proto::presence::v1::AgentHeartbeatExpired as switchboard_proto::events::TypedEvent>::TOPIC,
+        <switchboard_proto::presence::v1::AgentSlotFreed as switchboard_proto::events::TypedEvent>::TOPIC,
     ],
 };
 
@@ -287,8 +287,8 @@ async fn missed_heartbeats_turn_an_agent_offline(backend: Backend) -> anyhow::Re
     assert_eq!(
         topics,
         [
-            switchboard_presence::app::topics::SLOT_FREED,
-            switchboard_presence::app::topics::HEARTBEAT_EXPIRED
+            <switchboard_proto::presence::v1::AgentSlotFreed as switchboard_proto::events::TypedEvent>::TOPIC,
+            <switchboard_proto::presence::v1::AgentHeartbeatExpired as switchboard_proto::events::TypedEvent>::TOPIC
         ]
     );
     let presence = client

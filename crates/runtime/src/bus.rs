@@ -7,7 +7,10 @@ use std::{collections::VecDeque, sync::Arc, time::Duration};
 use async_trait::async_trait;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
-use crate::outbox::Event;
+use crate::{
+    dead_letters::{DeadLetter, DeadLetterPolicy},
+    outbox::Event,
+};
 
 /// Why the bus refused an operation.
 #[derive(Debug, thiserror::Error)]
@@ -71,11 +74,20 @@ pub trait Subscription: Send {
 
     /// Marks a delivery handled; until then it may be delivered again.
     async fn ack(&mut self, delivery: Delivery) -> Result<(), BusError>;
+
+    /// How many times the bus has delivered this event to the group, when it keeps count
+    /// (Redis: the pending entry's delivery counter); `None` when it does not.
+    async fn delivery_count(&mut self, _delivery: &Delivery) -> Result<Option<u32>, BusError> {
+        Ok(None)
+    }
 }
 
 /// An event handed to a consumer.
 pub struct Delivery {
     pub event: Event,
+    /// Set when the bus could not read the entry's envelope (`event` then holds the raw entry
+    /// as its payload): the consumer loop dead-letters it without calling the handler.
+    pub malformed: Option<String>,
     token: DeliveryToken,
 }
 
@@ -229,6 +241,7 @@ impl Subscription for InProcessSubscription {
         match tokio::time::timeout(max_wait, rx.recv()).await {
             Ok(Some((event, ack))) => Ok(Some(Delivery {
                 event,
+                malformed: None,
                 token: DeliveryToken::InProcess(ack),
             })),
             Ok(None) => Err(BusError::Closed),
@@ -442,22 +455,33 @@ struct RedisSubscription {
 impl RedisSubscription {
     fn push_entries(&mut self, stream: &str, ids: Vec<redis::streams::StreamId>) {
         for entry in ids {
-            let Some(redis::Value::BulkString(raw)) = entry.map.get("event") else {
-                tracing::error!(stream, entry = %entry.id, "stream entry without an event field");
-                continue;
+            let raw = match entry.map.get("event") {
+                Some(redis::Value::BulkString(raw)) => Ok(raw),
+                _ => Err("stream entry without an event field".to_string()),
             };
-            match serde_json::from_slice::<Event>(raw) {
-                Ok(event) => self.buffer.push_back(Delivery {
+            let parsed = raw.and_then(|raw| {
+                serde_json::from_slice::<Event>(raw)
+                    .map_err(|err| format!("undecodable event envelope: {err}"))
+            });
+            let token = DeliveryToken::Redis {
+                stream: stream.to_string(),
+                entry_id: entry.id.clone(),
+            };
+            let delivery = match parsed {
+                Ok(event) => Delivery {
                     event,
-                    token: DeliveryToken::Redis {
-                        stream: stream.to_string(),
-                        entry_id: entry.id,
-                    },
-                }),
-                Err(err) => {
-                    tracing::error!(stream, entry = %entry.id, error = %err, "undecodable event skipped")
-                }
-            }
+                    malformed: None,
+                    token,
+                },
+                // Never skipped (it would stay pending forever, unread): handed to the consumer
+                // loop, which dead-letters the raw entry.
+                Err(why) => Delivery {
+                    event: malformed_entry(stream, &entry),
+                    malformed: Some(why),
+                    token,
+                },
+            };
+            self.buffer.push_back(delivery);
         }
     }
 
@@ -514,6 +538,49 @@ impl Subscription for RedisSubscription {
         }
         Ok(())
     }
+
+    async fn delivery_count(&mut self, delivery: &Delivery) -> Result<Option<u32>, BusError> {
+        let DeliveryToken::Redis { stream, entry_id } = &delivery.token else {
+            return Ok(None);
+        };
+        // XPENDING key group start end count: [[id, consumer, idle ms, deliveries]].
+        let reply: Vec<(String, String, u64, u64)> = redis::cmd("XPENDING")
+            .arg(stream)
+            .arg(&self.group)
+            .arg(entry_id)
+            .arg(entry_id)
+            .arg(1)
+            .query_async(&mut self.conn)
+            .await?;
+        Ok(reply
+            .first()
+            .map(|(_, _, _, n)| u32::try_from(*n).unwrap_or(u32::MAX)))
+    }
+}
+
+/// A stand-in event for a stream entry whose envelope cannot be read: its topic is the
+/// stream's, its aggregate id the entry id, its payload every field of the entry as read.
+fn malformed_entry(stream: &str, entry: &redis::streams::StreamId) -> Event {
+    let topic = stream.rsplit_once("}:").map_or(stream, |(_, t)| t);
+    let mut payload = Vec::new();
+    for (field, value) in &entry.map {
+        payload.extend_from_slice(field.as_bytes());
+        payload.push(b'=');
+        match value {
+            redis::Value::BulkString(b) => payload.extend_from_slice(b),
+            other => payload.extend_from_slice(format!("{other:?}").as_bytes()),
+        }
+        payload.push(b'\n');
+    }
+    Event {
+        id: crate::ids::EventId::generate(),
+        organization_id: String::new(),
+        topic: topic.to_string(),
+        aggregate_id: entry.id.clone(),
+        payload,
+        traceparent: None,
+        occurred_at: chrono::Utc::now(),
+    }
 }
 
 /// Entries one XREADGROUP takes for a consumer.
@@ -559,17 +626,28 @@ impl RedisSubscription {
 /// What a handler says about an event it could not handle.
 #[derive(Debug)]
 pub enum Unhandled {
-    /// A passing failure (a dependency down): not acknowledged, delivered again.
+    /// A passing failure (a dependency down): not acknowledged, delivered again; after
+    /// [`DeadLetterPolicy::max_attempts`] deliveries it is dead-lettered.
     Retry(String),
-    /// It will never succeed (a malformed event): logged and acknowledged.
+    /// It will never succeed (an undecodable or malformed event): dead-lettered at once, then
+    /// acknowledged.
     Drop(String),
 }
 
+impl From<crate::outbox::DecodeError> for Unhandled {
+    /// An event that cannot be decoded never will be: it is dead-lettered.
+    fn from(err: crate::outbox::DecodeError) -> Self {
+        Unhandled::Drop(err.to_string())
+    }
+}
+
 /// What a consumer loop records: `switchboard_bus_consumed_total{group,outcome}` (ok, retry,
-/// drop) and `switchboard_bus_handle_seconds{group}`.
+/// drop), `switchboard_bus_handle_seconds{group}` and
+/// `switchboard_bus_dead_lettered_total{group,topic}`.
 struct ConsumerMetrics {
     consumed: prometheus::IntCounterVec,
     seconds: prometheus::Histogram,
+    dead_lettered: prometheus::IntCounterVec,
     group: &'static str,
 }
 
@@ -589,6 +667,11 @@ impl ConsumerMetrics {
                     crate::metrics::LATENCY_BUCKETS,
                 )
                 .with_label_values(&[group]),
+            dead_lettered: metrics.counter_vec(
+                "switchboard_bus_dead_lettered_total",
+                "Events a consumer group gave up on (undecodable, refused, or failing past the attempt limit), stored in dead_letters",
+                &["group", "topic"],
+            ),
             group,
         }
     }
@@ -601,6 +684,54 @@ impl ConsumerMetrics {
     }
 }
 
+/// Failed deliveries per event id of one consumer group in this process, so an event that
+/// keeps asking for a retry is dead-lettered after [`DeadLetterPolicy::max_attempts`]. Bounded:
+/// past [`Attempts::CAPACITY`] events the oldest failure is forgotten (that event merely gets
+/// more attempts). On Redis the entry's own delivery counter is used when it is higher.
+#[derive(Clone, Default)]
+pub struct Attempts(Arc<std::sync::Mutex<std::collections::HashMap<String, Failures>>>);
+
+#[derive(Clone, Copy)]
+struct Failures {
+    count: u32,
+    first: chrono::DateTime<chrono::Utc>,
+}
+
+impl Attempts {
+    /// Events tracked at most.
+    pub const CAPACITY: usize = 10_000;
+
+    /// Records one more failed delivery of `id`: how many so far, and when the first was.
+    fn failed(&self, id: &str) -> Failures {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !map.contains_key(id)
+            && map.len() >= Self::CAPACITY
+            && let Some(oldest) = map
+                .iter()
+                .min_by_key(|(_, f)| f.first)
+                .map(|(k, _)| k.clone())
+        {
+            map.remove(&oldest);
+        }
+        let entry = map.entry(id.to_string()).or_insert(Failures {
+            count: 0,
+            first: chrono::Utc::now(),
+        });
+        entry.count = entry.count.saturating_add(1);
+        *entry
+    }
+
+    fn forget(&self, id: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(id);
+    }
+}
+
 /// Which consumers [`run_consumers`] runs.
 #[derive(Debug, Clone)]
 pub struct Consumers {
@@ -610,12 +741,24 @@ pub struct Consumers {
     pub concurrency: usize,
     /// Name of each event's span.
     pub span_name: &'static str,
+    /// Where events the group cannot handle go.
+    pub dead_letters: DeadLetterPolicy,
 }
 
-/// As [`run_consumer`], with `concurrency` consumers of the group in this process
-/// (`<consumer>-<i>`), each handling one event at a time: handlers that wait on other services
-/// overlap instead of queueing behind each other. Only for handlers that are safe to run
-/// concurrently (events of one aggregate may then be handled out of order).
+/// Consumes `spec.group` with `spec.concurrency` consumers in this process
+/// (`<consumer>-<i>`, each handling one event at a time: handlers that wait on other services
+/// overlap instead of queueing behind each other; several only for handlers that are safe to
+/// run concurrently, events of one aggregate may then be handled out of order) until
+/// `shutdown`.
+///
+/// Each event goes to `handle` inside a span named `span_name` that continues the producer's
+/// trace. Handled events are acknowledged. Nothing is acknowledged unread: an
+/// [`Unhandled::Drop`] (or an entry the bus could not even read) is written to the dead-letter
+/// sink and only then acknowledged; an [`Unhandled::Retry`] is not acknowledged (the bus
+/// delivers it again) until its `max_attempts`-th failure, when it is dead-lettered too. If the
+/// dead letter cannot be stored the event stays unacknowledged. Each dead letter increments
+/// `switchboard_bus_dead_lettered_total{group,topic}` and logs an error line. Subscribing is
+/// retried every second until it works.
 pub async fn run_consumers<F, Fut>(
     bus: Arc<dyn EventBus>,
     metrics: &crate::metrics::Metrics,
@@ -626,19 +769,15 @@ pub async fn run_consumers<F, Fut>(
     F: Fn(Event) -> Fut,
     Fut: std::future::Future<Output = Result<(), Unhandled>>,
 {
-    let Consumers {
-        group,
-        consumer,
-        concurrency,
-        span_name,
-    } = spec;
-    let loops = (0..concurrency.max(1)).map(|i| {
-        run_consumer(
+    let recorder = ConsumerMetrics::new(metrics, spec.group.name);
+    let attempts = Attempts::default();
+    let loops = (0..spec.concurrency.max(1)).map(|i| {
+        consume(
             bus.clone(),
-            metrics,
-            group,
-            format!("{consumer}-{i}"),
-            span_name,
+            &recorder,
+            &spec,
+            format!("{}-{i}", spec.consumer),
+            &attempts,
             shutdown.clone(),
             &handle,
         )
@@ -646,17 +785,12 @@ pub async fn run_consumers<F, Fut>(
     futures::future::join_all(loops).await;
 }
 
-/// Consumes `group` as `consumer` until `shutdown`: each event goes to `handle` inside a span
-/// named `span_name` that continues the producer's trace; handled events are acknowledged,
-/// [`Unhandled::Retry`] ones are not (the bus delivers them again), [`Unhandled::Drop`] ones are
-/// logged and acknowledged. Subscribing is retried every second until it works. Outcomes and
-/// handling times are recorded in `metrics`.
-pub async fn run_consumer<F, Fut>(
+async fn consume<F, Fut>(
     bus: Arc<dyn EventBus>,
-    metrics: &crate::metrics::Metrics,
-    group: ConsumerGroup,
+    recorder: &ConsumerMetrics,
+    spec: &Consumers,
     consumer: String,
-    span_name: &'static str,
+    attempts: &Attempts,
     shutdown: tokio_util::sync::CancellationToken,
     handle: F,
 ) where
@@ -664,7 +798,7 @@ pub async fn run_consumer<F, Fut>(
     Fut: std::future::Future<Output = Result<(), Unhandled>>,
 {
     use tracing::Instrument;
-    let recorder = ConsumerMetrics::new(metrics, group.name);
+    let group = spec.group;
     let mut sub = loop {
         match bus.subscribe(group.name, &consumer, group.topics).await {
             Ok(s) => break s,
@@ -682,7 +816,7 @@ pub async fn run_consumer<F, Fut>(
             _ = shutdown.cancelled() => return,
             next = sub.next(Duration::from_millis(500)) => next,
         };
-        let delivery = match next {
+        let mut delivery = match next {
             Ok(Some(d)) => d,
             Ok(None) => continue,
             Err(err) => {
@@ -692,57 +826,175 @@ pub async fn run_consumer<F, Fut>(
             }
         };
         let span =
-            tracing::info_span!("event", otel.name = span_name, topic = %delivery.event.topic);
+            tracing::info_span!("event", otel.name = spec.span_name, topic = %delivery.event.topic);
         crate::telemetry::continue_trace(&span, delivery.event.traceparent.as_deref());
-        let event_id = delivery.event.id.clone();
+        let event_id = delivery.event.id.to_string();
         let started = std::time::Instant::now();
-        match handle(delivery.event.clone()).instrument(span).await {
+        let outcome = match delivery.malformed.take() {
+            Some(why) => Err(Unhandled::Drop(why)),
+            None => handle(delivery.event.clone()).instrument(span).await,
+        };
+        match outcome {
             Ok(()) => {
                 recorder.handled("ok", started);
+                attempts.forget(&event_id);
                 if let Err(err) = sub.ack(delivery).await {
                     tracing::warn!(error = %err, "ack failed; the event will be handled again");
                 }
             }
             Err(Unhandled::Retry(why)) => {
                 recorder.handled("retry", started);
-                tracing::warn!(group = group.name, event = %event_id, error = %why, "event not handled; will retry");
+                let mut failures = attempts.failed(&event_id);
+                if let Ok(Some(n)) = sub.delivery_count(&delivery).await {
+                    failures.count = failures.count.max(n);
+                }
+                let failing_for = (chrono::Utc::now() - failures.first)
+                    .to_std()
+                    .unwrap_or_default();
+                if failures.count >= spec.dead_letters.max_attempts
+                    && failing_for >= spec.dead_letters.min_failing
+                {
+                    let why = format!("still failing after {} attempts: {why}", failures.count);
+                    dead_letter(&mut *sub, recorder, spec, attempts, delivery, failures, why).await;
+                } else {
+                    tracing::warn!(group = group.name, event = %event_id, attempts = failures.count, error = %why, "event not handled; will retry");
+                }
             }
             Err(Unhandled::Drop(why)) => {
                 recorder.handled("drop", started);
-                tracing::error!(group = group.name, event = %event_id, error = %why, "event refused; dropped");
-                let _ = sub.ack(delivery).await;
+                let failures = attempts.failed(&event_id);
+                dead_letter(&mut *sub, recorder, spec, attempts, delivery, failures, why).await;
             }
         }
     }
 }
 
+/// Stores `delivery` as a dead letter of the group and then acknowledges it; if it cannot be
+/// stored, the delivery is left unacknowledged (delivered again, dead-lettered again).
+async fn dead_letter(
+    sub: &mut dyn Subscription,
+    recorder: &ConsumerMetrics,
+    spec: &Consumers,
+    attempts: &Attempts,
+    delivery: Delivery,
+    failures: Failures,
+    reason: String,
+) {
+    let group = spec.group.name;
+    let event_id = delivery.event.id.to_string();
+    let letter = DeadLetter {
+        group: group.to_string(),
+        event: delivery.event.clone(),
+        attempts: failures.count,
+        last_error: reason.clone(),
+        first_failed_at: failures.first,
+        last_failed_at: chrono::Utc::now(),
+    };
+    if let Err(err) = spec.dead_letters.sink.store(&letter).await {
+        tracing::error!(group, topic = %letter.event.topic, event = %event_id, error = %err, "dead letter not stored; the event stays unacknowledged");
+        return;
+    }
+    recorder
+        .dead_lettered
+        .with_label_values(&[group, letter.event.topic.as_str()])
+        .inc();
+    attempts.forget(&event_id);
+    tracing::error!(
+        group,
+        topic = %letter.event.topic,
+        event = %event_id,
+        attempts = failures.count,
+        reason = %reason,
+        "event dead-lettered"
+    );
+    if let Err(err) = sub.ack(delivery).await {
+        tracing::warn!(group, event = %event_id, error = %err, "ack of a dead-lettered event failed; it will be dead-lettered again");
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use switchboard_proto::{events::TypedEvent, routing::v1::OrganizationCreated};
+
     use super::*;
     use crate::{
+        dead_letters::{self, DeadLetterSink, DeadLetters, Selector},
         ids::EventId,
         metrics::{Metrics, sum_samples},
+        outbox::{NewEvent, Relay},
     };
 
     const GROUP: ConsumerGroup = ConsumerGroup {
         name: "test.group",
-        topics: &["test.topic"],
+        topics: &[OrganizationCreated::TOPIC],
     };
 
     fn event(kind: &str) -> Event {
         Event {
             id: EventId::generate(),
             organization_id: "org".into(),
-            topic: "test.topic".into(),
+            topic: OrganizationCreated::TOPIC.into(),
             aggregate_id: kind.into(),
-            payload: serde_json::json!({}),
+            payload: NewEvent::typed("org", kind, &OrganizationCreated { name: kind.into() })
+                .payload,
             traceparent: None,
             occurred_at: chrono::Utc::now(),
         }
     }
 
+    /// Storage with the outbox and the dead letters, in memory.
+    async fn storage() -> sea_orm::DatabaseConnection {
+        let db = sea_orm::Database::connect("sqlite::memory:")
+            .await
+            .expect("sqlite");
+        let manager = sea_orm_migration::SchemaManager::new(&db);
+        sea_orm_migration::MigrationTrait::up(&crate::outbox::migration::CreateOutbox, &manager)
+            .await
+            .expect("outbox");
+        sea_orm_migration::MigrationTrait::up(
+            &dead_letters::migration::CreateDeadLetters,
+            &manager,
+        )
+        .await
+        .expect("dead letters");
+        db
+    }
+
+    /// The dead-letter table, refusing writes while `down` is set.
+    struct FlakySink {
+        inner: DeadLetters,
+        down: AtomicBool,
+    }
+
+    #[async_trait]
+    impl DeadLetterSink for FlakySink {
+        async fn store(&self, letter: &DeadLetter) -> anyhow::Result<()> {
+            if self.down.load(Ordering::SeqCst) {
+                anyhow::bail!("dead-letter storage down");
+            }
+            self.inner.store(letter).await
+        }
+    }
+
+    fn spec(sink: Arc<dyn DeadLetterSink>, max_attempts: u32) -> Consumers {
+        Consumers {
+            group: GROUP,
+            consumer: "c".into(),
+            concurrency: 1,
+            span_name: "test.event",
+            dead_letters: DeadLetterPolicy {
+                sink,
+                max_attempts,
+                min_failing: Duration::ZERO,
+            },
+        }
+    }
+
     #[tokio::test]
     async fn the_consumer_loop_counts_each_outcome_and_times_every_event() {
+        let db = storage().await;
         let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::new(Duration::from_secs(5)));
         bus.declare_group(GROUP.name, GROUP.topics)
             .await
@@ -751,22 +1003,15 @@ mod tests {
         let shutdown = tokio_util::sync::CancellationToken::new();
         let consumer = tokio::spawn({
             let (bus, metrics, shutdown) = (bus.clone(), metrics.clone(), shutdown.clone());
+            let spec = spec(Arc::new(DeadLetters(db.clone())), 5);
             async move {
-                run_consumer(
-                    bus,
-                    &metrics,
-                    GROUP,
-                    "c1".into(),
-                    "test.event",
-                    shutdown,
-                    |event| async move {
-                        match event.aggregate_id.as_str() {
-                            "ok" => Ok(()),
-                            "drop" => Err(Unhandled::Drop("malformed".into())),
-                            _ => Err(Unhandled::Retry("dependency down".into())),
-                        }
-                    },
-                )
+                run_consumers(bus, &metrics, spec, shutdown, |event| async move {
+                    match event.aggregate_id.as_str() {
+                        "ok" => Ok(()),
+                        "drop" => Err(Unhandled::Drop("malformed".into())),
+                        _ => Err(Unhandled::Retry("dependency down".into())),
+                    }
+                })
                 .await
             }
         });
@@ -799,5 +1044,144 @@ mod tests {
             Some(4.0),
             "{text}"
         );
+        // The dropped one is a dead letter, not lost.
+        let letters = dead_letters::list(&db, &Selector::default())
+            .await
+            .expect("listed");
+        assert_eq!(letters.len(), 1);
+        assert_eq!(letters[0].event.aggregate_id, "drop");
+    }
+
+    #[tokio::test]
+    async fn an_undecodable_event_is_dead_lettered_acknowledged_only_once_stored_and_replayed() {
+        let db = storage().await;
+        let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::new(Duration::from_secs(5)));
+        bus.declare_group(GROUP.name, GROUP.topics)
+            .await
+            .expect("declared");
+        let metrics = Metrics::new();
+        let sink = Arc::new(FlakySink {
+            inner: DeadLetters(db.clone()),
+            down: AtomicBool::new(true),
+        });
+        let dependency_up = Arc::new(AtomicBool::new(false));
+        let handled = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let seen = Arc::new(AtomicUsize::new(0));
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let consumer = tokio::spawn({
+            let (bus, metrics, shutdown) = (bus.clone(), metrics.clone(), shutdown.clone());
+            let spec = spec(sink.clone(), 3);
+            let (dependency_up, handled, seen) =
+                (dependency_up.clone(), handled.clone(), seen.clone());
+            async move {
+                run_consumers(bus, &metrics, spec, shutdown, move |event| {
+                    let (dependency_up, handled, seen) =
+                        (dependency_up.clone(), handled.clone(), seen.clone());
+                    async move {
+                        seen.fetch_add(1, Ordering::SeqCst);
+                        let created = event.decode::<OrganizationCreated>()?;
+                        if !dependency_up.load(Ordering::SeqCst) {
+                            return Err(Unhandled::Retry("dependency down".into()));
+                        }
+                        handled.lock().expect("lock").push(created.name);
+                        Ok(())
+                    }
+                })
+                .await
+            }
+        });
+        let letters = || async {
+            dead_letters::list(&db, &Selector::default())
+                .await
+                .expect("listed")
+        };
+        let dead_lettered = || {
+            sum_samples(
+                &metrics.render(),
+                "switchboard_bus_dead_lettered_total",
+                &[("group", GROUP.name), ("topic", OrganizationCreated::TOPIC)],
+            )
+            .unwrap_or(0.0)
+        };
+
+        // Garbage where an OrganizationCreated should be (a truncated varint).
+        let mut garbage = event("garbage");
+        garbage.payload = vec![0xff, 0xff, 0xff];
+        // The dead-letter store is down: the event is not acknowledged (the in-process bus
+        // reports it unacknowledged, the outbox would relay it again) and nothing is counted.
+        assert!(bus.publish(&garbage).await.is_err());
+        assert!(letters().await.is_empty());
+        assert_eq!(dead_lettered(), 0.0);
+        // Once the store is back, the next delivery is dead-lettered and only then acknowledged.
+        sink.down.store(false, Ordering::SeqCst);
+        bus.publish(&garbage)
+            .await
+            .expect("acknowledged after the dead letter");
+        let stored = letters().await;
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].group, GROUP.name);
+        assert_eq!(stored[0].event, garbage, "kept byte for byte");
+        assert_eq!(stored[0].attempts, 2);
+        assert!(
+            stored[0].last_error.contains("undecodable"),
+            "{}",
+            stored[0].last_error
+        );
+        assert_eq!(dead_lettered(), 1.0);
+
+        // A decodable event whose handler keeps failing: retried, dead-lettered at the third.
+        let stuck = event("stuck");
+        assert!(bus.publish(&stuck).await.is_err());
+        assert!(bus.publish(&stuck).await.is_err());
+        bus.publish(&stuck)
+            .await
+            .expect("dead-lettered at the third attempt");
+        let stuck_letter = dead_letters::list(
+            &db,
+            &Selector {
+                event_id: Some(stuck.id.to_string()),
+                ..Selector::default()
+            },
+        )
+        .await
+        .expect("listed");
+        assert_eq!(stuck_letter.len(), 1);
+        assert_eq!(stuck_letter[0].attempts, 3);
+        assert_eq!(dead_lettered(), 2.0);
+
+        // Replay hands it back through the outbox: the relay publishes it, it is handled now.
+        dependency_up.store(true, Ordering::SeqCst);
+        let by_id = Selector {
+            event_id: Some(stuck.id.to_string()),
+            ..Selector::default()
+        };
+        assert_eq!(
+            dead_letters::replay(&db, &by_id).await.expect("replayed"),
+            1
+        );
+        let relay = Relay::new(db.clone(), bus.clone(), 10, Duration::from_millis(10));
+        assert_eq!(relay.relay_once().await.expect("relayed"), 1);
+        assert_eq!(*handled.lock().expect("lock"), vec!["stuck".to_string()]);
+        // The garbage one, replayed, is delivered again (and dead-lettered again: still garbage).
+        let before = seen.load(Ordering::SeqCst);
+        let by_group = Selector {
+            group: Some(GROUP.name.into()),
+            ..Selector::default()
+        };
+        assert_eq!(
+            dead_letters::replay(&db, &by_group)
+                .await
+                .expect("replayed"),
+            1
+        );
+        assert_eq!(relay.relay_once().await.expect("relayed"), 1);
+        assert_eq!(seen.load(Ordering::SeqCst), before + 1);
+        let again = letters().await;
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].event.id, garbage.id);
+        assert_eq!(dead_lettered(), 3.0);
+
+        shutdown.cancel();
+        consumer.await.expect("consumer stops");
     }
 }

@@ -158,6 +158,9 @@ pub struct EndpointSettings {
 pub struct OutboxSettings {
     pub poll_interval_ms: u64,
     pub batch_size: u32,
+    /// Deliveries of an event whose handler keeps failing before its consumer group
+    /// dead-letters it (an undecodable event is dead-lettered at once).
+    pub dead_letter_after_attempts: u32,
 }
 
 impl Settings {
@@ -265,6 +268,12 @@ impl Settings {
         }
         if self.outbox.batch_size == 0 {
             return Err(invalid("outbox.batch_size", "must be at least 1"));
+        }
+        if self.outbox.dead_letter_after_attempts == 0 {
+            return Err(invalid(
+                "outbox.dead_letter_after_attempts",
+                "must be at least 1",
+            ));
         }
         for (key, value) in [
             ("endpoints.gateway", &self.endpoints.gateway),

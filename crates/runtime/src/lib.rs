@@ -7,6 +7,7 @@ pub mod clients;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod dead_letters;
 pub mod errors;
 pub mod grpc;
 pub mod host;

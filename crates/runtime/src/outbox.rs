@@ -3,6 +3,19 @@
 //! after the bus accepted it. A crash between commit and relay loses nothing (the row stays and
 //! is relayed after restart); a crash between publish and delete relays it again, so consumers
 //! deduplicate by event id (at-least-once).
+//!
+//! # Wire form
+//!
+//! An event's payload is one proto message of `proto/switchboard/<service>/v1/events.proto`
+//! (a [`TypedEvent`]), carried as its **protobuf binary encoding**: in the outbox row as
+//! standard base64 in the `payload` text column (the existing column, valid UTF-8 on SQLite and
+//! PostgreSQL alike), on Redis as the base64 `payload` of the JSON envelope, in process as the
+//! bytes themselves. Binary protobuf rather than the proto's canonical JSON because it is what
+//! prost generates and checks without a reflection layer (canonical JSON would need pbjson and
+//! descriptors at run time), it keeps the evolution rules of proto (fields are added by number,
+//! unknown ones skipped) and it is what any other consumer of the bus decodes with the same
+//! `.proto`. The envelope stays JSON so an operator can still read ids, topic and time with
+//! `XRANGE`, and a dead letter's payload can be replayed byte for byte.
 
 use std::{sync::Arc, time::Duration};
 
@@ -16,6 +29,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::{bus::EventBus, ids::EventId};
+pub use switchboard_proto::events::TypedEvent;
 
 /// A fact that happened, as relayed on the bus.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,12 +42,65 @@ pub struct Event {
     pub topic: String,
     /// Id of the entity the fact is about.
     pub aggregate_id: String,
-    /// Topic-specific body.
-    pub payload: serde_json::Value,
+    /// The topic's proto message ([`TypedEvent`]), protobuf encoded; base64 in JSON.
+    #[serde(with = "base64_bytes")]
+    pub payload: Vec<u8>,
     /// W3C `traceparent` of the span that produced it, so consumers continue the trace.
     pub traceparent: Option<String>,
     /// When the change committed (by the producer's clock).
     pub occurred_at: DateTime<Utc>,
+}
+
+/// Why an event's payload is not the message a consumer expected. It never gets better by
+/// retrying: consumers dead-letter it ([`crate::bus::Unhandled::Drop`]).
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("event {event} has topic {actual}, not {expected}")]
+    WrongTopic {
+        event: String,
+        expected: &'static str,
+        actual: String,
+    },
+    #[error("event {event} on {topic}: undecodable payload: {source}")]
+    Payload {
+        event: String,
+        topic: String,
+        source: prost::DecodeError,
+    },
+}
+
+impl Event {
+    /// The payload as `T`, the message of this event's topic. An event of another topic or a
+    /// payload that is not a valid `T` is an error (never a default message).
+    pub fn decode<T: TypedEvent>(&self) -> Result<T, DecodeError> {
+        if self.topic != T::TOPIC {
+            return Err(DecodeError::WrongTopic {
+                event: self.id.to_string(),
+                expected: T::TOPIC,
+                actual: self.topic.clone(),
+            });
+        }
+        T::decode(self.payload.as_slice()).map_err(|source| DecodeError::Payload {
+            event: self.id.to_string(),
+            topic: self.topic.clone(),
+            source,
+        })
+    }
+}
+
+/// Serde of payload bytes as standard base64 (the JSON envelope on Redis).
+pub(crate) mod base64_bytes {
+    use base64::{Engine as _, engine::general_purpose::STANDARD};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
 }
 
 /// An event to write with a change.
@@ -42,7 +109,24 @@ pub struct NewEvent {
     pub organization_id: String,
     pub topic: String,
     pub aggregate_id: String,
-    pub payload: serde_json::Value,
+    /// The encoded message of `topic`; build with [`NewEvent::typed`].
+    pub payload: Vec<u8>,
+}
+
+impl NewEvent {
+    /// The event of `message` (its topic is `T::TOPIC`) about `aggregate_id`.
+    pub fn typed<T: TypedEvent>(
+        organization_id: impl Into<String>,
+        aggregate_id: impl Into<String>,
+        message: &T,
+    ) -> Self {
+        Self {
+            organization_id: organization_id.into(),
+            topic: T::TOPIC.to_string(),
+            aggregate_id: aggregate_id.into(),
+            payload: message.encode_to_vec(),
+        }
+    }
 }
 
 /// The `outbox_events` table every service has in its own storage.
@@ -123,7 +207,7 @@ pub async fn enqueue<C: ConnectionTrait>(conn: &C, event: NewEvent) -> Result<Ev
         organization_id: Set(event.organization_id),
         topic: Set(event.topic),
         aggregate_id: Set(event.aggregate_id),
-        payload: Set(event.payload.to_string()),
+        payload: Set(encode_payload(&event.payload)),
         traceparent: Set(crate::telemetry::current_traceparent()),
         occurred_at: Set(Utc::now()),
         claimed_until_ms: Set(None),
@@ -350,13 +434,25 @@ impl Relay {
 /// How long a relay holds claimed rows before another relay may take them.
 const CLAIM_LEASE: Duration = Duration::from_secs(60);
 
+/// A payload as stored in a text column (outbox, dead letters): standard base64.
+pub(crate) fn encode_payload(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The bytes of a stored payload.
+pub(crate) fn decode_payload(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(text)
+}
+
 fn to_event(row: entity::Model) -> anyhow::Result<Event> {
     Ok(Event {
         id: EventId::parse(&row.event_id)?,
         organization_id: row.organization_id,
         topic: row.topic,
         aggregate_id: row.aggregate_id,
-        payload: serde_json::from_str(&row.payload)?,
+        payload: decode_payload(&row.payload)?,
         traceparent: row.traceparent,
         occurred_at: row.occurred_at,
     })

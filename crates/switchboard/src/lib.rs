@@ -282,6 +282,49 @@ pub async fn migrate(settings: &Settings, targets: &[Service]) -> anyhow::Result
     Ok(done)
 }
 
+/// The dead letters of `targets`' storage (services without consumers have none), with the
+/// service each is in.
+pub async fn list_dead_letters(
+    settings: &Settings,
+    targets: &[Service],
+    selector: &switchboard_runtime::dead_letters::Selector,
+) -> anyhow::Result<Vec<(Service, switchboard_runtime::dead_letters::DeadLetter)>> {
+    use switchboard_runtime::{db, dead_letters};
+    let mut out = Vec::new();
+    for &svc in targets.iter().filter(|s| CONSUMING.contains(s)) {
+        let conn = db::connect(&settings.database, svc).await?;
+        let letters = dead_letters::list(&conn, selector)
+            .await
+            .map_err(|e| anyhow::anyhow!("{svc}: cannot read dead letters: {e:#}"))?;
+        out.extend(letters.into_iter().map(|l| (svc, l)));
+        conn.close().await?;
+    }
+    Ok(out)
+}
+
+/// Hands the dead letters `selector` picks in `targets`' storage back to their topics (see
+/// [`switchboard_runtime::dead_letters::replay`]); how many per service.
+pub async fn replay_dead_letters(
+    settings: &Settings,
+    targets: &[Service],
+    selector: &switchboard_runtime::dead_letters::Selector,
+) -> anyhow::Result<Vec<(Service, usize)>> {
+    use switchboard_runtime::{db, dead_letters};
+    let mut out = Vec::new();
+    for &svc in targets.iter().filter(|s| CONSUMING.contains(s)) {
+        let conn = db::connect(&settings.database, svc).await?;
+        let n = dead_letters::replay(&conn, selector)
+            .await
+            .map_err(|e| anyhow::anyhow!("{svc}: cannot replay dead letters: {e:#}"))?;
+        out.push((svc, n));
+        conn.close().await?;
+    }
+    Ok(out)
+}
+
+/// The services that run consumer groups (and so keep dead letters).
+const CONSUMING: [Service; 2] = [Service::Channel, Service::Routing];
+
 /// Asks `addr` (http://host:port) whether `service` ("" for the whole server) is SERVING.
 pub async fn healthcheck(addr: &str, service: &str) -> anyhow::Result<()> {
     use tonic_health::pb::{

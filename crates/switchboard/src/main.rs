@@ -42,6 +42,50 @@ enum Command {
     },
     /// Print the embedded, commented default configuration.
     Defaults,
+    /// Events a consumer group gave up on (undecodable, or still failing after
+    /// outbox.dead_letter_after_attempts): list them, or hand them back to the bus.
+    DeadLetters {
+        #[command(subcommand)]
+        action: DeadLetterAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeadLetterAction {
+    /// Print the dead letters, oldest failure first (one tab-separated line each: service,
+    /// group, event id, topic, organization, attempts, first and last failure, last error).
+    List {
+        #[command(flatten)]
+        select: DeadLetterSelect,
+    },
+    /// Hand the dead letters back to their topic (through the service's outbox: the running
+    /// service's relay publishes them) and delete them; prints how many per service.
+    Replay {
+        #[command(flatten)]
+        select: DeadLetterSelect,
+    },
+}
+
+#[derive(clap::Args)]
+struct DeadLetterSelect {
+    /// Services whose dead letters to read (those that run consumers: channel, routing).
+    #[arg(long, default_value = "channel,routing", value_parser = parse_targets)]
+    target: std::vec::Vec<Service>,
+    /// Only this consumer group's (e.g. channel.conversations, routing.presence).
+    #[arg(long)]
+    group: Option<String>,
+    /// Only this event's (evt_ id).
+    #[arg(long)]
+    id: Option<String>,
+}
+
+impl DeadLetterSelect {
+    fn selector(&self) -> switchboard_runtime::dead_letters::Selector {
+        switchboard_runtime::dead_letters::Selector {
+            group: self.group.clone(),
+            event_id: self.id.clone(),
+        }
+    }
 }
 
 fn parse_service(s: &str) -> Result<Service, String> {
@@ -99,10 +143,44 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             println!("{target} SERVING at {addr}");
             Ok(())
         }
+        Command::DeadLetters { action } => dead_letters(&settings, action).await,
         Command::Defaults => Ok(()),
     };
     telemetry.shutdown();
     result
+}
+
+async fn dead_letters(settings: &Settings, action: DeadLetterAction) -> anyhow::Result<()> {
+    match action {
+        DeadLetterAction::List { select } => {
+            let letters =
+                switchboard::list_dead_letters(settings, &select.target, &select.selector())
+                    .await?;
+            for (svc, l) in &letters {
+                println!(
+                    "{svc}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    l.group,
+                    l.event.id,
+                    l.event.topic,
+                    l.event.organization_id,
+                    l.attempts,
+                    l.first_failed_at.to_rfc3339(),
+                    l.last_failed_at.to_rfc3339(),
+                    l.last_error.replace(['\t', '\n'], " "),
+                );
+            }
+            eprintln!("{} dead letter(s)", letters.len());
+        }
+        DeadLetterAction::Replay { select } => {
+            let replayed =
+                switchboard::replay_dead_letters(settings, &select.target, &select.selector())
+                    .await?;
+            for (svc, n) in replayed {
+                println!("{svc}: {n} dead letter(s) handed back to the outbox");
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn serve(settings: Settings, targets: &[Service]) -> anyhow::Result<()> {

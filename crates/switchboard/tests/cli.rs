@@ -170,3 +170,30 @@ fn serve_all_prints_its_addresses_is_healthy_and_exits_on_sigterm_within_5s() {
     assert!(status.success(), "clean exit after SIGTERM: {status}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `dead-letters list` and `replay` read the consuming services' storage (after `migrate`).
+#[test]
+fn dead_letters_list_and_replay_answer_on_migrated_storage() {
+    let dir = temp_dir();
+    let run = |args: &[&str]| {
+        // The environment of serve, another subcommand.
+        let serve = serve_command(&dir);
+        let mut cmd = Command::new(BIN);
+        cmd.args(args).env_clear();
+        for (k, v) in serve.get_envs().filter_map(|(k, v)| v.map(|v| (k, v))) {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("runs")
+    };
+    let migrated = run(&["migrate", "--target", "all"]);
+    assert!(migrated.status.success(), "{migrated:?}");
+    let listed = run(&["dead-letters", "list"]);
+    assert!(listed.status.success(), "{listed:?}");
+    assert!(String::from_utf8_lossy(&listed.stderr).contains("0 dead letter(s)"));
+    let replayed = run(&["dead-letters", "replay", "--group", "routing.presence"]);
+    assert!(replayed.status.success(), "{replayed:?}");
+    let stdout = String::from_utf8_lossy(&replayed.stdout);
+    assert!(stdout.contains("routing: 0 dead letter(s)"), "{stdout}");
+    assert!(stdout.contains("channel: 0 dead letter(s)"), "{stdout}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -69,6 +69,10 @@ pub async fn run(
         infra.metrics.clone(),
         format!("channel-{}", switchboard_runtime::ids::EventId::generate()),
         infra.settings.channel.conversation_consumers,
+        switchboard_runtime::dead_letters::DeadLetterPolicy::new(
+            db.clone(),
+            infra.settings.outbox.dead_letter_after_attempts,
+        ),
         shutdown.clone(),
     ));
     let dispatcher = tokio::spawn(app.clone().run_dispatcher(

@@ -48,6 +48,10 @@ pub async fn run(
         infra.bus.clone(),
         infra.metrics.clone(),
         format!("routing-{}", switchboard_runtime::ids::EventId::generate()),
+        switchboard_runtime::dead_letters::DeadLetterPolicy::new(
+            db.clone(),
+            infra.settings.outbox.dead_letter_after_attempts,
+        ),
         shutdown.clone(),
     ));
     let routes = tonic::service::Routes::new(RoutingServiceServer::new(grpc::RoutingGrpc::new(

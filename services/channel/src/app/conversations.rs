@@ -7,115 +7,146 @@
 //! delivered after its 24-hour window closed (with no active conversation to join) is kept
 //! in the contact's history and starts no conversation.
 
+use switchboard_proto::{
+    channel::v1::{MessageReceived, MessageSent},
+    common::v1::ActorKind,
+    events::TypedEvent,
+};
 use switchboard_runtime::{
     bus::{ConsumerGroup, EventBus, Unhandled},
+    dead_letters::DeadLetterPolicy,
     ids::{CampaignId, ChannelAccountId, ContactId, ConversationId, MessageId, OrganizationId},
     outbox::Event,
 };
 use tokio_util::sync::CancellationToken;
 
 use super::{Channel, routing::StartRequest};
-use crate::{
-    error::{ChannelError, Reason},
-    store::messages::topics,
-};
+use crate::error::{ChannelError, Reason};
 
 /// The consumer group that turns messages into conversations; declared before any service
 /// starts.
 pub const CONVERSATION_EVENTS: ConsumerGroup = ConsumerGroup {
     name: "channel.conversations",
-    topics: &[topics::MESSAGE_RECEIVED, topics::MESSAGE_SENT],
+    topics: &[MessageReceived::TOPIC, MessageSent::TOPIC],
 };
 
 /// How far WhatsApp's clock (whole seconds) may trail ours when telling whether a reply came
 /// after the campaign message it answers.
 const CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 
-fn field<T: std::str::FromStr>(event: &Event, name: &str) -> Option<T> {
-    event.payload.get(name)?.as_str()?.parse().ok()
+/// A required id of an event; a bad one makes the event malformed (dead-lettered).
+fn required<T: std::str::FromStr>(event: &Event, name: &str, value: &str) -> Result<T, Unhandled> {
+    value.parse().map_err(|_| {
+        Unhandled::Drop(format!(
+            "event {} on {}: bad {name} {value:?}",
+            event.id, event.topic
+        ))
+    })
+}
+
+/// An optional id: empty is none.
+fn optional<T: std::str::FromStr>(
+    event: &Event,
+    name: &str,
+    value: &str,
+) -> Result<Option<T>, Unhandled> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    required(event, name, value).map(Some)
+}
+
+/// Outages are retried (and dead-lettered if they outlast the attempts); a refusal (bad ids, a
+/// deleted organization) would fail forever and is dead-lettered at once.
+fn unhandled(err: ChannelError) -> Unhandled {
+    if is_retryable(&err) {
+        Unhandled::Retry(err.to_string())
+    } else {
+        Unhandled::Drop(err.to_string())
+    }
 }
 
 impl Channel {
-    /// Handles one event of [`CONVERSATION_EVENTS`].
-    pub async fn on_conversation_event(&self, event: &Event) -> Result<(), ChannelError> {
-        let Ok(org) = OrganizationId::parse(&event.organization_id) else {
-            return Ok(());
-        };
-        match event.topic.as_str() {
-            topics::MESSAGE_RECEIVED => self.route_customer_message(&org, event).await,
-            topics::MESSAGE_SENT => {
-                let agent = event
-                    .payload
-                    .get("agent_id")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default();
-                let is_agent =
-                    event.payload.get("sender_kind").and_then(|v| v.as_str()) == Some("agent");
-                let (Some(message), Some(conversation)) = (
-                    field::<MessageId>(event, "message_id"),
-                    field::<ConversationId>(event, "conversation_id"),
-                ) else {
-                    return Ok(());
-                };
-                if !is_agent || agent.is_empty() {
-                    return Ok(());
-                }
-                let sent_ms = event
-                    .payload
-                    .get("sent_ms")
-                    .and_then(|v| v.as_i64())
-                    .unwrap_or_default();
-                match self
-                    .routing
-                    .record_agent_reply(&org, &conversation, agent, &message, sent_ms)
-                    .await
-                {
-                    Err(ChannelError::NotFound { .. }) => Ok(()),
-                    other => other,
-                }
-            }
-            _ => Ok(()),
+    /// Handles one event of [`CONVERSATION_EVENTS`]; an event it cannot decode is refused for
+    /// good ([`Unhandled::Drop`]: the consumer loop dead-letters it).
+    pub async fn on_conversation_event(&self, event: &Event) -> Result<(), Unhandled> {
+        let org: OrganizationId = required(event, "organization id", &event.organization_id)?;
+        if event.topic == MessageReceived::TOPIC {
+            let received = event.decode::<MessageReceived>()?;
+            return self.route_customer_message(&org, event, received).await;
         }
+        if event.topic == MessageSent::TOPIC {
+            let sent = event.decode::<MessageSent>()?;
+            let message: MessageId = required(event, "message_id", &sent.message_id)?;
+            let conversation: Option<ConversationId> =
+                optional(event, "conversation_id", &sent.conversation_id)?;
+            let is_agent = sent.sender_kind == ActorKind::Agent as i32;
+            let Some(conversation) = conversation else {
+                return Ok(());
+            };
+            if !is_agent || sent.agent_id.is_empty() {
+                return Ok(());
+            }
+            return match self
+                .routing
+                .record_agent_reply(&org, &conversation, &sent.agent_id, &message, sent.sent_ms)
+                .await
+            {
+                Ok(()) | Err(ChannelError::NotFound { .. }) => Ok(()),
+                Err(e) => Err(unhandled(e)),
+            };
+        }
+        Err(Unhandled::Drop(format!(
+            "event {} has topic {}, which {} does not consume",
+            event.id, event.topic, CONVERSATION_EVENTS.name
+        )))
     }
 
     async fn route_customer_message(
         &self,
         org: &OrganizationId,
         event: &Event,
-    ) -> Result<(), ChannelError> {
-        let routable = event
-            .payload
-            .get("routable")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false);
-        let (Some(message), Some(account), Some(contact)) = (
-            field::<MessageId>(event, "message_id"),
-            field::<ChannelAccountId>(event, "channel_account_id"),
-            field::<ContactId>(event, "contact_id"),
-        ) else {
-            return Ok(());
-        };
-        if !routable {
+        received: MessageReceived,
+    ) -> Result<(), Unhandled> {
+        let message: MessageId = required(event, "message_id", &received.message_id)?;
+        let account: ChannelAccountId =
+            required(event, "channel_account_id", &received.channel_account_id)?;
+        let contact: ContactId = required(event, "contact_id", &received.contact_id)?;
+        if !received.routable {
             return Ok(());
         }
-        let stored = self.store.message(org, &message).await?;
+        self.route_message(org, &received, &message, &account, &contact)
+            .await
+            .map_err(unhandled)
+    }
+
+    async fn route_message(
+        &self,
+        org: &OrganizationId,
+        received: &MessageReceived,
+        message: &MessageId,
+        account: &ChannelAccountId,
+        contact: &ContactId,
+    ) -> Result<(), ChannelError> {
+        let stored = self.store.message(org, message).await?;
         if stored.conversation_id.is_some() {
             return Ok(());
         }
-        let message_ms = event
-            .payload
-            .get("message_ms")
-            .and_then(|v| v.as_i64())
-            .unwrap_or_else(|| self.clock.now_ms());
-        let campaign = match field::<CampaignId>(event, "campaign_id") {
+        let message_ms = if received.message_ms > 0 {
+            received.message_ms
+        } else {
+            self.clock.now_ms()
+        };
+        let campaign = match received.campaign_id.parse::<CampaignId>().ok() {
             Some(campaign) => {
-                let sent_ms = event
-                    .payload
-                    .get("campaign_sent_ms")
-                    .and_then(|v| v.as_i64())
-                    .unwrap_or_default();
-                self.answered_campaign(org, &campaign, &account, sent_ms, message_ms)
-                    .await?
+                self.answered_campaign(
+                    org,
+                    &campaign,
+                    account,
+                    received.campaign_sent_ms,
+                    message_ms,
+                )
+                .await?
             }
             None => None,
         };
@@ -123,10 +154,10 @@ impl Channel {
             .routing
             .start_conversation(StartRequest {
                 org,
-                account: &account,
-                contact: &contact,
+                account,
+                contact,
                 campaign: campaign.as_ref(),
-                first_message: &message,
+                first_message: message,
                 first_message_ms: message_ms,
                 assign_to: None,
             })
@@ -145,11 +176,11 @@ impl Channel {
             Err(e) => return Err(e),
         };
         self.store
-            .set_conversation(org, &message, &conversation.id)
+            .set_conversation(org, message, &conversation.id)
             .await?;
         // The campaign message it answers joins the conversation too (it had none).
         if campaign.is_some()
-            && let Some(answered) = field::<MessageId>(event, "campaign_message_id")
+            && let Ok(answered) = received.campaign_message_id.parse::<MessageId>()
         {
             self.store
                 .set_conversation(org, &answered, &conversation.id)
@@ -184,13 +215,15 @@ impl Channel {
     }
 
     /// Consumes [`CONVERSATION_EVENTS`] until `shutdown`. A failed event is not acknowledged,
-    /// so the bus delivers it again; one that can never succeed is dropped and logged.
+    /// so the bus delivers it again; one that can never succeed (or keeps failing) is
+    /// dead-lettered per `dead_letters`.
     pub async fn run_conversation_consumer(
         self,
         bus: std::sync::Arc<dyn EventBus>,
         metrics: switchboard_runtime::metrics::Metrics,
         consumer: String,
         concurrency: usize,
+        dead_letters: DeadLetterPolicy,
         shutdown: CancellationToken,
     ) {
         let app = &self;
@@ -202,23 +235,16 @@ impl Channel {
                 consumer,
                 concurrency,
                 span_name: "channel.conversation_event",
+                dead_letters,
             },
             shutdown,
-            |event| async move {
-                app.on_conversation_event(&event).await.map_err(|e| {
-                    if is_retryable(&e) {
-                        Unhandled::Retry(e.to_string())
-                    } else {
-                        Unhandled::Drop(e.to_string())
-                    }
-                })
-            },
+            |event| async move { app.on_conversation_event(&event).await },
         )
         .await;
     }
 }
 
-/// Outages are retried; a refusal (bad ids, a deleted organization) would fail forever.
+/// Outages and races (a precondition another event will meet) are worth another delivery.
 fn is_retryable(err: &ChannelError) -> bool {
     matches!(
         err,

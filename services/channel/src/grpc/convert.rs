@@ -721,6 +721,8 @@ pub fn attributes_from_pb(
 
 #[cfg(test)]
 mod tests {
+    use switchboard_runtime::ids::OrganizationId;
+
     use super::*;
     use crate::grpc::sending::text_outbound;
 

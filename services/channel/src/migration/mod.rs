@@ -40,6 +40,7 @@ impl MigratorTrait for Migrator {
             }),
             Box::new(tags::CREATE_CONTACT_TAGS),
             Box::new(switchboard_runtime::idempotency::calls::CREATE_IDEMPOTENT_CALLS),
+            Box::new(switchboard_runtime::dead_letters::migration::CreateDeadLetters),
         ]
     }
 }

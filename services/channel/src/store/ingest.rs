@@ -17,7 +17,7 @@ use super::{
     Store,
     contacts::InboundContact,
     entities::{messages as m, unmatched_webhooks as unmatched},
-    messages::{StatusOutcome, StatusReport, apply_status, status_event, to_row, topics},
+    messages::{StatusOutcome, StatusReport, apply_status, status_event, to_row},
 };
 use crate::{
     domain::{
@@ -161,25 +161,34 @@ impl Store {
                 wrote_events = true;
                 outbox::enqueue(
                     &txn,
-                    NewEvent {
-                        organization_id: org.to_string(),
-                        topic: topics::MESSAGE_RECEIVED.into(),
-                        aggregate_id: message.id.to_string(),
-                        payload: serde_json::json!({
-                            "message_id": message.id,
-                            "channel_account_id": account.id,
-                            "contact_id": contact,
-                            "wamid": inbound.wamid,
-                            "message_ms": message_ms,
-                            "kind": message.content.kind_name(),
-                            "conversation_id": message.conversation_id,
-                            "routable": !account.disabled
+                    NewEvent::typed(
+                        org.to_string(),
+                        message.id.to_string(),
+                        &switchboard_proto::channel::v1::MessageReceived {
+                            message_id: message.id.to_string(),
+                            channel_account_id: account.id.to_string(),
+                            contact_id: contact.to_string(),
+                            wamid: inbound.wamid.clone(),
+                            message_ms,
+                            kind: message.content.kind_name().to_string(),
+                            conversation_id: message
+                                .conversation_id
+                                .as_ref()
+                                .map(ToString::to_string)
+                                .unwrap_or_default(),
+                            routable: !account.disabled
                                 && !matches!(message.content, Content::Reaction(_)),
-                            "campaign_id": hint.as_ref().map(|h| h.campaign_id.clone()),
-                            "campaign_sent_ms": hint.as_ref().map(|h| h.sent_ms),
-                            "campaign_message_id": hint.as_ref().map(|h| h.message_id.clone()),
-                        }),
-                    },
+                            campaign_id: hint
+                                .as_ref()
+                                .map(|h| h.campaign_id.to_string())
+                                .unwrap_or_default(),
+                            campaign_sent_ms: hint.as_ref().map_or(0, |h| h.sent_ms),
+                            campaign_message_id: hint
+                                .as_ref()
+                                .map(|h| h.message_id.to_string())
+                                .unwrap_or_default(),
+                        },
+                    ),
                 )
                 .await?;
             }

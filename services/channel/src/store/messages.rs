@@ -21,16 +21,6 @@ use crate::{
     error::ChannelError,
 };
 
-/// Topics channel publishes.
-pub mod topics {
-    /// A customer message was stored (the conversation consumer routes it).
-    pub const MESSAGE_RECEIVED: &str = "channel.message.received";
-    /// An agent's or the system's message was accepted by WhatsApp.
-    pub const MESSAGE_SENT: &str = "channel.message.sent";
-    /// A message's delivery status moved forward.
-    pub const MESSAGE_STATUS_CHANGED: &str = "channel.message.status_changed";
-}
-
 pub(crate) fn from_row(row: m::Model) -> Result<Message, ChannelError> {
     let content: Content =
         serde_json::from_str(&row.content).map_err(|_| corrupt("content", &row.content))?;
@@ -211,16 +201,29 @@ pub(crate) async fn apply_status<C: ConnectionTrait>(
 
 /// The event of a status change.
 pub(crate) fn status_event(row: &m::Model) -> NewEvent {
-    NewEvent {
-        organization_id: row.organization_id.clone(),
-        topic: topics::MESSAGE_STATUS_CHANGED.into(),
-        aggregate_id: row.id.clone(),
-        payload: serde_json::json!({
-            "message_id": row.id,
-            "conversation_id": row.conversation_id,
-            "channel_account_id": row.channel_account_id,
-            "status": row.status,
-        }),
+    let status = Status::parse(&row.status).map_or(
+        switchboard_proto::channel::v1::MessageStatus::Unspecified,
+        crate::grpc::convert::status_to_pb,
+    );
+    NewEvent::typed(
+        row.organization_id.clone(),
+        row.id.clone(),
+        &switchboard_proto::channel::v1::MessageStatusChanged {
+            message_id: row.id.clone(),
+            conversation_id: row.conversation_id.clone().unwrap_or_default(),
+            channel_account_id: row.channel_account_id.clone(),
+            status: status as i32,
+        },
+    )
+}
+
+/// The stored sender kind as the events' actor kind.
+fn sender_kind_to_pb(kind: &str) -> switchboard_proto::common::v1::ActorKind {
+    use switchboard_proto::common::v1::ActorKind;
+    match kind {
+        "agent" => ActorKind::Agent,
+        "contact" => ActorKind::Contact,
+        _ => ActorKind::System,
     }
 }
 
@@ -350,20 +353,19 @@ impl Store {
             .ok_or_else(|| ChannelError::not_found("message", id))?;
         outbox::enqueue(
             &txn,
-            NewEvent {
-                organization_id: org.to_string(),
-                topic: topics::MESSAGE_SENT.into(),
-                aggregate_id: id.to_string(),
-                payload: serde_json::json!({
-                    "message_id": row.id,
-                    "conversation_id": row.conversation_id,
-                    "channel_account_id": row.channel_account_id,
-                    "contact_id": row.contact_id,
-                    "sender_kind": row.sender_kind,
-                    "agent_id": row.sender_id,
-                    "sent_ms": now_ms,
-                }),
-            },
+            NewEvent::typed(
+                org.to_string(),
+                id.to_string(),
+                &switchboard_proto::channel::v1::MessageSent {
+                    message_id: row.id.clone(),
+                    conversation_id: row.conversation_id.clone().unwrap_or_default(),
+                    channel_account_id: row.channel_account_id.clone(),
+                    contact_id: row.contact_id.clone(),
+                    sender_kind: sender_kind_to_pb(&row.sender_kind) as i32,
+                    agent_id: row.sender_id.clone(),
+                    sent_ms: now_ms,
+                },
+            ),
         )
         .await?;
         outbox::enqueue(&txn, status_event(&row)).await?;

@@ -9,6 +9,14 @@ use std::{
 };
 
 use sea_orm::DatabaseConnection;
+use switchboard_proto::{
+    common::v1::AgentStatus as PbStatus,
+    events::TypedEvent,
+    presence::v1::{
+        AgentCapacityChanged, AgentHeartbeatExpired, AgentPresence, AgentProfileChanged,
+        AgentSlotFreed, AgentSlotReserved, AgentStatusChanged, OrganizationRebuildRequired,
+    },
+};
 use switchboard_runtime::{
     clock::Clock,
     ids::{AgentId, OrganizationId, ReservationId},
@@ -25,27 +33,24 @@ use crate::{
     store::{PresenceStore, ReserveResult, profiles},
 };
 
-/// Topics presence publishes.
-pub mod topics {
-    /// Every topic presence publishes.
-    pub const ALL: [&str; 7] = [
-        STATUS_CHANGED,
-        HEARTBEAT_EXPIRED,
-        CAPACITY_CHANGED,
-        SLOT_RESERVED,
-        SLOT_FREED,
-        PROFILE_CHANGED,
-        REBUILD_REQUIRED,
-    ];
-    pub const STATUS_CHANGED: &str = "presence.agent.status_changed";
-    pub const HEARTBEAT_EXPIRED: &str = "presence.agent.heartbeat_expired";
-    pub const CAPACITY_CHANGED: &str = "presence.agent.capacity_changed";
-    /// A reservation took a slot (the agent's load went up); watchers see LOAD_CHANGED.
-    pub const SLOT_RESERVED: &str = "presence.agent.slot_reserved";
-    /// A release freed a slot (routing offers waiting work); watchers see LOAD_CHANGED.
-    pub const SLOT_FREED: &str = "presence.agent.slot_freed";
-    pub const PROFILE_CHANGED: &str = "presence.agent.profile_changed";
-    pub const REBUILD_REQUIRED: &str = "presence.organization.rebuild_required";
+/// Every topic presence publishes (`proto/switchboard/presence/v1/events.proto`).
+pub const TOPICS: [&str; 7] = [
+    AgentStatusChanged::TOPIC,
+    AgentHeartbeatExpired::TOPIC,
+    AgentCapacityChanged::TOPIC,
+    AgentSlotReserved::TOPIC,
+    AgentSlotFreed::TOPIC,
+    AgentProfileChanged::TOPIC,
+    OrganizationRebuildRequired::TOPIC,
+];
+
+/// A status as the events carry it.
+fn status_to_pb(s: Status) -> PbStatus {
+    match s {
+        Status::Available => PbStatus::Available,
+        Status::Away => PbStatus::Away,
+        Status::Offline => PbStatus::Offline,
+    }
 }
 
 /// The presence service's logic.
@@ -95,51 +100,49 @@ impl Presence {
         self.heartbeat_ttl
     }
 
-    async fn publish(
-        &self,
-        org: &OrganizationId,
-        topic: &str,
-        agent: &str,
-        payload: serde_json::Value,
-    ) {
-        let event = NewEvent {
-            organization_id: org.to_string(),
-            topic: topic.to_string(),
-            aggregate_id: agent.to_string(),
-            payload,
-        };
+    async fn publish<T: TypedEvent>(&self, org: &OrganizationId, aggregate: &str, message: &T) {
+        let event = NewEvent::typed(org.to_string(), aggregate, message);
         match outbox::enqueue(&self.db, event).await {
             Ok(_) => self.relay.wake(),
             // The live change already happened; losing its notification only delays routing
             // until its periodic sweep. Logged loudly.
-            Err(err) => tracing::error!(%org, topic, error = %err, "presence event not recorded"),
+            Err(err) => {
+                tracing::error!(%org, topic = T::TOPIC, error = %err, "presence event not recorded")
+            }
         }
     }
 
-    async fn state_event(
+    /// Publishes the event `message` builds from the agent's state right after a change.
+    async fn state_event<T: TypedEvent>(
         &self,
         org: &OrganizationId,
-        topic: &str,
         state: &AgentState,
-        previous: Option<Status>,
+        message: impl FnOnce(AgentPresence) -> T,
     ) {
         let now = self.clock.now_ms();
-        self.publish(
-            org,
-            topic,
-            state.profile.agent_id.as_str(),
-            serde_json::json!({
-                "agent_id": state.profile.agent_id,
-                "status": state.effective_status(now).as_str(),
-                "previous_status": previous.map(Status::as_str),
-                "reason": state.effective_reason(now),
-                "load": state.load,
-                "capacity": state.profile.capacity,
-                "team_ids": state.profile.team_ids,
-                "channel_account_ids": state.profile.channel_account_ids,
-            }),
-        )
-        .await;
+        let agent = AgentPresence {
+            agent_id: state.profile.agent_id.to_string(),
+            organization_id: org.to_string(),
+            status: status_to_pb(state.effective_status(now)) as i32,
+            status_reason: state.effective_reason(now).to_string(),
+            capacity: i32::try_from(state.profile.capacity).unwrap_or(i32::MAX),
+            load: i32::try_from(state.load).unwrap_or(i32::MAX),
+            team_ids: state
+                .profile
+                .team_ids
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            channel_account_ids: state
+                .profile
+                .channel_account_ids
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            ..Default::default()
+        };
+        self.publish(org, state.profile.agent_id.as_str(), &message(agent))
+            .await;
     }
 
     /// Refills the live store with `org`'s saved profiles after a loss. Returns true when the
@@ -180,8 +183,10 @@ impl Presence {
         }
         profiles::save(&self.db, org, &profile, self.clock.now()).await?;
         let state = self.store.upsert_profile(org, &profile).await?;
-        self.state_event(org, topics::PROFILE_CHANGED, &state, None)
-            .await;
+        self.state_event(org, &state, |agent| AgentProfileChanged {
+            agent: Some(agent),
+        })
+        .await;
         Ok(state)
     }
 
@@ -217,8 +222,11 @@ impl Presence {
             .await?
             .ok_or_else(|| PresenceError::AgentNotFound(agent.to_string()))?;
         if previous != state.effective_status(now) {
-            self.state_event(org, topics::STATUS_CHANGED, &state, Some(previous))
-                .await;
+            self.state_event(org, &state, |agent| AgentStatusChanged {
+                agent: Some(agent),
+                previous_status: status_to_pb(previous) as i32,
+            })
+            .await;
         }
         Ok(state)
     }
@@ -242,8 +250,11 @@ impl Presence {
             .ok_or_else(|| PresenceError::AgentNotFound(agent.to_string()))?;
         let previous = before.effective_status(now);
         if previous != state.effective_status(now) {
-            self.state_event(org, topics::STATUS_CHANGED, &state, Some(previous))
-                .await;
+            self.state_event(org, &state, |agent| AgentStatusChanged {
+                agent: Some(agent),
+                previous_status: status_to_pb(previous) as i32,
+            })
+            .await;
         }
         Ok(state)
     }
@@ -262,8 +273,10 @@ impl Presence {
             .set_capacity(org, agent, capacity)
             .await?
             .ok_or_else(|| PresenceError::AgentNotFound(agent.to_string()))?;
-        self.state_event(org, topics::CAPACITY_CHANGED, &state, None)
-            .await;
+        self.state_event(org, &state, |agent| AgentCapacityChanged {
+            agent: Some(agent),
+        })
+        .await;
         Ok(state)
     }
 
@@ -314,13 +327,8 @@ impl Presence {
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .insert(org.clone(), Instant::now());
                     tracing::warn!(%org, "presence store lost this organization's loads; refusing reservations until routing rebuilds them");
-                    self.publish(
-                        org,
-                        topics::REBUILD_REQUIRED,
-                        org.as_str(),
-                        serde_json::json!({}),
-                    )
-                    .await;
+                    self.publish(org, org.as_str(), &OrganizationRebuildRequired {})
+                        .await;
                     return Err(PresenceError::Rebuilding);
                 }
                 self.store.initialize(org).await?;
@@ -346,8 +354,10 @@ impl Presence {
         if let (true, ReserveOutcome::Granted(r)) = (decision.took_slot, &decision.outcome) {
             match self.store.get(org, &r.agent_id).await {
                 Ok(Some(state)) => {
-                    self.state_event(org, topics::SLOT_RESERVED, &state, None)
-                        .await;
+                    self.state_event(org, &state, |agent| AgentSlotReserved {
+                        agent: Some(agent),
+                    })
+                    .await;
                 }
                 Ok(None) => {}
                 Err(err) => {
@@ -378,7 +388,8 @@ impl Presence {
         };
         let state = self.store.get(org, &agent).await?;
         if let Some(state) = &state {
-            self.state_event(org, topics::SLOT_FREED, state, None).await;
+            self.state_event(org, state, |agent| AgentSlotFreed { agent: Some(agent) })
+                .await;
         }
         Ok(state)
     }
@@ -408,8 +419,11 @@ impl Presence {
         let mut n = 0;
         for (org, agent) in self.store.stale_heartbeats(now).await? {
             if let Some((state, previous)) = self.store.expire_heartbeat(&org, &agent, now).await? {
-                self.state_event(&org, topics::HEARTBEAT_EXPIRED, &state, Some(previous))
-                    .await;
+                self.state_event(&org, &state, |agent| AgentHeartbeatExpired {
+                    agent: Some(agent),
+                    previous_status: status_to_pb(previous) as i32,
+                })
+                .await;
                 n += 1;
             }
         }

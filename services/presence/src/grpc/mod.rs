@@ -20,7 +20,7 @@ use switchboard_runtime::{
 use tonic::{Request, Response, Status, codegen::BoxStream};
 
 use crate::{
-    app::{Presence, topics},
+    app::{Presence, TOPICS},
     domain::{self, AgentState, Reservation, ReserveOutcome, Strategy},
 };
 use convert::{
@@ -354,7 +354,7 @@ impl PresenceService for PresenceGrpc {
         // Tail first, then snapshot: a change between the two is seen, never missed.
         let tail = self
             .bus
-            .tail(&topics::ALL)
+            .tail(&TOPICS)
             .await
             .map_err(|e| switchboard_runtime::errors::unavailable(&e))?;
         let mut initial = Vec::new();

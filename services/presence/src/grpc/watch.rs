@@ -1,27 +1,59 @@
 //! What a `WatchPresence` watcher asked to see, and a bus event as the watcher sees it.
 
-use switchboard_proto::{common::v1::AgentStatus as PbStatus, presence::v1 as pb};
-use switchboard_runtime::ids::{AgentId, OrganizationId, TeamId};
+use switchboard_proto::{
+    events::TypedEvent,
+    presence::v1::{
+        self as pb, AgentCapacityChanged, AgentHeartbeatExpired, AgentProfileChanged,
+        AgentSlotFreed, AgentSlotReserved, AgentStatusChanged, OrganizationRebuildRequired,
+    },
+};
+use switchboard_runtime::{
+    ids::{AgentId, OrganizationId, TeamId},
+    outbox::{DecodeError, Event},
+};
 
-use super::convert::{status_to_pb, ts};
-use crate::{app::topics, domain};
+use super::convert::ts;
 
 pub(super) fn kind_of(topic: &str) -> pb::PresenceEventKind {
     use pb::PresenceEventKind as K;
-    match topic {
-        topics::STATUS_CHANGED => K::StatusChanged,
-        topics::HEARTBEAT_EXPIRED => K::HeartbeatExpired,
-        topics::CAPACITY_CHANGED => K::CapacityChanged,
-        topics::SLOT_RESERVED | topics::SLOT_FREED => K::LoadChanged,
-        topics::PROFILE_CHANGED => K::ProfileChanged,
-        topics::REBUILD_REQUIRED => K::RebuildRequired,
-        _ => K::Unspecified,
+    if topic == AgentStatusChanged::TOPIC {
+        K::StatusChanged
+    } else if topic == AgentHeartbeatExpired::TOPIC {
+        K::HeartbeatExpired
+    } else if topic == AgentCapacityChanged::TOPIC {
+        K::CapacityChanged
+    } else if topic == AgentSlotReserved::TOPIC || topic == AgentSlotFreed::TOPIC {
+        K::LoadChanged
+    } else if topic == AgentProfileChanged::TOPIC {
+        K::ProfileChanged
+    } else if topic == OrganizationRebuildRequired::TOPIC {
+        K::RebuildRequired
+    } else {
+        K::Unspecified
     }
 }
 
-pub(super) fn pb_status_of(s: Option<&str>) -> i32 {
-    s.and_then(domain::Status::parse)
-        .map_or(PbStatus::Unspecified, status_to_pb) as i32
+/// The agent (after the change) and its previous status an event of presence carries.
+fn payload_of(event: &Event) -> Result<(Option<pb::AgentPresence>, i32), DecodeError> {
+    let topic = event.topic.as_str();
+    Ok(if topic == AgentStatusChanged::TOPIC {
+        let m = event.decode::<AgentStatusChanged>()?;
+        (m.agent, m.previous_status)
+    } else if topic == AgentHeartbeatExpired::TOPIC {
+        let m = event.decode::<AgentHeartbeatExpired>()?;
+        (m.agent, m.previous_status)
+    } else if topic == AgentCapacityChanged::TOPIC {
+        (event.decode::<AgentCapacityChanged>()?.agent, 0)
+    } else if topic == AgentSlotReserved::TOPIC {
+        (event.decode::<AgentSlotReserved>()?.agent, 0)
+    } else if topic == AgentSlotFreed::TOPIC {
+        (event.decode::<AgentSlotFreed>()?.agent, 0)
+    } else if topic == AgentProfileChanged::TOPIC {
+        (event.decode::<AgentProfileChanged>()?.agent, 0)
+    } else {
+        event.decode::<OrganizationRebuildRequired>()?;
+        (None, 0)
+    })
 }
 
 /// What a watcher asked to see.
@@ -49,35 +81,25 @@ impl WatchFilter {
     }
 
     /// The watcher's view of a bus event, if it wants it.
-    pub(super) fn convert(
-        &self,
-        event: &switchboard_runtime::outbox::Event,
-    ) -> Option<pb::PresenceEvent> {
+    pub(super) fn convert(&self, event: &Event) -> Option<pb::PresenceEvent> {
         if event.organization_id != self.org.as_str() {
             return None;
         }
         let kind = kind_of(&event.topic) as i32;
-        let p = &event.payload;
-        let strings = |k: &str| -> Vec<String> {
-            p[k].as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default()
+        // A live tail is best-effort: an event it cannot read is skipped (the consumer groups
+        // dead-letter it).
+        let (mut presence, previous_status) = match payload_of(event) {
+            Ok(p) => p,
+            Err(err) => {
+                tracing::warn!(error = %err, "undecodable presence event skipped by a watcher");
+                return None;
+            }
         };
-        let presence = p["agent_id"].as_str().map(|agent| pb::AgentPresence {
-            agent_id: agent.to_string(),
-            organization_id: event.organization_id.clone(),
-            status: pb_status_of(p["status"].as_str()),
-            status_reason: p["reason"].as_str().unwrap_or_default().to_string(),
-            capacity: p["capacity"].as_i64().unwrap_or_default() as i32,
-            load: p["load"].as_i64().unwrap_or_default() as i32,
-            team_ids: strings("team_ids"),
-            channel_account_ids: strings("channel_account_ids"),
-            ..Default::default()
-        });
+        if let Some(p) = presence.as_mut()
+            && p.organization_id.is_empty()
+        {
+            p.organization_id = event.organization_id.clone();
+        }
         if !self.wants(kind, presence.as_ref()) {
             return None;
         }
@@ -85,7 +107,7 @@ impl WatchFilter {
             event_id: event.id.to_string(),
             kind,
             presence,
-            previous_status: pb_status_of(p["previous_status"].as_str()),
+            previous_status,
             event_time: ts(event.occurred_at.timestamp_millis()),
         })
     }
@@ -98,10 +120,10 @@ mod tests {
     #[test]
     fn reservations_and_releases_both_reach_watchers_as_load_changed() {
         use pb::PresenceEventKind as K;
-        assert_eq!(kind_of(topics::SLOT_RESERVED), K::LoadChanged);
-        assert_eq!(kind_of(topics::SLOT_FREED), K::LoadChanged);
+        assert_eq!(kind_of(AgentSlotReserved::TOPIC), K::LoadChanged);
+        assert_eq!(kind_of(AgentSlotFreed::TOPIC), K::LoadChanged);
         // Every topic presence publishes is a kind a watcher can ask for.
-        for topic in topics::ALL {
+        for topic in crate::app::TOPICS {
             assert_ne!(kind_of(topic), K::Unspecified, "{topic}");
         }
     }

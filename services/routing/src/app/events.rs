@@ -5,8 +5,17 @@
 
 use std::time::Duration;
 
+use switchboard_proto::{
+    common::v1::AgentStatus,
+    events::TypedEvent,
+    presence::v1::{
+        AgentCapacityChanged, AgentHeartbeatExpired, AgentPresence, AgentProfileChanged,
+        AgentSlotFreed, AgentStatusChanged, OrganizationRebuildRequired,
+    },
+};
 use switchboard_runtime::{
     bus::{ConsumerGroup, EventBus, Unhandled},
+    dead_letters::DeadLetterPolicy,
     ids::{AgentId, OrganizationId},
     outbox::Event,
 };
@@ -15,84 +24,100 @@ use tokio_util::sync::CancellationToken;
 use super::Routing;
 use crate::{domain::decision::Trigger, error::RoutingError};
 
-/// Presence topics routing consumes (published by the presence service).
-pub mod topics {
-    pub const STATUS_CHANGED: &str = "presence.agent.status_changed";
-    pub const HEARTBEAT_EXPIRED: &str = "presence.agent.heartbeat_expired";
-    pub const CAPACITY_CHANGED: &str = "presence.agent.capacity_changed";
-    pub const SLOT_FREED: &str = "presence.agent.slot_freed";
-    pub const PROFILE_CHANGED: &str = "presence.agent.profile_changed";
-    pub const REBUILD_REQUIRED: &str = "presence.organization.rebuild_required";
-}
-
 /// The consumer group routing reads presence events in; declared before any service starts.
 pub const PRESENCE_EVENTS: ConsumerGroup = ConsumerGroup {
     name: "routing.presence",
     topics: &[
-        topics::STATUS_CHANGED,
-        topics::HEARTBEAT_EXPIRED,
-        topics::CAPACITY_CHANGED,
-        topics::SLOT_FREED,
-        topics::PROFILE_CHANGED,
-        topics::REBUILD_REQUIRED,
+        AgentStatusChanged::TOPIC,
+        AgentHeartbeatExpired::TOPIC,
+        AgentCapacityChanged::TOPIC,
+        AgentSlotFreed::TOPIC,
+        AgentProfileChanged::TOPIC,
+        OrganizationRebuildRequired::TOPIC,
     ],
 };
 
+/// A presence event as routing reads it: the agent after the change and whether it went
+/// offline.
+fn agent_event(event: &Event) -> Result<(Option<AgentPresence>, bool), Unhandled> {
+    let topic = event.topic.as_str();
+    Ok(if topic == AgentStatusChanged::TOPIC {
+        let m = event.decode::<AgentStatusChanged>()?;
+        let offline = m
+            .agent
+            .as_ref()
+            .is_some_and(|a| a.status == AgentStatus::Offline as i32);
+        (m.agent, offline)
+    } else if topic == AgentHeartbeatExpired::TOPIC {
+        (event.decode::<AgentHeartbeatExpired>()?.agent, true)
+    } else if topic == AgentCapacityChanged::TOPIC {
+        (event.decode::<AgentCapacityChanged>()?.agent, false)
+    } else if topic == AgentSlotFreed::TOPIC {
+        (event.decode::<AgentSlotFreed>()?.agent, false)
+    } else if topic == AgentProfileChanged::TOPIC {
+        (event.decode::<AgentProfileChanged>()?.agent, false)
+    } else {
+        return Err(Unhandled::Drop(format!(
+            "event {} has topic {}, which {} does not consume",
+            event.id, event.topic, PRESENCE_EVENTS.name
+        )));
+    })
+}
+
 impl Routing {
-    /// Handles one presence event.
-    pub async fn on_presence_event(&self, event: &Event) -> Result<(), RoutingError> {
-        let Ok(org) = OrganizationId::parse(&event.organization_id) else {
-            return Ok(());
-        };
-        if event.topic == topics::REBUILD_REQUIRED {
-            return self.rebuild_presence(&org).await;
+    /// Handles one presence event. One that cannot be decoded (or names no valid agent) is
+    /// refused for good ([`Unhandled::Drop`]: dead-lettered); a failure of routing's own work
+    /// is retried ([`Unhandled::Retry`]).
+    pub async fn on_presence_event(&self, event: &Event) -> Result<(), Unhandled> {
+        let org = OrganizationId::parse(&event.organization_id).map_err(|e| {
+            Unhandled::Drop(format!("event {}: bad organization id: {e}", event.id))
+        })?;
+        let retry = |e: RoutingError| Unhandled::Retry(e.to_string());
+        if event.topic == OrganizationRebuildRequired::TOPIC {
+            event.decode::<OrganizationRebuildRequired>()?;
+            return self.rebuild_presence(&org).await.map_err(retry);
         }
-        let Some(agent) = event
-            .payload
-            .get("agent_id")
-            .and_then(|v| v.as_str())
-            .and_then(|s| AgentId::parse(s).ok())
-        else {
-            return Ok(());
-        };
-        let status = event
-            .payload
-            .get("status")
-            .and_then(|v| v.as_str())
-            .unwrap_or("");
-        match (event.topic.as_str(), status) {
-            (topics::HEARTBEAT_EXPIRED, _) | (topics::STATUS_CHANGED, "offline") => {
-                self.agent_offline(&org, &agent, false).await?;
-            }
-            (_, "available") => {
-                self.fill_slots(&org, &agent, Trigger::SlotFreed).await?;
-            }
-            _ => {}
+        let (presence, offline) = agent_event(event)?;
+        let presence = presence.ok_or_else(|| {
+            Unhandled::Drop(format!("event {} on {}: no agent", event.id, event.topic))
+        })?;
+        let agent = AgentId::parse(&presence.agent_id)
+            .map_err(|e| Unhandled::Drop(format!("event {}: bad agent id: {e}", event.id)))?;
+        if offline {
+            self.agent_offline(&org, &agent, false)
+                .await
+                .map_err(retry)?;
+        } else if presence.status == AgentStatus::Available as i32 {
+            self.fill_slots(&org, &agent, Trigger::SlotFreed)
+                .await
+                .map_err(retry)?;
         }
         Ok(())
     }
 
-    /// Consumes presence events until `shutdown`; a failed event is delivered again.
+    /// Consumes presence events until `shutdown`; a failed event is delivered again, and
+    /// dead-lettered per `dead_letters` when it cannot be decoded or keeps failing.
     pub async fn run_presence_consumer(
         self,
         bus: std::sync::Arc<dyn EventBus>,
         metrics: switchboard_runtime::metrics::Metrics,
         consumer: String,
+        dead_letters: DeadLetterPolicy,
         shutdown: CancellationToken,
     ) {
         let app = &self;
-        switchboard_runtime::bus::run_consumer(
+        switchboard_runtime::bus::run_consumers(
             bus,
             &metrics,
-            PRESENCE_EVENTS,
-            consumer,
-            "routing.presence_event",
-            shutdown,
-            |event| async move {
-                app.on_presence_event(&event)
-                    .await
-                    .map_err(|e| Unhandled::Retry(e.to_string()))
+            switchboard_runtime::bus::Consumers {
+                group: PRESENCE_EVENTS,
+                consumer,
+                concurrency: 1,
+                span_name: "routing.presence_event",
+                dead_letters,
             },
+            shutdown,
+            |event| async move { app.on_presence_event(&event).await },
         )
         .await;
     }

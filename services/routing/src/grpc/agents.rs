@@ -40,7 +40,7 @@ fn role_from_pb(check: &mut Check, field: &str, value: i32) -> Option<Role> {
     }
 }
 
-fn role_to_pb(role: Role) -> common::Role {
+pub(crate) fn role_to_pb(role: Role) -> common::Role {
     match role {
         Role::Agent => common::Role::Agent,
         Role::Operator => common::Role::Operator,

@@ -103,7 +103,7 @@ pub fn conversation_to_pb(org: &str, c: &Conversation) -> pb::Conversation {
     }
 }
 
-fn cause_to_pb(c: Cause) -> pb::TransitionCause {
+pub(crate) fn cause_to_pb(c: Cause) -> pb::TransitionCause {
     use pb::TransitionCause as T;
     match c {
         Cause::Routed => T::Routed,

@@ -2,16 +2,16 @@
 //! The trait impl only delegates; each resource's RPCs live in their own module, with the field
 //! helpers they share in `fields` and the common conversions in `convert`.
 
-mod agents;
+pub(crate) mod agents;
 mod campaigns;
 mod channel_routing;
-mod conversations;
+pub(crate) mod conversations;
 pub mod convert;
 mod fields;
 mod organizations;
 mod owners;
 mod teams;
-mod work_items;
+pub(crate) mod work_items;
 
 use switchboard_proto::routing::v1::{self as pb, routing_service_server::RoutingService};
 use tonic::{Request, Response, Status};

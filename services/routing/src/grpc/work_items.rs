@@ -12,7 +12,7 @@ use crate::{
     store::work_items::WorkItemFilter,
 };
 
-fn state_to_pb(s: WorkState) -> pb::WorkItemState {
+pub(crate) fn state_to_pb(s: WorkState) -> pb::WorkItemState {
     match s {
         WorkState::Queued => pb::WorkItemState::Queued,
         WorkState::Assigned => pb::WorkItemState::Assigned,

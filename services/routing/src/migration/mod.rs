@@ -40,6 +40,7 @@ impl MigratorTrait for Migrator {
             }),
             Box::new(switchboard_runtime::idempotency::calls::CREATE_IDEMPOTENT_CALLS),
             Box::new(INDEX_WAITING_TEAMS),
+            Box::new(switchboard_runtime::dead_letters::migration::CreateDeadLetters),
         ]
     }
 }

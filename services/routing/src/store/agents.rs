@@ -4,7 +4,9 @@
 //! Lists are sorted in Rust (names compare the same on SQLite and PostgreSQL whatever the
 //! database collation); an organization's agents and teams are few.
 
+use crate::grpc::agents::role_to_pb;
 use std::collections::{BTreeMap, BTreeSet};
+use switchboard_proto::routing::v1::{AgentChange, AgentChanged};
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait,
@@ -19,7 +21,7 @@ use super::{
     Store,
     directory::{agent_from_row, parse_id, parse_ids},
     entities as e,
-    events::{AGENT_CHANGED, event},
+    events::event,
     idempotency, page_by_name, taken,
     teams::{insert_memberships, membership_row},
 };
@@ -108,9 +110,12 @@ impl Store {
         event(
             &txn,
             org,
-            AGENT_CHANGED,
             agent.id.as_str(),
-            serde_json::json!({ "change": "created", "role": agent.role.as_str() }),
+            &AgentChanged {
+                change: AgentChange::Created as i32,
+                role: role_to_pb(agent.role) as i32,
+                disabled: agent.disabled,
+            },
         )
         .await?;
         txn.commit().await?;
@@ -169,9 +174,16 @@ impl Store {
         event(
             &txn,
             org,
-            AGENT_CHANGED,
             agent.id.as_str(),
-            serde_json::json!({ "change": change, "role": agent.role.as_str(), "disabled": agent.disabled }),
+            &AgentChanged {
+                change: if change == "disabled" {
+                    AgentChange::Disabled
+                } else {
+                    AgentChange::Updated
+                } as i32,
+                role: role_to_pb(agent.role) as i32,
+                disabled: agent.disabled,
+            },
         )
         .await?;
         txn.commit().await?;

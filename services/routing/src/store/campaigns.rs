@@ -4,6 +4,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
     TransactionTrait,
 };
+use switchboard_proto::routing::v1::{CampaignChange, CampaignChanged};
 use switchboard_runtime::{
     ids::{ChannelAccountId, OrganizationId},
     paging::{Keyset, Page, Paged},
@@ -13,7 +14,7 @@ use super::{
     Store,
     directory::{campaign_from_row, parse_id},
     entities as e,
-    events::{CAMPAIGN_CHANGED, event},
+    events::event,
     idempotency, taken,
 };
 use crate::{domain::config::Campaign, error::RoutingError};
@@ -83,9 +84,10 @@ impl Store {
         event(
             &txn,
             org,
-            CAMPAIGN_CHANGED,
             campaign.id.as_str(),
-            serde_json::json!({ "change": "created" }),
+            &CampaignChanged {
+                change: CampaignChange::Created as i32,
+            },
         )
         .await?;
         txn.commit().await?;
@@ -128,9 +130,14 @@ impl Store {
         event(
             &txn,
             org,
-            CAMPAIGN_CHANGED,
             campaign.id.as_str(),
-            serde_json::json!({ "change": change }),
+            &CampaignChanged {
+                change: if change == "archived" {
+                    CampaignChange::Archived
+                } else {
+                    CampaignChange::Updated
+                } as i32,
+            },
         )
         .await?;
         txn.commit().await?;

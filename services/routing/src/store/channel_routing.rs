@@ -2,16 +2,12 @@
 //! agents and default target (with an outbox event).
 
 use std::collections::BTreeSet;
+use switchboard_proto::routing::v1::ChannelAccountChanged;
 
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use switchboard_runtime::ids::{AgentId, ChannelAccountId, OrganizationId, TeamId};
 
-use super::{
-    Store,
-    directory::parse_id,
-    entities as e,
-    events::{CHANNEL_ACCOUNT_CHANGED, event},
-};
+use super::{Store, directory::parse_id, entities as e, events::event};
 use crate::{domain::config::ChannelAccountRouting, error::RoutingError};
 
 impl Store {
@@ -88,12 +84,10 @@ impl Store {
         event(
             &txn,
             org,
-            CHANNEL_ACCOUNT_CHANGED,
             account.as_str(),
-            serde_json::json!({
-                "default_target_kind": routing.default_target.kind(),
-                "default_target_id": routing.default_target.id(),
-            }),
+            &ChannelAccountChanged {
+                default_target: Some(crate::grpc::convert::target_to_pb(&routing.default_target)),
+            },
         )
         .await?;
         txn.commit().await?;

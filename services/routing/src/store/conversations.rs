@@ -29,9 +29,6 @@ use crate::{
     error::RoutingError,
 };
 
-/// Topic of the event every conversation change publishes.
-pub const CONVERSATION_CHANGED: &str = "routing.conversation.changed";
-
 /// One transition to record (its sequence is assigned on write).
 #[derive(Debug, Clone)]
 pub struct NewTransition {
@@ -420,25 +417,37 @@ impl Store {
             .exec_without_returning(txn)
             .await?;
         }
-        let cause = change.transitions.last().map(|t| t.cause.as_str());
+        let last = change.transitions.last();
         outbox::enqueue(
             txn,
-            NewEvent {
-                organization_id: org.to_string(),
-                topic: CONVERSATION_CHANGED.into(),
-                aggregate_id: c.id.to_string(),
-                payload: serde_json::json!({
-                    "conversation_id": c.id,
-                    "state": c.state.as_str(),
-                    "cause": cause,
-                    "assignee_agent_id": c.assignee,
-                    "previous_agent_id": change.transitions.last().and_then(|t| t.from_agent.clone()),
-                    "team_id": c.team_id,
-                    "channel_account_id": c.channel_account_id,
-                    "contact_id": c.contact_id,
-                    "version": c.version,
-                }),
-            },
+            NewEvent::typed(
+                org.to_string(),
+                c.id.to_string(),
+                &switchboard_proto::routing::v1::ConversationChanged {
+                    conversation_id: c.id.to_string(),
+                    state: crate::grpc::conversations::state_to_pb(c.state) as i32,
+                    cause: last.map_or(0, |t| {
+                        crate::grpc::conversations::cause_to_pb(t.cause) as i32
+                    }),
+                    assignee_agent_id: c
+                        .assignee
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                    previous_agent_id: last
+                        .and_then(|t| t.from_agent.as_ref())
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                    team_id: c
+                        .team_id
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                    channel_account_id: c.channel_account_id.to_string(),
+                    contact_id: c.contact_id.to_string(),
+                    version: c.version,
+                },
+            ),
         )
         .await?;
         Ok(Ok(()))

@@ -1,39 +1,21 @@
-//! The topics of the configuration events routing writes to its outbox, and the helper that
-//! enqueues one in the caller's transaction.
+//! The helper that enqueues one of routing's events (`proto/switchboard/routing/v1/events.proto`)
+//! in the caller's transaction.
 
 use sea_orm::ConnectionTrait;
 use switchboard_runtime::{
     ids::OrganizationId,
-    outbox::{self, NewEvent},
+    outbox::{self, NewEvent, TypedEvent},
 };
 
 use crate::error::RoutingError;
 
-/// Topic of the event written when an agent is created, changed or disabled.
-pub const AGENT_CHANGED: &str = "routing.agent.changed";
-/// Topic of the event written when a team or its members change, or it is deleted.
-pub const TEAM_CHANGED: &str = "routing.team.changed";
-/// Topic of the event written when a channel account's routing is replaced.
-pub const CHANNEL_ACCOUNT_CHANGED: &str = "routing.channel_account.changed";
-/// Topic of the event written when a campaign is created, changed or archived.
-pub const CAMPAIGN_CHANGED: &str = "routing.campaign.changed";
-
-pub(super) async fn event<C: ConnectionTrait>(
+/// Writes `message` (its topic is its type's) about `aggregate` in `conn`'s transaction.
+pub(super) async fn event<C: ConnectionTrait, T: TypedEvent>(
     conn: &C,
     org: &OrganizationId,
-    topic: &str,
     aggregate: &str,
-    payload: serde_json::Value,
+    message: &T,
 ) -> Result<(), RoutingError> {
-    outbox::enqueue(
-        conn,
-        NewEvent {
-            organization_id: org.to_string(),
-            topic: topic.into(),
-            aggregate_id: aggregate.into(),
-            payload,
-        },
-    )
-    .await?;
+    outbox::enqueue(conn, NewEvent::typed(org.to_string(), aggregate, message)).await?;
     Ok(())
 }

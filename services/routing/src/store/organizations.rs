@@ -39,9 +39,6 @@ pub mod entity {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// Topic of the event written when an organization is created.
-pub const ORGANIZATION_CREATED: &str = "routing.organization.created";
-
 impl Store {
     /// Creates an organization and its `routing.organization.created` event in one transaction.
     /// A retry with the same `request_id` returns the organization the first call created.
@@ -81,12 +78,13 @@ impl Store {
         }
         outbox::enqueue(
             &txn,
-            NewEvent {
-                organization_id: id.to_string(),
-                topic: ORGANIZATION_CREATED.into(),
-                aggregate_id: id.to_string(),
-                payload: serde_json::json!({ "name": new.name }),
-            },
+            NewEvent::typed(
+                id.to_string(),
+                id.to_string(),
+                &switchboard_proto::routing::v1::OrganizationCreated {
+                    name: new.name.clone(),
+                },
+            ),
         )
         .await?;
         txn.commit().await?;

@@ -5,6 +5,7 @@
 //! database collation); an organization's agents and teams are few.
 
 use std::collections::{BTreeMap, BTreeSet};
+use switchboard_proto::routing::v1::{TeamChange, TeamChanged};
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
@@ -19,7 +20,7 @@ use super::{
     Store,
     directory::{parse_id, parse_ids, team_from_row},
     entities as e,
-    events::{TEAM_CHANGED, event},
+    events::event,
     idempotency, page_by_name, taken,
 };
 use crate::{
@@ -181,9 +182,11 @@ impl Store {
         event(
             &txn,
             org,
-            TEAM_CHANGED,
             team.id.as_str(),
-            serde_json::json!({ "change": "created" }),
+            &TeamChanged {
+                change: TeamChange::Created as i32,
+                agent_id: String::new(),
+            },
         )
         .await?;
         txn.commit().await?;
@@ -221,9 +224,11 @@ impl Store {
         event(
             &txn,
             org,
-            TEAM_CHANGED,
             team.id.as_str(),
-            serde_json::json!({ "change": "updated" }),
+            &TeamChanged {
+                change: TeamChange::Updated as i32,
+                agent_id: String::new(),
+            },
         )
         .await?;
         txn.commit().await?;
@@ -289,9 +294,11 @@ impl Store {
         event(
             &txn,
             org,
-            TEAM_CHANGED,
             team.as_str(),
-            serde_json::json!({ "change": "deleted" }),
+            &TeamChanged {
+                change: TeamChange::Deleted as i32,
+                agent_id: String::new(),
+            },
         )
         .await?;
         txn.commit().await?;
@@ -370,9 +377,11 @@ impl Store {
             event(
                 &txn,
                 org,
-                TEAM_CHANGED,
                 team.as_str(),
-                serde_json::json!({ "change": "member_added", "agent_id": agent.as_str() }),
+                &TeamChanged {
+                    change: TeamChange::MemberAdded as i32,
+                    agent_id: agent.to_string(),
+                },
             )
             .await?;
         }
@@ -411,9 +420,11 @@ impl Store {
             event(
                 &txn,
                 org,
-                TEAM_CHANGED,
                 team.as_str(),
-                serde_json::json!({ "change": "member_removed", "agent_id": agent.as_str() }),
+                &TeamChanged {
+                    change: TeamChange::MemberRemoved as i32,
+                    agent_id: agent.to_string(),
+                },
             )
             .await?;
         }

@@ -25,9 +25,6 @@ use crate::{
     error::RoutingError,
 };
 
-/// Topic of the event every work item change publishes.
-pub const WORK_ITEM_CHANGED: &str = "routing.work_item.changed";
-
 fn from_row(r: w::Model) -> Result<WorkItem, RoutingError> {
     let ids = |what: &str, v: &str| -> Result<Vec<AgentId>, RoutingError> {
         let raw: Vec<String> = serde_json::from_str(v).map_err(|_| corrupt(what, v))?;
@@ -177,18 +174,21 @@ impl Store {
         }
         outbox::enqueue(
             &txn,
-            NewEvent {
-                organization_id: org.to_string(),
-                topic: WORK_ITEM_CHANGED.into(),
-                aggregate_id: item.id.to_string(),
-                payload: serde_json::json!({
-                    "work_item_id": item.id,
-                    "kind": item.kind,
-                    "external_ref": item.external_ref,
-                    "state": item.state.as_str(),
-                    "assignee_agent_id": item.assignee,
-                }),
-            },
+            NewEvent::typed(
+                org.to_string(),
+                item.id.to_string(),
+                &switchboard_proto::routing::v1::WorkItemChanged {
+                    work_item_id: item.id.to_string(),
+                    kind: item.kind.clone(),
+                    external_ref: item.external_ref.clone(),
+                    state: crate::grpc::work_items::state_to_pb(item.state) as i32,
+                    assignee_agent_id: item
+                        .assignee
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                },
+            ),
         )
         .await?;
         txn.commit().await?;
