@@ -4,14 +4,13 @@
 //! Lists are sorted in Rust (names compare the same on SQLite and PostgreSQL whatever the
 //! database collation); an organization's agents and teams are few.
 
-use crate::grpc::agents::role_to_pb;
 use std::collections::{BTreeMap, BTreeSet};
-use switchboard_proto::routing::v1::{AgentChange, AgentChanged};
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
+use switchboard_proto::routing::v1::{AgentChange, AgentChanged};
 use switchboard_runtime::{
     ids::{AgentId, ChannelAccountId, OrganizationId, TeamId},
     paging::{Page, Paged},
@@ -28,6 +27,7 @@ use super::{
 use crate::{
     domain::config::{Agent, Role},
     error::RoutingError,
+    grpc::agents::role_to_pb,
 };
 
 /// Filters of [`Store::list_agents`].

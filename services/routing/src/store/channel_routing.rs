@@ -2,9 +2,9 @@
 //! agents and default target (with an outbox event).
 
 use std::collections::BTreeSet;
-use switchboard_proto::routing::v1::ChannelAccountChanged;
 
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use switchboard_proto::routing::v1::ChannelAccountChanged;
 use switchboard_runtime::ids::{AgentId, ChannelAccountId, OrganizationId, TeamId};
 
 use super::{Store, directory::parse_id, entities as e, events::event};

@@ -5,12 +5,12 @@
 //! database collation); an organization's agents and teams are few.
 
 use std::collections::{BTreeMap, BTreeSet};
-use switchboard_proto::routing::v1::{TeamChange, TeamChanged};
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
     PaginatorTrait, QueryFilter, QuerySelect, TransactionTrait, sea_query::OnConflict,
 };
+use switchboard_proto::routing::v1::{TeamChange, TeamChanged};
 use switchboard_runtime::{
     ids::{AgentId, ChannelAccountId, OrganizationId, TeamId},
     paging::{Keyset, Page, Paged},
