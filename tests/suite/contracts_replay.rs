@@ -421,12 +421,10 @@ fn mutating_rpcs() -> BTreeSet<String> {
         .iter()
         .flat_map(|file| {
             let package = file.package().to_string();
-            file.message_type.iter().filter_map(move |m| {
-                m.field
-                    .iter()
-                    .any(|f| f.name() == "request_id")
-                    .then(|| format!(".{package}.{}", m.name()))
-            })
+            file.message_type
+                .iter()
+                .filter(|m| m.field.iter().any(|f| f.name() == "request_id"))
+                .map(move |m| format!(".{package}.{}", m.name()))
         })
         .collect();
     set.file

@@ -723,6 +723,7 @@ pub fn attributes_from_pb(
 mod tests {
     use super::*;
     use crate::grpc::sending::text_outbound;
+    use switchboard_runtime::ids::OrganizationId;
 
     fn media(kind: MediaKind) -> Media {
         Media {
