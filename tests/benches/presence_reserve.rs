@@ -74,6 +74,7 @@ async fn grpc_phase(backend: Backend, concurrency: u64, seconds: u64) -> anyhow:
         let agent = format!("agt_{i:03}");
         admin
             .sync_agent(SyncAgentRequest {
+                request_id: uuid::Uuid::now_v7().simple().to_string(),
                 organization_id: org.clone(),
                 profile: Some(AgentProfile {
                     agent_id: agent.clone(),
@@ -86,6 +87,7 @@ async fn grpc_phase(backend: Backend, concurrency: u64, seconds: u64) -> anyhow:
             .await?;
         admin
             .set_status(SetStatusRequest {
+                request_id: uuid::Uuid::now_v7().simple().to_string(),
                 organization_id: org.clone(),
                 agent_id: agent,
                 status: AgentStatus::Available as i32,

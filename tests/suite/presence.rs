@@ -35,6 +35,7 @@ async fn setup_agents(client: &mut Client, org: &str, n: usize, capacity: i32) -
         let agent = format!("agt_{i:03}");
         client
             .sync_agent(SyncAgentRequest {
+                request_id: uuid::Uuid::now_v7().simple().to_string(),
                 organization_id: org.into(),
                 profile: Some(AgentProfile {
                     agent_id: agent.clone(),
@@ -55,6 +56,7 @@ async fn setup_agents(client: &mut Client, org: &str, n: usize, capacity: i32) -
 async fn set_available(client: &mut Client, org: &str, agent: &str) {
     client
         .set_status(SetStatusRequest {
+            request_id: uuid::Uuid::now_v7().simple().to_string(),
             organization_id: org.into(),
             agent_id: agent.into(),
             status: AgentStatus::Available as i32,
@@ -538,6 +540,7 @@ async fn redis_flushall_under_load_never_over_assigns() -> anyhow::Result<()> {
             .collect();
         admin
             .rebuild_loads(RebuildLoadsRequest {
+                request_id: uuid::Uuid::now_v7().simple().to_string(),
                 organization_id: org.clone(),
                 agents: snapshots,
                 ..Default::default()
@@ -634,6 +637,7 @@ async fn watchers_see_changes_from_every_replica(backend: Backend) -> anyhow::Re
     setup_agents(&mut changer, &org, 2, 3).await;
     changer
         .sync_agent(SyncAgentRequest {
+            request_id: uuid::Uuid::now_v7().simple().to_string(),
             organization_id: org.clone(),
             profile: Some(AgentProfile {
                 agent_id: "agt_900".into(),
@@ -681,6 +685,7 @@ async fn watchers_see_changes_from_every_replica(backend: Backend) -> anyhow::Re
 
     changer
         .set_status(SetStatusRequest {
+            request_id: uuid::Uuid::now_v7().simple().to_string(),
             organization_id: org.clone(),
             agent_id: "agt_000".into(),
             status: AgentStatus::Away as i32,
@@ -692,6 +697,7 @@ async fn watchers_see_changes_from_every_replica(backend: Backend) -> anyhow::Re
     set_available(&mut changer, &org, "agt_900").await;
     changer
         .set_capacity(SetCapacityRequest {
+            request_id: uuid::Uuid::now_v7().simple().to_string(),
             organization_id: org.clone(),
             agent_id: "agt_001".into(),
             capacity: 5,
@@ -810,6 +816,7 @@ async fn expired_heartbeat_reads_offline_with_reason_heartbeat_expired(
     setup_agents(&mut client, &org, 1, 2).await;
     client
         .set_status(SetStatusRequest {
+            request_id: uuid::Uuid::now_v7().simple().to_string(),
             organization_id: org.clone(),
             agent_id: "agt_000".into(),
             status: AgentStatus::Away as i32,

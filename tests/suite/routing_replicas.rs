@@ -144,6 +144,7 @@ async fn three_replicas_never_double_assign_or_exceed_capacity() -> anyhow::Resu
     for agent in &agents {
         presence
             .set_status(SetStatusRequest {
+                request_id: uuid::Uuid::now_v7().simple().to_string(),
                 organization_id: org.clone(),
                 agent_id: agent.clone(),
                 status: AgentStatus::Available as i32,

@@ -132,6 +132,7 @@ impl World {
     pub async fn set_status(&mut self, agent: &str, status: AgentStatus) -> anyhow::Result<()> {
         self.presence
             .set_status(SetStatusRequest {
+                request_id: uuid::Uuid::now_v7().simple().to_string(),
                 organization_id: self.org.clone(),
                 agent_id: agent.into(),
                 status: status as i32,

@@ -109,6 +109,18 @@ pub async fn serve(
     result
 }
 
+/// The service's replay store for mutating calls (`idempotent_calls` in its storage), with
+/// an upkeep task forgetting expired keys every 10 minutes until `shutdown`.
+pub fn idempotent_calls(
+    infra: &Infra,
+    db: &DatabaseConnection,
+    shutdown: &CancellationToken,
+) -> crate::idempotency::calls::Calls {
+    let calls = crate::idempotency::calls::Calls::new(db.clone(), infra.clock.clone());
+    calls.keep_forgetting(Duration::from_secs(600), shutdown.clone());
+    calls
+}
+
 /// Starts [`db::keep_vacuumed`] for `service`'s `hot_tables` on `db` with the configured
 /// interval; it stops with `shutdown`.
 pub fn keep_vacuumed(

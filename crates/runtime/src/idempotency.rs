@@ -472,6 +472,32 @@ pub mod calls {
             Ok(())
         }
 
+        /// Forgets expired keys every `every` until `shutdown`: the service's upkeep task.
+        pub fn keep_forgetting(
+            &self,
+            every: std::time::Duration,
+            shutdown: tokio_util::sync::CancellationToken,
+        ) -> tokio::task::JoinHandle<()> {
+            let calls = self.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep(every) => {}
+                    }
+                    match calls.forget_expired().await {
+                        Ok(0) => {}
+                        Ok(n) => {
+                            tracing::debug!(forgotten = n, "expired idempotency keys forgotten")
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "forgetting expired idempotency keys failed")
+                        }
+                    }
+                }
+            })
+        }
+
         /// Forgets keys older than [`KEY_TTL_MS`]; returns how many.
         pub async fn forget_expired(&self) -> Result<u64, DbErr> {
             Ok(self

@@ -87,7 +87,7 @@ pub async fn run(
     ));
     let routes = tonic::service::Routes::new(ChannelServiceServer::new(grpc::ChannelGrpc::new(
         app,
-        switchboard_runtime::idempotency::calls::Calls::new(db.clone(), infra.clock.clone()),
+        host::idempotent_calls(&infra, &db, &shutdown),
     )));
     let grpc = host::serve(
         &infra,

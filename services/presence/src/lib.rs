@@ -65,6 +65,7 @@ pub async fn run(
     let routes = tonic::service::Routes::new(PresenceServiceServer::new(grpc::PresenceGrpc::new(
         presence,
         infra.bus.clone(),
+        host::idempotent_calls(&infra, &db, &shutdown),
     )));
     let result = host::serve(
         &infra,

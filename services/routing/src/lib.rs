@@ -56,7 +56,7 @@ pub async fn run(
     ));
     let routes = tonic::service::Routes::new(RoutingServiceServer::new(grpc::RoutingGrpc::new(
         app,
-        switchboard_runtime::idempotency::calls::Calls::new(db.clone(), infra.clock.clone()),
+        host::idempotent_calls(&infra, &db, &shutdown),
     )));
     let result = host::serve(
         &infra,

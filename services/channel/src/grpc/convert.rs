@@ -725,6 +725,7 @@ mod tests {
 
     use super::*;
     use crate::grpc::sending::text_outbound;
+    use switchboard_runtime::ids::OrganizationId;
 
     fn media(kind: MediaKind) -> Media {
         Media {

@@ -1,71 +1,21 @@
 //! Request parsing (field violations collected in a [`Check`]) and conversions between proto
 //! messages and presence's domain types.
 
-use std::str::FromStr;
-
 use switchboard_proto::{
     common::v1::AgentStatus as PbStatus, presence::v1 as pb, prost_types::Timestamp,
 };
-use switchboard_runtime::{
-    errors::FieldViolation,
-    ids::{AgentId, OrganizationId},
-};
+use switchboard_runtime::ids::{AgentId, OrganizationId};
 
 use crate::{
     domain::{self, AgentState, Candidate, Profile, Reservation},
     error::PresenceError,
 };
 
-/// Collects field violations while parsing a request.
-#[derive(Default)]
-pub(super) struct Check(pub(super) Vec<FieldViolation>);
+pub(super) use switchboard_runtime::validate::Check;
 
-impl Check {
-    pub(super) fn id<T: FromStr>(&mut self, field: &str, value: &str) -> Option<T>
-    where
-        T::Err: std::fmt::Display,
-    {
-        match value.parse() {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.0.push(FieldViolation::new(field, e.to_string()));
-                None
-            }
-        }
-    }
-
-    pub(super) fn opt_id<T: FromStr>(&mut self, field: &str, value: &str) -> Option<T>
-    where
-        T::Err: std::fmt::Display,
-    {
-        if value.is_empty() {
-            None
-        } else {
-            self.id(field, value)
-        }
-    }
-
-    pub(super) fn ids<T: FromStr>(&mut self, field: &str, values: &[String]) -> Vec<T>
-    where
-        T::Err: std::fmt::Display,
-    {
-        values
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| self.id(&format!("{field}[{i}]"), v))
-            .collect()
-    }
-
-    pub(super) fn bad(&mut self, field: &str, description: &str) {
-        self.0.push(FieldViolation::new(field, description));
-    }
-
-    pub(super) fn done(self) -> Result<(), PresenceError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(PresenceError::InvalidArgument(self.0))
-        }
+impl From<switchboard_runtime::validate::Invalid> for PresenceError {
+    fn from(invalid: switchboard_runtime::validate::Invalid) -> Self {
+        PresenceError::InvalidArgument(invalid.0)
     }
 }
 
@@ -184,9 +134,7 @@ pub(super) fn capacity(c: &mut Check, field: &str, value: i32) -> Option<u32> {
 }
 
 pub(super) fn reason(c: &mut Check, field: &str, value: &str) {
-    if value.chars().count() > 200 {
-        c.bad(field, "must be at most 200 characters");
-    }
+    c.at_most(field, value, 200);
 }
 
 /// The organization and agent of a request that names nothing else.

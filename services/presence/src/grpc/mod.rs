@@ -15,6 +15,7 @@ use switchboard_proto::{
 };
 use switchboard_runtime::{
     bus::EventBus,
+    idempotency::calls::Calls,
     ids::{AgentId, ChannelAccountId, OrganizationId, ReservationId, TeamId},
 };
 use tonic::{Request, Response, Status, codegen::BoxStream};
@@ -34,11 +35,17 @@ use watch::WatchFilter;
 pub struct PresenceGrpc {
     presence: Presence,
     bus: Arc<dyn EventBus>,
+    /// Replays of mutating calls (`common.proto`'s idempotency promise).
+    calls: Calls,
 }
 
 impl PresenceGrpc {
-    pub fn new(presence: Presence, bus: Arc<dyn EventBus>) -> Self {
-        Self { presence, bus }
+    pub fn new(presence: Presence, bus: Arc<dyn EventBus>, calls: Calls) -> Self {
+        Self {
+            presence,
+            bus,
+            calls,
+        }
     }
 }
 
@@ -49,104 +56,124 @@ impl PresenceService for PresenceGrpc {
         &self,
         request: Request<pb::SetStatusRequest>,
     ) -> Res<pb::SetStatusResponse> {
-        let req = request.into_inner();
-        let mut c = Check::default();
-        let org: Option<OrganizationId> = c.id("organization_id", &req.organization_id);
-        let agent: Option<AgentId> = c.id("agent_id", &req.agent_id);
-        let status = status_from_pb(&mut c, "status", req.status);
-        reason(&mut c, "reason", &req.reason);
-        c.done()?;
-        let (Some(org), Some(agent), Some(status)) = (org, agent, status) else {
-            return Err(Status::internal("validated fields missing"));
-        };
-        let state = self
-            .presence
-            .set_status(&org, &agent, status, &req.reason)
-            .await?;
-        Ok(Response::new(pb::SetStatusResponse {
-            presence: Some(presence_to_pb(&org, &state, self.presence.clock().now_ms())),
-        }))
+        self.calls
+            .run("SetStatus", request.into_inner(), |req| async move {
+                let mut c = Check::default();
+                let org: Option<OrganizationId> = c.id("organization_id", &req.organization_id);
+                let agent: Option<AgentId> = c.id("agent_id", &req.agent_id);
+                let status = status_from_pb(&mut c, "status", req.status);
+                reason(&mut c, "reason", &req.reason);
+                c.done()?;
+                let (Some(org), Some(agent), Some(status)) = (org, agent, status) else {
+                    return Err(Status::internal("validated fields missing"));
+                };
+                let state = self
+                    .presence
+                    .set_status(&org, &agent, status, &req.reason)
+                    .await?;
+                Ok(pb::SetStatusResponse {
+                    presence: Some(presence_to_pb(&org, &state, self.presence.clock().now_ms())),
+                })
+            })
+            .await
+            .map(Response::new)
     }
 
     async fn heartbeat(
         &self,
         request: Request<pb::HeartbeatRequest>,
     ) -> Res<pb::HeartbeatResponse> {
-        let req = request.into_inner();
-        let mut c = Check::default();
-        let org: Option<OrganizationId> = c.id("organization_id", &req.organization_id);
-        let agent: Option<AgentId> = c.id("agent_id", &req.agent_id);
-        let status = (req.status != PbStatus::Unspecified as i32)
-            .then(|| status_from_pb(&mut c, "status", req.status))
-            .flatten();
-        reason(&mut c, "status_reason", &req.status_reason);
-        c.done()?;
-        let (Some(org), Some(agent)) = (org, agent) else {
-            return Err(Status::internal("validated ids missing"));
-        };
-        let state = self
-            .presence
-            .heartbeat(&org, &agent, status.map(|s| (s, req.status_reason.clone())))
-            .await?;
-        let ttl = self.presence.heartbeat_ttl();
-        Ok(Response::new(pb::HeartbeatResponse {
-            presence: Some(presence_to_pb(&org, &state, self.presence.clock().now_ms())),
-            heartbeat_ttl: Some(PbDuration {
-                seconds: ttl.as_secs() as i64,
-                nanos: 0,
-            }),
-            heartbeat_interval: Some(PbDuration {
-                seconds: (ttl.as_secs() / 3).max(1) as i64,
-                nanos: 0,
-            }),
-        }))
+        self.calls
+            .run("Heartbeat", request.into_inner(), |req| async move {
+                let mut c = Check::default();
+                let org: Option<OrganizationId> = c.id("organization_id", &req.organization_id);
+                let agent: Option<AgentId> = c.id("agent_id", &req.agent_id);
+                let status = (req.status != PbStatus::Unspecified as i32)
+                    .then(|| status_from_pb(&mut c, "status", req.status))
+                    .flatten();
+                reason(&mut c, "status_reason", &req.status_reason);
+                c.done()?;
+                let (Some(org), Some(agent)) = (org, agent) else {
+                    return Err(Status::internal("validated ids missing"));
+                };
+                let state = self
+                    .presence
+                    .heartbeat(&org, &agent, status.map(|s| (s, req.status_reason.clone())))
+                    .await?;
+                let ttl = self.presence.heartbeat_ttl();
+                Ok(pb::HeartbeatResponse {
+                    presence: Some(presence_to_pb(&org, &state, self.presence.clock().now_ms())),
+                    heartbeat_ttl: Some(PbDuration {
+                        seconds: ttl.as_secs() as i64,
+                        nanos: 0,
+                    }),
+                    heartbeat_interval: Some(PbDuration {
+                        seconds: (ttl.as_secs() / 3).max(1) as i64,
+                        nanos: 0,
+                    }),
+                })
+            })
+            .await
+            .map(Response::new)
     }
 
     async fn set_capacity(
         &self,
         request: Request<pb::SetCapacityRequest>,
     ) -> Res<pb::SetCapacityResponse> {
-        let req = request.into_inner();
-        let mut c = Check::default();
-        let org: Option<OrganizationId> = c.id("organization_id", &req.organization_id);
-        let agent: Option<AgentId> = c.id("agent_id", &req.agent_id);
-        let cap = capacity(&mut c, "capacity", req.capacity);
-        c.done()?;
-        let (Some(org), Some(agent), Some(cap)) = (org, agent, cap) else {
-            return Err(Status::internal("validated fields missing"));
-        };
-        let state = self.presence.set_capacity(&org, &agent, cap).await?;
-        Ok(Response::new(pb::SetCapacityResponse {
-            presence: Some(presence_to_pb(&org, &state, self.presence.clock().now_ms())),
-        }))
+        self.calls
+            .run("SetCapacity", request.into_inner(), |req| async move {
+                let mut c = Check::default();
+                let org: Option<OrganizationId> = c.id("organization_id", &req.organization_id);
+                let agent: Option<AgentId> = c.id("agent_id", &req.agent_id);
+                let cap = capacity(&mut c, "capacity", req.capacity);
+                c.done()?;
+                let (Some(org), Some(agent), Some(cap)) = (org, agent, cap) else {
+                    return Err(Status::internal("validated fields missing"));
+                };
+                let state = self.presence.set_capacity(&org, &agent, cap).await?;
+                Ok(pb::SetCapacityResponse {
+                    presence: Some(presence_to_pb(&org, &state, self.presence.clock().now_ms())),
+                })
+            })
+            .await
+            .map(Response::new)
     }
 
     async fn sync_agent(
         &self,
         request: Request<pb::SyncAgentRequest>,
     ) -> Res<pb::SyncAgentResponse> {
-        let req = request.into_inner();
-        let mut c = Check::default();
-        let org: Option<OrganizationId> = c.id("organization_id", &req.organization_id);
-        let profile = profile_from_pb(&mut c, "profile", req.profile.as_ref());
-        c.done()?;
-        let (Some(org), Some(profile)) = (org, profile) else {
-            return Err(Status::internal("validated fields missing"));
-        };
-        let state = self.presence.sync_agent(&org, profile).await?;
-        Ok(Response::new(pb::SyncAgentResponse {
-            presence: Some(presence_to_pb(&org, &state, self.presence.clock().now_ms())),
-        }))
+        self.calls
+            .run("SyncAgent", request.into_inner(), |req| async move {
+                let mut c = Check::default();
+                let org: Option<OrganizationId> = c.id("organization_id", &req.organization_id);
+                let profile = profile_from_pb(&mut c, "profile", req.profile.as_ref());
+                c.done()?;
+                let (Some(org), Some(profile)) = (org, profile) else {
+                    return Err(Status::internal("validated fields missing"));
+                };
+                let state = self.presence.sync_agent(&org, profile).await?;
+                Ok(pb::SyncAgentResponse {
+                    presence: Some(presence_to_pb(&org, &state, self.presence.clock().now_ms())),
+                })
+            })
+            .await
+            .map(Response::new)
     }
 
     async fn remove_agent(
         &self,
         request: Request<pb::RemoveAgentRequest>,
     ) -> Res<pb::RemoveAgentResponse> {
-        let req = request.into_inner();
-        let (org, agent) = org_and_agent(&req.organization_id, &req.agent_id)?;
-        self.presence.remove_agent(&org, &agent).await?;
-        Ok(Response::new(pb::RemoveAgentResponse {}))
+        self.calls
+            .run("RemoveAgent", request.into_inner(), |req| async move {
+                let (org, agent) = org_and_agent(&req.organization_id, &req.agent_id)?;
+                self.presence.remove_agent(&org, &agent).await?;
+                Ok(pb::RemoveAgentResponse {})
+            })
+            .await
+            .map(Response::new)
     }
 
     async fn get_agent_presence(
@@ -244,86 +271,102 @@ impl PresenceService for PresenceGrpc {
     }
 
     async fn reserve(&self, request: Request<pb::ReserveRequest>) -> Res<pb::ReserveResponse> {
-        let req = request.into_inner();
-        let mut c = Check::default();
-        let org: Option<OrganizationId> = c.id("organization_id", &req.organization_id);
-        let reservation_id: Option<ReservationId> = c.id("reservation_id", &req.reservation_id);
-        let team: Option<TeamId> = c.opt_id("team_id", &req.team_id);
-        let channel: Option<ChannelAccountId> =
-            c.opt_id("channel_account_id", &req.channel_account_id);
-        let exclude: Vec<AgentId> = c.ids("exclude_agent_ids", &req.exclude_agent_ids);
-        let strategy = match pb::ReserveStrategy::try_from(req.strategy) {
-            Ok(pb::ReserveStrategy::LeastOpen) | Ok(pb::ReserveStrategy::RoundRobin)
-                if team.is_none() =>
-            {
-                c.bad("team_id", "required for least_open and round_robin");
-                None
-            }
-            Ok(pb::ReserveStrategy::LeastOpen) => Some(Strategy::LeastOpen),
-            Ok(pb::ReserveStrategy::RoundRobin) => Some(Strategy::RoundRobin),
-            Ok(pb::ReserveStrategy::NamedAgent) => {
-                c.id("agent_id", &req.agent_id).map(Strategy::Named)
-            }
-            _ => {
-                c.bad("strategy", "must be LEAST_OPEN, ROUND_ROBIN or NAMED_AGENT");
-                None
-            }
-        };
-        if req.subject_id.len() > 128 {
-            c.bad("subject_id", "must be at most 128 characters");
-        }
-        c.done()?;
-        let (Some(org), Some(reservation_id), Some(strategy)) = (org, reservation_id, strategy)
-        else {
-            return Err(Status::internal("validated fields missing"));
-        };
-        let decision = self
-            .presence
-            .reserve(
-                &org,
-                &domain::ReserveRequest {
-                    reservation_id,
-                    strategy,
-                    team_id: team,
-                    channel_account_id: channel,
-                    exclude,
-                    subject_id: req.subject_id,
-                    allow_not_available: req.allow_not_available,
-                },
-            )
-            .await?;
-        let (outcome, reservation) = match &decision.outcome {
-            ReserveOutcome::Granted(r) => (pb::ReserveOutcome::Granted, Some(reservation_to_pb(r))),
-            ReserveOutcome::NoAgentAvailable => (pb::ReserveOutcome::NoAgentAvailable, None),
-            ReserveOutcome::AgentNotAvailable => (pb::ReserveOutcome::AgentNotAvailable, None),
-            ReserveOutcome::AgentAtCapacity => (pb::ReserveOutcome::AgentAtCapacity, None),
-            ReserveOutcome::AgentNotLinked => (pb::ReserveOutcome::AgentNotLinked, None),
-        };
-        Ok(Response::new(pb::ReserveResponse {
-            outcome: outcome as i32,
-            reservation,
-            candidates: if req.include_candidates {
-                decision.candidates.iter().map(candidate_to_pb).collect()
-            } else {
-                Vec::new()
-            },
-        }))
+        self.calls
+            .run("Reserve", request.into_inner(), |req| async move {
+                let mut c = Check::default();
+                let org: Option<OrganizationId> = c.id("organization_id", &req.organization_id);
+                let reservation_id: Option<ReservationId> =
+                    c.id("reservation_id", &req.reservation_id);
+                let team: Option<TeamId> = c.opt_id("team_id", &req.team_id);
+                let channel: Option<ChannelAccountId> =
+                    c.opt_id("channel_account_id", &req.channel_account_id);
+                let exclude: Vec<AgentId> = c.ids("exclude_agent_ids", &req.exclude_agent_ids);
+                let strategy = match pb::ReserveStrategy::try_from(req.strategy) {
+                    Ok(pb::ReserveStrategy::LeastOpen) | Ok(pb::ReserveStrategy::RoundRobin)
+                        if team.is_none() =>
+                    {
+                        c.bad("team_id", "required for least_open and round_robin");
+                        None
+                    }
+                    Ok(pb::ReserveStrategy::LeastOpen) => Some(Strategy::LeastOpen),
+                    Ok(pb::ReserveStrategy::RoundRobin) => Some(Strategy::RoundRobin),
+                    Ok(pb::ReserveStrategy::NamedAgent) => {
+                        c.id("agent_id", &req.agent_id).map(Strategy::Named)
+                    }
+                    _ => {
+                        c.bad("strategy", "must be LEAST_OPEN, ROUND_ROBIN or NAMED_AGENT");
+                        None
+                    }
+                };
+                c.at_most("subject_id", &req.subject_id, 128);
+                c.done()?;
+                let (Some(org), Some(reservation_id), Some(strategy)) =
+                    (org, reservation_id, strategy)
+                else {
+                    return Err(Status::internal("validated fields missing"));
+                };
+                let decision = self
+                    .presence
+                    .reserve(
+                        &org,
+                        &domain::ReserveRequest {
+                            reservation_id,
+                            strategy,
+                            team_id: team,
+                            channel_account_id: channel,
+                            exclude,
+                            subject_id: req.subject_id,
+                            allow_not_available: req.allow_not_available,
+                        },
+                    )
+                    .await?;
+                let (outcome, reservation) = match &decision.outcome {
+                    ReserveOutcome::Granted(r) => {
+                        (pb::ReserveOutcome::Granted, Some(reservation_to_pb(r)))
+                    }
+                    ReserveOutcome::NoAgentAvailable => {
+                        (pb::ReserveOutcome::NoAgentAvailable, None)
+                    }
+                    ReserveOutcome::AgentNotAvailable => {
+                        (pb::ReserveOutcome::AgentNotAvailable, None)
+                    }
+                    ReserveOutcome::AgentAtCapacity => (pb::ReserveOutcome::AgentAtCapacity, None),
+                    ReserveOutcome::AgentNotLinked => (pb::ReserveOutcome::AgentNotLinked, None),
+                };
+                Ok(pb::ReserveResponse {
+                    outcome: outcome as i32,
+                    reservation,
+                    candidates: if req.include_candidates {
+                        decision.candidates.iter().map(candidate_to_pb).collect()
+                    } else {
+                        Vec::new()
+                    },
+                })
+            })
+            .await
+            .map(Response::new)
     }
 
     async fn release(&self, request: Request<pb::ReleaseRequest>) -> Res<pb::ReleaseResponse> {
-        let req = request.into_inner();
-        let mut c = Check::default();
-        let org: Option<OrganizationId> = c.id("organization_id", &req.organization_id);
-        let reservation: Option<ReservationId> = c.id("reservation_id", &req.reservation_id);
-        c.done()?;
-        let (Some(org), Some(reservation)) = (org, reservation) else {
-            return Err(Status::internal("validated ids missing"));
-        };
-        let state = self.presence.release(&org, &reservation).await?;
-        Ok(Response::new(pb::ReleaseResponse {
-            released: state.is_some(),
-            presence: state.map(|s| presence_to_pb(&org, &s, self.presence.clock().now_ms())),
-        }))
+        self.calls
+            .run("Release", request.into_inner(), |req| async move {
+                let mut c = Check::default();
+                let org: Option<OrganizationId> = c.id("organization_id", &req.organization_id);
+                let reservation: Option<ReservationId> =
+                    c.id("reservation_id", &req.reservation_id);
+                c.done()?;
+                let (Some(org), Some(reservation)) = (org, reservation) else {
+                    return Err(Status::internal("validated ids missing"));
+                };
+                let state = self.presence.release(&org, &reservation).await?;
+                Ok(pb::ReleaseResponse {
+                    released: state.is_some(),
+                    presence: state
+                        .map(|s| presence_to_pb(&org, &s, self.presence.clock().now_ms())),
+                })
+            })
+            .await
+            .map(Response::new)
     }
 
     async fn watch_presence(
@@ -402,47 +445,50 @@ impl PresenceService for PresenceGrpc {
         &self,
         request: Request<pb::RebuildLoadsRequest>,
     ) -> Res<pb::RebuildLoadsResponse> {
-        let req = request.into_inner();
-        let mut c = Check::default();
-        let org: Option<OrganizationId> = c.id("organization_id", &req.organization_id);
-        let mut agents = Vec::with_capacity(req.agents.len());
-        for (i, snap) in req.agents.iter().enumerate() {
-            let field = format!("agents[{i}]");
-            let profile =
-                profile_from_pb(&mut c, &format!("{field}.profile"), snap.profile.as_ref());
-            let mut reservations = Vec::new();
-            for (j, r) in snap.reservations.iter().enumerate() {
-                let rf = format!("{field}.reservations[{j}]");
-                let id: Option<ReservationId> = c.id(&format!("{rf}.id"), &r.id);
-                let team: Option<TeamId> = c.opt_id(&format!("{rf}.team_id"), &r.team_id);
-                let channel: Option<ChannelAccountId> =
-                    c.opt_id(&format!("{rf}.channel_account_id"), &r.channel_account_id);
-                if let (Some(id), Some(p)) = (id, profile.as_ref()) {
-                    reservations.push(Reservation {
-                        id,
-                        agent_id: p.agent_id.clone(),
-                        team_id: team,
-                        channel_account_id: channel,
-                        subject_id: r.subject_id.clone(),
-                        created_ms: r
-                            .create_time
-                            .as_ref()
-                            .map_or(0, |t| t.seconds * 1000 + i64::from(t.nanos) / 1_000_000),
-                    });
+        self.calls
+            .run("RebuildLoads", request.into_inner(), |req| async move {
+                let mut c = Check::default();
+                let org: Option<OrganizationId> = c.id("organization_id", &req.organization_id);
+                let mut agents = Vec::with_capacity(req.agents.len());
+                for (i, snap) in req.agents.iter().enumerate() {
+                    let field = format!("agents[{i}]");
+                    let profile =
+                        profile_from_pb(&mut c, &format!("{field}.profile"), snap.profile.as_ref());
+                    let mut reservations = Vec::new();
+                    for (j, r) in snap.reservations.iter().enumerate() {
+                        let rf = format!("{field}.reservations[{j}]");
+                        let id: Option<ReservationId> = c.id(&format!("{rf}.id"), &r.id);
+                        let team: Option<TeamId> = c.opt_id(&format!("{rf}.team_id"), &r.team_id);
+                        let channel: Option<ChannelAccountId> =
+                            c.opt_id(&format!("{rf}.channel_account_id"), &r.channel_account_id);
+                        if let (Some(id), Some(p)) = (id, profile.as_ref()) {
+                            reservations.push(Reservation {
+                                id,
+                                agent_id: p.agent_id.clone(),
+                                team_id: team,
+                                channel_account_id: channel,
+                                subject_id: r.subject_id.clone(),
+                                created_ms: r.create_time.as_ref().map_or(0, |t| {
+                                    t.seconds * 1000 + i64::from(t.nanos) / 1_000_000
+                                }),
+                            });
+                        }
+                    }
+                    if let Some(p) = profile {
+                        agents.push((p, reservations));
+                    }
                 }
-            }
-            if let Some(p) = profile {
-                agents.push((p, reservations));
-            }
-        }
-        c.done()?;
-        let Some(org) = org else {
-            return Err(Status::internal("validated ids missing"));
-        };
-        let (agent_count, reservation_count) = self.presence.rebuild(&org, agents).await?;
-        Ok(Response::new(pb::RebuildLoadsResponse {
-            agent_count: agent_count as i32,
-            reservation_count: reservation_count as i32,
-        }))
+                c.done()?;
+                let Some(org) = org else {
+                    return Err(Status::internal("validated ids missing"));
+                };
+                let (agent_count, reservation_count) = self.presence.rebuild(&org, agents).await?;
+                Ok(pb::RebuildLoadsResponse {
+                    agent_count: agent_count as i32,
+                    reservation_count: reservation_count as i32,
+                })
+            })
+            .await
+            .map(Response::new)
     }
 }

@@ -22,6 +22,7 @@ impl MigratorTrait for Migrator {
                 name: "m0004_tune_hot_tables",
                 tables: &[("outbox_events", CHURN)],
             }),
+            Box::new(switchboard_runtime::idempotency::calls::CREATE_IDEMPOTENT_CALLS),
         ]
     }
 }

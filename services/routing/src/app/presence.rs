@@ -262,7 +262,7 @@ impl PresenceClient {
     ) -> Result<(), RoutingError> {
         self.client()?
             .sync_agent(pb::SyncAgentRequest {
-                request_id: String::new(),
+                request_id: call_key(),
                 organization_id: org.to_string(),
                 profile: Some(Self::profile_pb(profile)),
             })
@@ -279,7 +279,7 @@ impl PresenceClient {
     ) -> Result<(), RoutingError> {
         self.client()?
             .remove_agent(pb::RemoveAgentRequest {
-                request_id: String::new(),
+                request_id: call_key(),
                 organization_id: org.to_string(),
                 agent_id: agent.to_string(),
             })
@@ -312,7 +312,7 @@ impl PresenceClient {
             .collect();
         self.client()?
             .rebuild_loads(pb::RebuildLoadsRequest {
-                request_id: String::new(),
+                request_id: call_key(),
                 organization_id: org.to_string(),
                 agents,
                 snapshot_time: Some(switchboard_proto::prost_types::Timestamp {
@@ -347,6 +347,12 @@ impl PresenceClient {
             .map(|p| (p.agent_id, status_name(p.status), p.load, p.capacity))
             .collect())
     }
+}
+
+/// A fresh idempotency key for one call to presence whose effect must not be replayed by a
+/// later call with the same body (a newer profile must win over an older one).
+fn call_key() -> String {
+    format!("routing-{}", switchboard_runtime::ids::uuid_v7_simple())
 }
 
 #[cfg(test)]
