@@ -721,8 +721,6 @@ pub fn attributes_from_pb(
 
 #[cfg(test)]
 mod tests {
-    use switchboard_runtime::ids::OrganizationId;
-
     use super::*;
     use crate::grpc::sending::text_outbound;
     use switchboard_runtime::ids::OrganizationId;
