@@ -755,10 +755,10 @@ pub struct Consumers {
 /// trace. Handled events are acknowledged. Nothing is acknowledged unread: an
 /// [`Unhandled::Drop`] (or an entry the bus could not even read) is written to the dead-letter
 /// sink and only then acknowledged; an [`Unhandled::Retry`] is not acknowledged (the bus
-/// delivers it again) until its `max_attempts`-th failure, when it is dead-lettered too. If the
-/// dead letter cannot be stored the event stays unacknowledged. Each dead letter increments
-/// `switchboard_bus_dead_lettered_total{group,topic}` and logs an error line. Subscribing is
-/// retried every second until it works.
+/// delivers it again) until its `max_attempts`-th failure (and at least `min_failing` after the
+/// first), when it is dead-lettered too. If the dead letter cannot be stored the event stays
+/// unacknowledged. Each dead letter increments `switchboard_bus_dead_lettered_total{group,topic}`
+/// and logs an error line. Subscribing is retried every second until it works.
 pub async fn run_consumers<F, Fut>(
     bus: Arc<dyn EventBus>,
     metrics: &crate::metrics::Metrics,
