@@ -82,7 +82,6 @@ async fn grpc_phase(backend: Backend, concurrency: u64, seconds: u64) -> anyhow:
                     team_ids: vec!["team_1".into()],
                     channel_account_ids: vec![],
                 }),
-                ..Default::default()
             })
             .await?;
         admin

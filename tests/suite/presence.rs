@@ -43,7 +43,6 @@ async fn setup_agents(client: &mut Client, org: &str, n: usize, capacity: i32) -
                     team_ids: vec!["team_1".into()],
                     channel_account_ids: vec!["chacc_1".into()],
                 }),
-                ..Default::default()
             })
             .await
             .expect("sync");
@@ -645,7 +644,6 @@ async fn watchers_see_changes_from_every_replica(backend: Backend) -> anyhow::Re
                 team_ids: vec!["team_2".into()],
                 channel_account_ids: vec![],
             }),
-            ..Default::default()
         })
         .await?;
 
@@ -690,7 +688,6 @@ async fn watchers_see_changes_from_every_replica(backend: Backend) -> anyhow::Re
             agent_id: "agt_000".into(),
             status: AgentStatus::Away as i32,
             reason: "lunch".into(),
-            ..Default::default()
         })
         .await?;
     // A change in another team is not this watcher's business.
@@ -701,7 +698,6 @@ async fn watchers_see_changes_from_every_replica(backend: Backend) -> anyhow::Re
             organization_id: org.clone(),
             agent_id: "agt_001".into(),
             capacity: 5,
-            ..Default::default()
         })
         .await?;
 
@@ -821,7 +817,6 @@ async fn expired_heartbeat_reads_offline_with_reason_heartbeat_expired(
             agent_id: "agt_000".into(),
             status: AgentStatus::Away as i32,
             reason: "lunch".into(),
-            ..Default::default()
         })
         .await?;
 
