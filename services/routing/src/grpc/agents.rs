@@ -7,10 +7,7 @@ use switchboard_runtime::{
     page_filter,
 };
 
-use super::{
-    convert::{Check, org, timestamp_ms},
-    fields::{actor, ids, mask, text},
-};
+use super::convert::{Check, timestamp_ms};
 use crate::{
     app::{
         Routing,
@@ -105,15 +102,15 @@ pub async fn create_agent(
 ) -> Result<pb::CreateAgentResponse, RoutingError> {
     let mut check = Check::default();
     check.request_id(&req.request_id);
-    let id = org(&mut check, &req.organization_id);
-    let actor = actor(&mut check, &req.actor_agent_id);
+    let id = check.org(&req.organization_id);
+    let actor = check.actor(&req.actor_agent_id);
     let a = req.agent.unwrap_or_default();
-    let display_name = text(&mut check, "agent.display_name", &a.display_name, 200);
+    let display_name = check.text("agent.display_name", &a.display_name, 200);
     let email = email(&mut check, "agent.email", &a.email);
     let role = role_from_pb(&mut check, "agent.role", a.role);
     let capacity = capacity(&mut check, "agent.capacity", a.capacity);
     let auth_subject = auth_subject(&mut check, "agent.auth_subject", &a.auth_subject);
-    let team_ids = ids::<TeamId>(&mut check, "team_ids", &req.team_ids);
+    let team_ids = check.ids::<TeamId>("team_ids", &req.team_ids);
     check.done()?;
     let id = id.expect("validated");
     let new = NewAgent {
@@ -138,7 +135,7 @@ pub async fn get_agent(
     req: pb::GetAgentRequest,
 ) -> Result<pb::GetAgentResponse, RoutingError> {
     let mut check = Check::default();
-    let id = org(&mut check, &req.organization_id);
+    let id = check.org(&req.organization_id);
     let agent: Option<AgentId> = check.id("agent_id", &req.agent_id);
     check.done()?;
     let id = id.expect("validated");
@@ -154,7 +151,7 @@ pub async fn lookup_agent(
     req: pb::LookupAgentRequest,
 ) -> Result<pb::LookupAgentResponse, RoutingError> {
     let mut check = Check::default();
-    let id = org(&mut check, &req.organization_id);
+    let id = check.org(&req.organization_id);
     if req.auth_subject.trim().is_empty() {
         check.bad("auth_subject", "is required");
     }
@@ -172,7 +169,7 @@ pub async fn list_agents(
     req: pb::ListAgentsRequest,
 ) -> Result<pb::ListAgentsResponse, RoutingError> {
     let mut check = Check::default();
-    let id = org(&mut check, &req.organization_id);
+    let id = check.org(&req.organization_id);
     let page = check.page(req.page.as_ref(), page_filter!(req));
     let team: Option<TeamId> = check.opt_id("team_id", &req.team_id);
     let roles: Vec<Role> = req
@@ -215,14 +212,14 @@ pub async fn update_agent(
     req: pb::UpdateAgentRequest,
 ) -> Result<pb::UpdateAgentResponse, RoutingError> {
     let mut check = Check::default();
-    let id = org(&mut check, &req.organization_id);
-    let actor = actor(&mut check, &req.actor_agent_id);
-    let paths = mask(&mut check, req.update_mask.as_ref(), AGENT_FIELDS);
+    let id = check.org(&req.organization_id);
+    let actor = check.actor(&req.actor_agent_id);
+    let paths = check.mask(req.update_mask.as_ref(), AGENT_FIELDS);
     let a = req.agent.unwrap_or_default();
     let agent: Option<AgentId> = check.id("agent.id", &a.id);
     let mut changes = AgentChanges::default();
     if paths.contains("display_name") {
-        changes.display_name = Some(text(&mut check, "agent.display_name", &a.display_name, 200));
+        changes.display_name = Some(check.text("agent.display_name", &a.display_name, 200));
     }
     if paths.contains("email") {
         changes.email = Some(email(&mut check, "agent.email", &a.email));
@@ -259,8 +256,8 @@ pub async fn delete_agent(
     req: pb::DeleteAgentRequest,
 ) -> Result<pb::DeleteAgentResponse, RoutingError> {
     let mut check = Check::default();
-    let id = org(&mut check, &req.organization_id);
-    let actor = actor(&mut check, &req.actor_agent_id);
+    let id = check.org(&req.organization_id);
+    let actor = check.actor(&req.actor_agent_id);
     let agent: Option<AgentId> = check.id("agent_id", &req.agent_id);
     check.done()?;
     let id = id.expect("validated");

@@ -10,8 +10,8 @@ use switchboard_runtime::{
 };
 
 use super::{
-    convert::{Check, org, target_to_pb, timestamp_ms},
-    fields::{DAY_SECS, actor, duration, mask, text, whole_seconds},
+    convert::{Check, RoutingChecks, target_to_pb, timestamp_ms},
+    fields::{DAY_SECS, duration},
 };
 use crate::{
     app::{
@@ -85,7 +85,7 @@ fn form_fields(check: &mut Check, field: &str, fields: &[pb::FormField]) -> Vec<
         } else if !seen.insert(key.to_string()) {
             check.bad(&at("key"), format!("duplicate key {key:?}"));
         }
-        let label = text(check, &at("label"), &f.label, 200);
+        let label = check.text(&at("label"), &f.label, 200);
         let kind = match pb::FormFieldKind::try_from(f.kind) {
             Ok(pb::FormFieldKind::Text) => Some(FormFieldKind::Text),
             Ok(pb::FormFieldKind::Number) => Some(FormFieldKind::Number),
@@ -130,7 +130,7 @@ fn form_fields(check: &mut Check, field: &str, fields: &[pb::FormField]) -> Vec<
 
 fn reply_window(check: &mut Check, field: &str, value: Option<&Duration>) -> i64 {
     let secs = value
-        .and_then(|d| whole_seconds(check, field, d))
+        .and_then(|d| check.whole_seconds(field, d))
         .unwrap_or(0);
     if secs == 0 {
         return DEFAULT_REPLY_WINDOW_SECS;
@@ -147,10 +147,10 @@ pub async fn create_campaign(
 ) -> Result<pb::CreateCampaignResponse, RoutingError> {
     let mut check = Check::default();
     check.request_id(&req.request_id);
-    let id = org(&mut check, &req.organization_id);
-    let actor = actor(&mut check, &req.actor_agent_id);
+    let id = check.org(&req.organization_id);
+    let actor = check.actor(&req.actor_agent_id);
     let c = req.campaign.unwrap_or_default();
-    let name = text(&mut check, "campaign.name", &c.name, 200);
+    let name = check.text("campaign.name", &c.name, 200);
     let account: Option<ChannelAccountId> =
         check.id("campaign.channel_account_id", &c.channel_account_id);
     let target = check.target("campaign.human_target", c.human_target.as_ref(), true);
@@ -179,7 +179,7 @@ pub async fn get_campaign(
     req: pb::GetCampaignRequest,
 ) -> Result<pb::GetCampaignResponse, RoutingError> {
     let mut check = Check::default();
-    let id = org(&mut check, &req.organization_id);
+    let id = check.org(&req.organization_id);
     let campaign: Option<CampaignId> = check.id("campaign_id", &req.campaign_id);
     check.done()?;
     let id = id.expect("validated");
@@ -197,7 +197,7 @@ pub async fn list_campaigns(
     req: pb::ListCampaignsRequest,
 ) -> Result<pb::ListCampaignsResponse, RoutingError> {
     let mut check = Check::default();
-    let id = org(&mut check, &req.organization_id);
+    let id = check.org(&req.organization_id);
     let page = check.page(req.page.as_ref(), page_filter!(req));
     let account: Option<ChannelAccountId> =
         check.opt_id("channel_account_id", &req.channel_account_id);
@@ -231,14 +231,14 @@ pub async fn update_campaign(
     req: pb::UpdateCampaignRequest,
 ) -> Result<pb::UpdateCampaignResponse, RoutingError> {
     let mut check = Check::default();
-    let id = org(&mut check, &req.organization_id);
-    let actor = actor(&mut check, &req.actor_agent_id);
-    let paths = mask(&mut check, req.update_mask.as_ref(), CAMPAIGN_FIELDS);
+    let id = check.org(&req.organization_id);
+    let actor = check.actor(&req.actor_agent_id);
+    let paths = check.mask(req.update_mask.as_ref(), CAMPAIGN_FIELDS);
     let c = req.campaign.unwrap_or_default();
     let campaign: Option<CampaignId> = check.id("campaign.id", &c.id);
     let mut changes = CampaignChanges::default();
     if paths.contains("name") {
-        changes.name = Some(text(&mut check, "campaign.name", &c.name, 200));
+        changes.name = Some(check.text("campaign.name", &c.name, 200));
     }
     if paths.contains("channel_account_id") {
         changes.channel_account_id = check.id("campaign.channel_account_id", &c.channel_account_id);
@@ -279,8 +279,8 @@ pub async fn delete_campaign(
     req: pb::DeleteCampaignRequest,
 ) -> Result<pb::DeleteCampaignResponse, RoutingError> {
     let mut check = Check::default();
-    let id = org(&mut check, &req.organization_id);
-    let actor = actor(&mut check, &req.actor_agent_id);
+    let id = check.org(&req.organization_id);
+    let actor = check.actor(&req.actor_agent_id);
     let campaign: Option<CampaignId> = check.id("campaign_id", &req.campaign_id);
     check.done()?;
     let id = id.expect("validated");

@@ -4,10 +4,7 @@
 use switchboard_proto::routing::v1 as pb;
 use switchboard_runtime::ids::{AgentId, ChannelAccountId, TeamId};
 
-use super::{
-    convert::{Check, org, target_to_pb, timestamp_ms},
-    fields::{actor, ids},
-};
+use super::convert::{Check, RoutingChecks, target_to_pb, timestamp_ms};
 use crate::{app::Routing, domain::config::ChannelAccountRouting, error::RoutingError};
 
 fn routing_to_pb(
@@ -28,7 +25,7 @@ pub async fn get_channel_account_routing(
     req: pb::GetChannelAccountRoutingRequest,
 ) -> Result<pb::GetChannelAccountRoutingResponse, RoutingError> {
     let mut check = Check::default();
-    let id = org(&mut check, &req.organization_id);
+    let id = check.org(&req.organization_id);
     let account: Option<ChannelAccountId> = check.id("channel_account_id", &req.channel_account_id);
     check.done()?;
     let account = account.expect("validated");
@@ -46,16 +43,16 @@ pub async fn update_channel_account_routing(
     req: pb::UpdateChannelAccountRoutingRequest,
 ) -> Result<pb::UpdateChannelAccountRoutingResponse, RoutingError> {
     let mut check = Check::default();
-    let id = org(&mut check, &req.organization_id);
-    let actor = actor(&mut check, &req.actor_agent_id);
+    let id = check.org(&req.organization_id);
+    let actor = check.actor(&req.actor_agent_id);
     if req.routing.is_none() {
         check.bad("routing", "is required");
     }
     let r = req.routing.unwrap_or_default();
     let account: Option<ChannelAccountId> =
         check.id("routing.channel_account_id", &r.channel_account_id);
-    let teams = ids::<TeamId>(&mut check, "routing.linked_team_ids", &r.linked_team_ids);
-    let agents = ids::<AgentId>(&mut check, "routing.linked_agent_ids", &r.linked_agent_ids);
+    let teams = check.ids::<TeamId>("routing.linked_team_ids", &r.linked_team_ids);
+    let agents = check.ids::<AgentId>("routing.linked_agent_ids", &r.linked_agent_ids);
     let target = check.target("routing.default_target", r.default_target.as_ref(), true);
     check.done()?;
     let account = account.expect("validated");

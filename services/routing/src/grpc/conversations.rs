@@ -9,7 +9,9 @@ use switchboard_runtime::{
     paging::{Dir, Filter},
 };
 
-use super::convert::{Check, actor_to_pb, ms_of, opt_timestamp, org, target_to_pb, timestamp_ms};
+use super::convert::{
+    Check, RoutingChecks, actor_to_pb, ms_of, opt_timestamp, target_to_pb, timestamp_ms,
+};
 use crate::{
     app::{
         Routing,
@@ -288,7 +290,7 @@ pub async fn start_conversation(
 ) -> Result<pb::StartConversationResponse, RoutingError> {
     let mut check = Check::default();
     check.request_id(&req.request_id);
-    let o = org(&mut check, &req.organization_id);
+    let o = check.org(&req.organization_id);
     let account = check.id::<ChannelAccountId>("channel_account_id", &req.channel_account_id);
     let contact = check.id::<ContactId>("contact_id", &req.contact_id);
     let campaign = check.opt_id::<CampaignId>("campaign_id", &req.campaign_id);
@@ -318,7 +320,7 @@ pub async fn record_customer_message(
     req: pb::RecordCustomerMessageRequest,
 ) -> Result<pb::RecordCustomerMessageResponse, RoutingError> {
     let mut check = Check::default();
-    let o = org(&mut check, &req.organization_id);
+    let o = check.org(&req.organization_id);
     let id = check.id::<ConversationId>("conversation_id", &req.conversation_id);
     if req.message_id.is_empty() {
         check.bad("message_id", "is required");
@@ -342,7 +344,7 @@ pub async fn record_agent_reply(
     req: pb::RecordAgentReplyRequest,
 ) -> Result<pb::RecordAgentReplyResponse, RoutingError> {
     let mut check = Check::default();
-    let o = org(&mut check, &req.organization_id);
+    let o = check.org(&req.organization_id);
     let id = check.id::<ConversationId>("conversation_id", &req.conversation_id);
     let agent = check.id::<AgentId>("agent_id", &req.agent_id);
     if req.message_id.is_empty() {
@@ -371,7 +373,7 @@ pub async fn get_conversation(
     req: pb::GetConversationRequest,
 ) -> Result<pb::GetConversationResponse, RoutingError> {
     let mut check = Check::default();
-    let o = org(&mut check, &req.organization_id);
+    let o = check.org(&req.organization_id);
     let id = check.id::<ConversationId>("conversation_id", &req.conversation_id);
     let actor = check.opt_id::<AgentId>("actor_agent_id", &req.actor_agent_id);
     check.done()?;
@@ -389,7 +391,7 @@ pub async fn list_conversations(
     req: pb::ListConversationsRequest,
 ) -> Result<pb::ListConversationsResponse, RoutingError> {
     let mut check = Check::default();
-    let o = org(&mut check, &req.organization_id);
+    let o = check.org(&req.organization_id);
     let page = check.page(req.page.as_ref(), page_filter!(req));
     let actor = check.opt_id::<AgentId>("actor_agent_id", &req.actor_agent_id);
     let states: Vec<State> = req
@@ -442,7 +444,7 @@ async fn agent_list(
     state: State,
 ) -> Result<(Vec<pb::Conversation>, common::PageResponse), RoutingError> {
     let mut check = Check::default();
-    let o = org(&mut check, organization_id);
+    let o = check.org(organization_id);
     let page = check.page(page, filter);
     let actor = check.opt_id::<AgentId>("actor_agent_id", actor);
     let agent = check.opt_id::<AgentId>("agent_id", agent);
@@ -519,7 +521,7 @@ pub async fn list_waiting_conversations(
     req: pb::ListWaitingConversationsRequest,
 ) -> Result<pb::ListWaitingConversationsResponse, RoutingError> {
     let mut check = Check::default();
-    let o = org(&mut check, &req.organization_id);
+    let o = check.org(&req.organization_id);
     let page = check.page(req.page.as_ref(), page_filter!(req));
     let actor = check.opt_id::<AgentId>("actor_agent_id", &req.actor_agent_id);
     let agent = check.opt_id::<AgentId>("agent_id", &req.agent_id);
@@ -548,7 +550,7 @@ pub async fn get_inbox_counts(
     req: pb::GetInboxCountsRequest,
 ) -> Result<pb::GetInboxCountsResponse, RoutingError> {
     let mut check = Check::default();
-    let o = org(&mut check, &req.organization_id);
+    let o = check.org(&req.organization_id);
     let actor = check.opt_id::<AgentId>("actor_agent_id", &req.actor_agent_id);
     let agent = check.opt_id::<AgentId>("agent_id", &req.agent_id);
     check.done()?;
@@ -570,7 +572,7 @@ pub async fn list_contact_conversations(
     req: pb::ListContactConversationsRequest,
 ) -> Result<pb::ListContactConversationsResponse, RoutingError> {
     let mut check = Check::default();
-    let o = org(&mut check, &req.organization_id);
+    let o = check.org(&req.organization_id);
     let page = check.page(req.page.as_ref(), page_filter!(req));
     let actor = check.opt_id::<AgentId>("actor_agent_id", &req.actor_agent_id);
     let contact = check.id::<ContactId>("contact_id", &req.contact_id);
@@ -610,7 +612,7 @@ fn action(
 > {
     let mut check = Check::default();
     check.request_id(request_id);
-    let o = org(&mut check, organization_id);
+    let o = check.org(organization_id);
     let actor = check.id::<AgentId>("actor_agent_id", actor);
     let id = check.id::<ConversationId>("conversation_id", conversation_id);
     check.done()?;
@@ -753,7 +755,7 @@ pub async fn list_conversation_transfers(
     req: pb::ListConversationTransfersRequest,
 ) -> Result<pb::ListConversationTransfersResponse, RoutingError> {
     let mut check = Check::default();
-    let o = org(&mut check, &req.organization_id);
+    let o = check.org(&req.organization_id);
     let page = check.page(req.page.as_ref(), page_filter!(req));
     let actor = check.opt_id::<AgentId>("actor_agent_id", &req.actor_agent_id);
     let id = check.id::<ConversationId>("conversation_id", &req.conversation_id);
@@ -781,7 +783,7 @@ pub async fn get_transfer_report(
     req: pb::GetTransferReportRequest,
 ) -> Result<pb::GetTransferReportResponse, RoutingError> {
     let mut check = Check::default();
-    let o = org(&mut check, &req.organization_id);
+    let o = check.org(&req.organization_id);
     let page = check.page(req.page.as_ref(), page_filter!(req));
     let actor = check.opt_id::<AgentId>("actor_agent_id", &req.actor_agent_id);
     let team = check.opt_id::<TeamId>("team_id", &req.team_id);
@@ -830,7 +832,7 @@ pub async fn list_conversation_transitions(
     req: pb::ListConversationTransitionsRequest,
 ) -> Result<pb::ListConversationTransitionsResponse, RoutingError> {
     let mut check = Check::default();
-    let o = org(&mut check, &req.organization_id);
+    let o = check.org(&req.organization_id);
     let page = check.page(req.page.as_ref(), page_filter!(req));
     let actor = check.opt_id::<AgentId>("actor_agent_id", &req.actor_agent_id);
     let id = check.id::<ConversationId>("conversation_id", &req.conversation_id);
@@ -855,7 +857,7 @@ pub async fn explain_routing(
 ) -> Result<pb::ExplainRoutingResponse, RoutingError> {
     use pb::explain_routing_request::Subject;
     let mut check = Check::default();
-    let o = org(&mut check, &req.organization_id);
+    let o = check.org(&req.organization_id);
     let actor = check.opt_id::<AgentId>("actor_agent_id", &req.actor_agent_id);
     let (subject, decision) = match &req.subject {
         Some(Subject::ConversationId(id)) => (
@@ -902,7 +904,7 @@ pub async fn notify_slot_freed(
     req: pb::NotifySlotFreedRequest,
 ) -> Result<pb::NotifySlotFreedResponse, RoutingError> {
     let mut check = Check::default();
-    let o = org(&mut check, &req.organization_id);
+    let o = check.org(&req.organization_id);
     let agent = check.id::<AgentId>("agent_id", &req.agent_id);
     check.done()?;
     let offered = app
@@ -922,7 +924,7 @@ pub async fn notify_agent_offline(
     req: pb::NotifyAgentOfflineRequest,
 ) -> Result<pb::NotifyAgentOfflineResponse, RoutingError> {
     let mut check = Check::default();
-    let o = org(&mut check, &req.organization_id);
+    let o = check.org(&req.organization_id);
     let agent = check.id::<AgentId>("agent_id", &req.agent_id);
     check.done()?;
     let requeued = app

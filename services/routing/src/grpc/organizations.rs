@@ -3,8 +3,8 @@
 use switchboard_proto::routing::v1 as pb;
 
 use super::{
-    convert::{Check, org, timestamp_ms},
-    fields::{DAY_SECS, actor, mask, text, whole_seconds},
+    convert::{Check, timestamp_ms},
+    fields::DAY_SECS,
 };
 use crate::{
     app::{Routing, organizations::OrganizationChanges},
@@ -71,7 +71,7 @@ pub async fn get_organization(
     req: pb::GetOrganizationRequest,
 ) -> Result<pb::GetOrganizationResponse, RoutingError> {
     let mut check = Check::default();
-    let id = org(&mut check, &req.organization_id);
+    let id = check.org(&req.organization_id);
     check.done()?;
     let org = app.store().organization(&id.expect("validated")).await?;
     Ok(pb::GetOrganizationResponse {
@@ -94,15 +94,15 @@ pub async fn update_organization(
     req: pb::UpdateOrganizationRequest,
 ) -> Result<pb::UpdateOrganizationResponse, RoutingError> {
     let mut check = Check::default();
-    let id = org(&mut check, &req.organization_id);
-    let actor = actor(&mut check, &req.actor_agent_id);
-    let paths = mask(&mut check, req.update_mask.as_ref(), ORGANIZATION_FIELDS);
+    let id = check.org(&req.organization_id);
+    let actor = check.actor(&req.actor_agent_id);
+    let paths = check.mask(req.update_mask.as_ref(), ORGANIZATION_FIELDS);
     let o = req.organization.unwrap_or_default();
     let has =
         |p: &str| paths.contains(p) || (p.starts_with("settings.") && paths.contains("settings"));
     let mut changes = OrganizationChanges::default();
     if has("name") {
-        changes.name = Some(text(&mut check, "organization.name", &o.name, 200));
+        changes.name = Some(check.text("organization.name", &o.name, 200));
     }
     if has("default_agent_capacity") {
         if !(1..=MAX_AGENT_CAPACITY).contains(&o.default_agent_capacity) {
@@ -145,7 +145,7 @@ fn settings_changes(
         let secs = s
             .owner_fallback_wait
             .as_ref()
-            .and_then(|d| whole_seconds(check, field, d))
+            .and_then(|d| check.whole_seconds(field, d))
             .unwrap_or(0);
         if secs > DAY_SECS {
             check.bad(field, "must be at most 24 hours");

@@ -7,10 +7,7 @@ use switchboard_runtime::{
     paging::Dir,
 };
 
-use super::{
-    convert::{Check, actor_to_pb, org, timestamp_ms},
-    fields::actor,
-};
+use super::convert::{Check, actor_to_pb, timestamp_ms};
 use crate::{
     app::Routing,
     domain::config::{ContactOwner, OwnerSource},
@@ -35,8 +32,8 @@ pub async fn add_contact_owner(
     req: pb::AddContactOwnerRequest,
 ) -> Result<pb::AddContactOwnerResponse, RoutingError> {
     let mut check = Check::default();
-    let id = org(&mut check, &req.organization_id);
-    let actor = actor(&mut check, &req.actor_agent_id);
+    let id = check.org(&req.organization_id);
+    let actor = check.actor(&req.actor_agent_id);
     let contact: Option<ContactId> = check.id("contact_id", &req.contact_id);
     let agent: Option<AgentId> = check.id("agent_id", &req.agent_id);
     check.done()?;
@@ -58,8 +55,8 @@ pub async fn remove_contact_owner(
     req: pb::RemoveContactOwnerRequest,
 ) -> Result<pb::RemoveContactOwnerResponse, RoutingError> {
     let mut check = Check::default();
-    let id = org(&mut check, &req.organization_id);
-    let actor = actor(&mut check, &req.actor_agent_id);
+    let id = check.org(&req.organization_id);
+    let actor = check.actor(&req.actor_agent_id);
     let contact: Option<ContactId> = check.id("contact_id", &req.contact_id);
     let agent: Option<AgentId> = check.id("agent_id", &req.agent_id);
     check.done()?;
@@ -78,7 +75,7 @@ pub async fn list_contact_owners(
     req: pb::ListContactOwnersRequest,
 ) -> Result<pb::ListContactOwnersResponse, RoutingError> {
     let mut check = Check::default();
-    let id = org(&mut check, &req.organization_id);
+    let id = check.org(&req.organization_id);
     let contact: Option<ContactId> = check.id("contact_id", &req.contact_id);
     let page = check.page(req.page.as_ref(), page_filter!(req));
     check.done()?;

@@ -8,8 +8,8 @@ use switchboard_runtime::{
 };
 
 use super::{
-    convert::{Check, org, timestamp_ms},
-    fields::{DAY_SECS, actor, duration, ids, mask, opt_text, text, whole_seconds},
+    convert::{Check, timestamp_ms},
+    fields::{DAY_SECS, duration},
 };
 use crate::{
     app::{
@@ -99,7 +99,7 @@ fn offline_policy_from_pb(check: &mut Check, field: &str, value: i32) -> Offline
 
 fn offer_timeout(check: &mut Check, field: &str, value: Option<&Duration>) -> i64 {
     let secs = value
-        .and_then(|d| whole_seconds(check, field, d))
+        .and_then(|d| check.whole_seconds(field, d))
         .unwrap_or(0);
     if secs != 0 && !(MIN_OFFER_TIMEOUT_SECS..=DAY_SECS).contains(&secs) {
         check.bad(
@@ -139,11 +139,11 @@ pub async fn create_team(
 ) -> Result<pb::CreateTeamResponse, RoutingError> {
     let mut check = Check::default();
     check.request_id(&req.request_id);
-    let id = org(&mut check, &req.organization_id);
-    let actor = actor(&mut check, &req.actor_agent_id);
+    let id = check.org(&req.organization_id);
+    let actor = check.actor(&req.actor_agent_id);
     let t = req.team.unwrap_or_default();
-    let name = text(&mut check, "team.name", &t.name, 200);
-    let description = opt_text(&mut check, "team.description", &t.description, 2000);
+    let name = check.text("team.name", &t.name, 200);
+    let description = check.opt_text("team.description", &t.description, 2000);
     let strategy = strategy_from_pb(&mut check, "team.strategy", t.strategy);
     let offer_timeout_secs =
         offer_timeout(&mut check, "team.offer_timeout", t.offer_timeout.as_ref());
@@ -162,7 +162,7 @@ pub async fn create_team(
         ),
         _ => {}
     }
-    let members = ids::<AgentId>(&mut check, "member_agent_ids", &req.member_agent_ids);
+    let members = check.ids::<AgentId>("member_agent_ids", &req.member_agent_ids);
     check.done()?;
     let id = id.expect("validated");
     let new = NewTeam {
@@ -189,7 +189,7 @@ pub async fn get_team(
     req: pb::GetTeamRequest,
 ) -> Result<pb::GetTeamResponse, RoutingError> {
     let mut check = Check::default();
-    let id = org(&mut check, &req.organization_id);
+    let id = check.org(&req.organization_id);
     let team: Option<TeamId> = check.id("team_id", &req.team_id);
     check.done()?;
     let id = id.expect("validated");
@@ -204,7 +204,7 @@ pub async fn list_teams(
     req: pb::ListTeamsRequest,
 ) -> Result<pb::ListTeamsResponse, RoutingError> {
     let mut check = Check::default();
-    let id = org(&mut check, &req.organization_id);
+    let id = check.org(&req.organization_id);
     let page = check.page(req.page.as_ref(), page_filter!(req));
     let account: Option<ChannelAccountId> =
         check.opt_id("channel_account_id", &req.channel_account_id);
@@ -237,22 +237,17 @@ pub async fn update_team(
     req: pb::UpdateTeamRequest,
 ) -> Result<pb::UpdateTeamResponse, RoutingError> {
     let mut check = Check::default();
-    let id = org(&mut check, &req.organization_id);
-    let actor = actor(&mut check, &req.actor_agent_id);
-    let paths = mask(&mut check, req.update_mask.as_ref(), TEAM_FIELDS);
+    let id = check.org(&req.organization_id);
+    let actor = check.actor(&req.actor_agent_id);
+    let paths = check.mask(req.update_mask.as_ref(), TEAM_FIELDS);
     let t = req.team.unwrap_or_default();
     let team: Option<TeamId> = check.id("team.id", &t.id);
     let mut changes = TeamChanges::default();
     if paths.contains("name") {
-        changes.name = Some(text(&mut check, "team.name", &t.name, 200));
+        changes.name = Some(check.text("team.name", &t.name, 200));
     }
     if paths.contains("description") {
-        changes.description = Some(opt_text(
-            &mut check,
-            "team.description",
-            &t.description,
-            2000,
-        ));
+        changes.description = Some(check.opt_text("team.description", &t.description, 2000));
     }
     if paths.contains("strategy") {
         changes.strategy = Some(strategy_from_pb(&mut check, "team.strategy", t.strategy));
@@ -300,8 +295,8 @@ pub async fn delete_team(
     req: pb::DeleteTeamRequest,
 ) -> Result<pb::DeleteTeamResponse, RoutingError> {
     let mut check = Check::default();
-    let id = org(&mut check, &req.organization_id);
-    let actor = actor(&mut check, &req.actor_agent_id);
+    let id = check.org(&req.organization_id);
+    let actor = check.actor(&req.actor_agent_id);
     let team: Option<TeamId> = check.id("team_id", &req.team_id);
     if req.request_id.len() > 128 {
         check.bad("request_id", "must be at most 128 characters");
@@ -322,8 +317,8 @@ pub async fn add_team_member(
     req: pb::AddTeamMemberRequest,
 ) -> Result<pb::AddTeamMemberResponse, RoutingError> {
     let mut check = Check::default();
-    let id = org(&mut check, &req.organization_id);
-    let actor = actor(&mut check, &req.actor_agent_id);
+    let id = check.org(&req.organization_id);
+    let actor = check.actor(&req.actor_agent_id);
     let team: Option<TeamId> = check.id("team_id", &req.team_id);
     let agent: Option<AgentId> = check.id("agent_id", &req.agent_id);
     check.done()?;
@@ -345,8 +340,8 @@ pub async fn remove_team_member(
     req: pb::RemoveTeamMemberRequest,
 ) -> Result<pb::RemoveTeamMemberResponse, RoutingError> {
     let mut check = Check::default();
-    let id = org(&mut check, &req.organization_id);
-    let actor = actor(&mut check, &req.actor_agent_id);
+    let id = check.org(&req.organization_id);
+    let actor = check.actor(&req.actor_agent_id);
     let team: Option<TeamId> = check.id("team_id", &req.team_id);
     let agent: Option<AgentId> = check.id("agent_id", &req.agent_id);
     check.done()?;
@@ -365,7 +360,7 @@ pub async fn list_team_members(
     req: pb::ListTeamMembersRequest,
 ) -> Result<pb::ListTeamMembersResponse, RoutingError> {
     let mut check = Check::default();
-    let id = org(&mut check, &req.organization_id);
+    let id = check.org(&req.organization_id);
     let page = check.page(req.page.as_ref(), page_filter!(req));
     let of = match (req.team_id.is_empty(), req.agent_id.is_empty()) {
         (false, true) => check.id("team_id", &req.team_id).map(MembersOf::Team),

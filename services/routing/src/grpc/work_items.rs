@@ -4,7 +4,9 @@ use switchboard_proto::routing::v1 as pb;
 use switchboard_runtime::ids::{AgentId, ChannelAccountId, WorkItemId};
 use switchboard_runtime::page_filter;
 
-use super::convert::{Check, actor_to_pb, opt_timestamp, org, target_to_pb, timestamp_ms};
+use super::convert::{
+    Check, RoutingChecks, actor_to_pb, opt_timestamp, target_to_pb, timestamp_ms,
+};
 use crate::{
     app::{Routing, work_items::NewWorkItem},
     domain::work_item::{WorkItem, WorkState},
@@ -62,7 +64,7 @@ pub async fn route_work_item(
 ) -> Result<pb::RouteWorkItemResponse, RoutingError> {
     let mut check = Check::default();
     check.request_id(&req.request_id);
-    let o = org(&mut check, &req.organization_id);
+    let o = check.org(&req.organization_id);
     let kind = req.kind.trim();
     if kind.is_empty() || kind.chars().count() > 64 {
         check.bad("kind", "must be 1 to 64 characters");
@@ -115,7 +117,7 @@ pub async fn get_work_item(
     req: pb::GetWorkItemRequest,
 ) -> Result<pb::GetWorkItemResponse, RoutingError> {
     let mut check = Check::default();
-    let o = org(&mut check, &req.organization_id);
+    let o = check.org(&req.organization_id);
     let id = check.id::<WorkItemId>("work_item_id", &req.work_item_id);
     check.done()?;
     let o = o.expect("validated");
@@ -130,7 +132,7 @@ pub async fn list_work_items(
     req: pb::ListWorkItemsRequest,
 ) -> Result<pb::ListWorkItemsResponse, RoutingError> {
     let mut check = Check::default();
-    let o = org(&mut check, &req.organization_id);
+    let o = check.org(&req.organization_id);
     let page = check.page(req.page.as_ref(), page_filter!(req));
     let mut states = Vec::new();
     for (i, s) in req.states.iter().enumerate() {
@@ -164,7 +166,7 @@ pub async fn accept_work_item(
 ) -> Result<pb::AcceptWorkItemResponse, RoutingError> {
     let mut check = Check::default();
     check.request_id(&req.request_id);
-    let o = org(&mut check, &req.organization_id);
+    let o = check.org(&req.organization_id);
     let actor = check.id::<AgentId>("actor_agent_id", &req.actor_agent_id);
     let id = check.id::<WorkItemId>("work_item_id", &req.work_item_id);
     check.done()?;
@@ -183,7 +185,7 @@ pub async fn complete_work_item(
 ) -> Result<pb::CompleteWorkItemResponse, RoutingError> {
     let mut check = Check::default();
     check.request_id(&req.request_id);
-    let o = org(&mut check, &req.organization_id);
+    let o = check.org(&req.organization_id);
     let actor = check.opt_id::<AgentId>("actor_agent_id", &req.actor_agent_id);
     let id = check.id::<WorkItemId>("work_item_id", &req.work_item_id);
     if req.outcome.chars().count() > 1000 {
@@ -211,7 +213,7 @@ pub async fn cancel_work_item(
 ) -> Result<pb::CancelWorkItemResponse, RoutingError> {
     let mut check = Check::default();
     check.request_id(&req.request_id);
-    let o = org(&mut check, &req.organization_id);
+    let o = check.org(&req.organization_id);
     let id = check.id::<WorkItemId>("work_item_id", &req.work_item_id);
     if req.reason.chars().count() > 1000 {
         check.bad("reason", "must be at most 1,000 characters");
