@@ -7,6 +7,7 @@ mod channel_support;
 mod channel_webhook;
 mod channel_window;
 mod contracts_replay;
+mod contracts_tenancy;
 mod health;
 mod loadgen;
 mod metrics;
