@@ -93,7 +93,7 @@ fn of<T: Clone>(v: usize, first: &T, other: &T) -> T {
 /// Everything an organization's users can see, through the list RPCs, minus what moves by
 /// itself (heartbeat times, delivery statuses reported by WhatsApp).
 #[derive(Debug, PartialEq)]
-struct Snapshot {
+pub(crate) struct Snapshot {
     agents: Vec<pb::Agent>,
     teams: Vec<pb::Team>,
     members: Vec<pb::TeamMembership>,
@@ -127,7 +127,10 @@ fn settled_message(mut m: ch::Message) -> ch::Message {
     m
 }
 
-async fn snapshot(f: &ChannelWorld, owner_contacts: &[String]) -> anyhow::Result<Snapshot> {
+pub(crate) async fn snapshot(
+    f: &ChannelWorld,
+    owner_contacts: &[String],
+) -> anyhow::Result<Snapshot> {
     let org = f.world.org.clone();
     let admin = f.world.admin.clone();
     let mut routing = f.world.routing.clone();
@@ -316,7 +319,7 @@ async fn snapshot(f: &ChannelWorld, owner_contacts: &[String]) -> anyhow::Result
 }
 
 /// What differs between two snapshots, field by field (for failure messages).
-fn diff(a: &Snapshot, b: &Snapshot) -> String {
+pub(crate) fn diff(a: &Snapshot, b: &Snapshot) -> String {
     let (a, b) = (format!("{a:#?}"), format!("{b:#?}"));
     let (a, b): (Vec<_>, Vec<_>) = (a.lines().collect(), b.lines().collect());
     let mut out = Vec::new();
@@ -334,7 +337,10 @@ fn diff(a: &Snapshot, b: &Snapshot) -> String {
 
 /// The state once the effects of the last call (events, WhatsApp's callbacks) have landed:
 /// two reads 150 ms apart that agree.
-async fn settled(f: &ChannelWorld, owner_contacts: &[String]) -> anyhow::Result<Snapshot> {
+pub(crate) async fn settled(
+    f: &ChannelWorld,
+    owner_contacts: &[String],
+) -> anyhow::Result<Snapshot> {
     let mut last = snapshot(f, owner_contacts).await?;
     for _ in 0..40 {
         tokio::time::sleep(Duration::from_millis(150)).await;

@@ -7,6 +7,7 @@ mod channel_support;
 mod channel_webhook;
 mod channel_window;
 mod contracts_replay;
+mod contracts_tenancy;
 mod dead_letters;
 mod health;
 mod loadgen;

@@ -22,14 +22,11 @@ use switchboard_proto::{
     },
     routing::v1::{self as pb, routing_service_client::RoutingServiceClient},
 };
-use switchboard_runtime::{
-    Service, db,
-    ids::{ChannelAccountId, ContactId},
-};
+use switchboard_runtime::{Service, db, ids::ContactId};
 use switchboard_testkit::{Backend, TestEnv};
 use tokio::sync::Semaphore;
 
-use crate::routing_support::{rid, team_target};
+use crate::routing_support::{channel_account, rid, team_target};
 
 const AGENTS: usize = 50;
 const CAPACITY: i32 = 3;
@@ -64,8 +61,11 @@ async fn count(conn: &sea_orm::DatabaseConnection, sql: &str) -> anyhow::Result<
 async fn three_replicas_never_double_assign_or_exceed_capacity() -> anyhow::Result<()> {
     let mut env = TestEnv::new(Backend::Cluster).await?;
     env.settings.routing.sweep_interval_ms = 200;
-    let first = env.start(&[Service::Presence, Service::Routing]).await?;
+    let first = env
+        .start(&[Service::Presence, Service::Routing, Service::Channel])
+        .await?;
     env.settings.endpoints.presence = format!("http://{}", first.grpc[&Service::Presence]);
+    env.settings.endpoints.channel = format!("http://{}", first.grpc[&Service::Channel]);
     let second = env.start(&[Service::Routing]).await?;
     let third = env.start(&[Service::Routing]).await?;
     let mut replicas = Vec::new();
@@ -127,7 +127,7 @@ async fn three_replicas_never_double_assign_or_exceed_capacity() -> anyhow::Resu
         .team
         .expect("team")
         .id;
-    let account = ChannelAccountId::generate().to_string();
+    let account = channel_account(&first, &org, &agents[0]).await?;
     admin_client
         .update_channel_account_routing(pb::UpdateChannelAccountRoutingRequest {
             request_id: rid(),

@@ -32,6 +32,39 @@ pub struct World {
     pub account: String,
 }
 
+/// A new channel account of `org`, created through the channel service of `suite` (a number
+/// nobody writes to: its phone number id is random).
+pub async fn channel_account(suite: &Suite, org: &str, admin: &str) -> anyhow::Result<String> {
+    use switchboard_proto::channel::v1::{
+        self as ch, channel_service_client::ChannelServiceClient,
+    };
+    let phone_number_id = format!(
+        "9{:014}",
+        uuid::Uuid::now_v7().as_u128() % 100_000_000_000_000
+    );
+    Ok(
+        ChannelServiceClient::new(suite.channel(Service::Channel).await?)
+            .create_channel_account(ch::CreateChannelAccountRequest {
+                request_id: rid(),
+                organization_id: org.into(),
+                actor_agent_id: admin.into(),
+                channel_account: Some(ch::ChannelAccount {
+                    display_name: "Soporte".into(),
+                    phone_number_id,
+                    display_phone_number: "+1 555-010-0000".into(),
+                    waba_id: "102290129340398".into(),
+                    access_token_secret_ref: "wa-token-test".into(),
+                    ..Default::default()
+                }),
+            })
+            .await?
+            .into_inner()
+            .channel_account
+            .expect("channel account")
+            .id,
+    )
+}
+
 pub fn team_target(id: &str) -> pb::Target {
     pb::Target {
         kind: Some(pb::target::Kind::TeamId(id.into())),
@@ -45,7 +78,8 @@ pub fn agent_target(id: &str) -> pb::Target {
 }
 
 impl World {
-    /// Presence and routing on `backend`, with a fast sweeper, one organization and its admin.
+    /// Presence, routing and channel on `backend`, with a fast sweeper, one organization, its
+    /// admin and a WhatsApp number (a real channel account: routing checks it exists).
     pub async fn new(backend: Backend) -> anyhow::Result<Self> {
         Self::with_settings(backend, |_| {}).await
     }
@@ -57,7 +91,13 @@ impl World {
         let mut env = TestEnv::new(backend).await?;
         env.settings.routing.sweep_interval_ms = 100;
         tune(&mut env.settings);
-        Self::launch(env, &[Service::Presence, Service::Routing]).await
+        let mut world = Self::launch(
+            env,
+            &[Service::Presence, Service::Routing, Service::Channel],
+        )
+        .await?;
+        world.account = channel_account(&world.suite, &world.org, &world.admin).await?;
+        Ok(world)
     }
 
     /// Starts `targets` (presence and routing among them) on `env`, with one organization and

@@ -36,6 +36,7 @@ pub async fn run(
     let app = app::Routing::new(
         store,
         app::PresenceClient::new(infra.endpoints.clone()),
+        std::sync::Arc::new(app::channel::ChannelClient::new(infra.endpoints.clone())),
         infra.clock.clone(),
         infra.settings.routing.conversation_ttl_secs as i64 * 1000,
         app::RoutingMetrics::new(&infra.metrics),

@@ -23,6 +23,11 @@ impl Routing {
         routing: ChannelAccountRouting,
     ) -> Result<ChannelAccountRouting, RoutingError> {
         self.authorize(org, actor, Need::Supervisor).await?;
+        // The channel service owns accounts: another organization's or an unknown id is
+        // NOT_FOUND, as for any resource the caller may not see.
+        if !self.channel.exists(org, account).await? {
+            return Err(RoutingError::not_found("channel account", account));
+        }
         let mut bad = Vec::new();
         let teams = self
             .store

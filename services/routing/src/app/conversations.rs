@@ -176,6 +176,12 @@ impl Routing {
         new: NewConversation,
     ) -> Result<(Conversation, bool), RoutingError> {
         self.store.organization(org).await?;
+        if !self.channel.exists(org, &new.channel_account_id).await? {
+            return Err(RoutingError::not_found(
+                "channel account",
+                &new.channel_account_id,
+            ));
+        }
         if let Some(campaign) = &new.campaign_id {
             self.store.campaign(org, campaign).await?;
         }

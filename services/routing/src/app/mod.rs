@@ -7,6 +7,7 @@
 pub mod access;
 pub mod agents;
 pub mod campaigns;
+pub mod channel;
 pub mod channel_routing;
 pub mod conversations;
 pub mod engine;
@@ -42,6 +43,8 @@ pub use presence::PresenceClient;
 pub struct Routing {
     pub(crate) store: Store,
     pub(crate) presence: PresenceClient,
+    /// The channel service (which channel accounts exist).
+    pub(crate) channel: std::sync::Arc<dyn channel::ChannelAccounts>,
     pub(crate) clock: Clock,
     /// Milliseconds without a customer message after which a conversation expires.
     pub(crate) conversation_ttl_ms: i64,
@@ -52,6 +55,7 @@ impl Routing {
     pub fn new(
         store: Store,
         presence: PresenceClient,
+        channel: std::sync::Arc<dyn channel::ChannelAccounts>,
         clock: Clock,
         conversation_ttl_ms: i64,
         metrics: RoutingMetrics,
@@ -59,6 +63,7 @@ impl Routing {
         Self {
             store,
             presence,
+            channel,
             clock,
             conversation_ttl_ms,
             metrics,
