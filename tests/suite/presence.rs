@@ -863,12 +863,17 @@ on_both_backends!(expired_heartbeat_reads_offline_with_reason_heartbeat_expired)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pick_while_presence_rebuilds_answers_unavailable_loads_rebuilding() -> anyhow::Result<()>
 {
-    use crate::routing_support::{World, rid, team_target};
+    use crate::routing_support::{World, channel_account, rid, team_target};
     use switchboard_proto::routing::v1::{self as rpb, TeamStrategy};
 
     let env = TestEnv::new(Backend::Cluster).await?;
     let (redis_url, prefix) = (env.settings.redis.url.clone(), env.redis_prefix.clone());
-    let mut w = World::launch(env, &[Service::Presence, Service::Routing]).await?;
+    let mut w = World::launch(
+        env,
+        &[Service::Presence, Service::Routing, Service::Channel],
+    )
+    .await?;
+    w.account = channel_account(&w.suite, &w.org, &w.admin).await?;
     let ana = w.agent("Ana", 3).await?;
     let manual = w
         .team("Manual", TeamStrategy::Manual, &[&ana], |_| {})

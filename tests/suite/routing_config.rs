@@ -22,7 +22,7 @@ use switchboard_testkit::{Backend, TestEnv};
 use tonic::{Code, transport::Channel};
 use tonic_types::StatusExt;
 
-use crate::on_both_backends;
+use crate::{on_both_backends, routing_support::channel_account};
 
 type Routing = RoutingServiceClient<Channel>;
 
@@ -195,7 +195,9 @@ async fn clients(
     backend: Backend,
 ) -> anyhow::Result<(TestEnv, switchboard_testkit::Suite, Routing)> {
     let env = TestEnv::new(backend).await?;
-    let suite = env.start(&[Service::Presence, Service::Routing]).await?;
+    let suite = env
+        .start(&[Service::Presence, Service::Routing, Service::Channel])
+        .await?;
     let client = RoutingServiceClient::new(suite.channel(Service::Routing).await?);
     Ok((env, suite, client))
 }
@@ -648,9 +650,26 @@ async fn channel_account_routing_is_replaced_and_default_must_be_linked(
 ) -> anyhow::Result<()> {
     let (_env, suite, mut client) = clients(backend).await?;
     let org = organization(&mut client).await?;
-    let account = ChannelAccountId::generate().to_string();
+    let account = channel_account(&suite, &org.id, &org.admin).await?;
     let sales = create_team(&mut client, &org.id, &org.admin, "Sales", &[]).await?;
     let support = create_team(&mut client, &org.id, &org.admin, "Support", &[]).await?;
+
+    // Bug 11: an unknown number (as another organization's, see contracts_tenancy) is
+    // NOT_FOUND and configures nothing.
+    let unknown = client
+        .update_channel_account_routing(pb::UpdateChannelAccountRoutingRequest {
+            request_id: uuid_like(),
+            organization_id: org.id.clone(),
+            actor_agent_id: org.admin.clone(),
+            routing: Some(pb::ChannelAccountRouting {
+                channel_account_id: ChannelAccountId::generate().to_string(),
+                linked_team_ids: vec![sales.id.clone()],
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect_err("unknown number");
+    assert_eq!(unknown.code(), tonic::Code::NotFound, "{unknown:?}");
 
     let empty = client
         .get_channel_account_routing(pb::GetChannelAccountRoutingRequest {
@@ -749,7 +768,7 @@ on_both_backends!(channel_account_routing_is_replaced_and_default_must_be_linked
 async fn campaigns_validate_forms_and_targets(backend: Backend) -> anyhow::Result<()> {
     let (_env, suite, mut client) = clients(backend).await?;
     let org = organization(&mut client).await?;
-    let account = ChannelAccountId::generate().to_string();
+    let account = channel_account(&suite, &org.id, &org.admin).await?;
     let agent = create_agent(
         &mut client,
         &org.id,
@@ -965,7 +984,7 @@ async fn presence_profiles_follow_configuration(backend: Backend) -> anyhow::Res
     let (_env, suite, mut client) = clients(backend).await?;
     let mut presence = PresenceServiceClient::new(suite.channel(Service::Presence).await?);
     let org = organization(&mut client).await?;
-    let account = ChannelAccountId::generate().to_string();
+    let account = channel_account(&suite, &org.id, &org.admin).await?;
     let agent = create_agent(
         &mut client,
         &org.id,
@@ -1056,7 +1075,7 @@ on_both_backends!(presence_profiles_follow_configuration);
 async fn team_in_use_cannot_be_deleted(backend: Backend) -> anyhow::Result<()> {
     let (_env, suite, mut client) = clients(backend).await?;
     let org = organization(&mut client).await?;
-    let account = ChannelAccountId::generate().to_string();
+    let account = channel_account(&suite, &org.id, &org.admin).await?;
     let team = create_team(&mut client, &org.id, &org.admin, "Sales", &[]).await?;
     set_routing(
         &mut client,

@@ -556,84 +556,6 @@ impl Store {
         rows.into_iter().map(conversation_from_row).collect()
     }
 
-    /// Conversations in `state` whose `column` time is due (≤ now), across organizations, for
-    /// the sweeper.
-    pub async fn due(
-        &self,
-        state: &[State],
-        column: e::conversations::Column,
-        now_ms: i64,
-        limit: u64,
-    ) -> Result<Vec<(OrganizationId, Conversation)>, RoutingError> {
-        let rows = e::conversations::Entity::find()
-            .filter(e::conversations::Column::State.is_in(state.iter().map(|s| s.as_str())))
-            .filter(column.lte(now_ms))
-            .order_by_asc(column)
-            .limit(limit)
-            .all(&self.db)
-            .await?;
-        rows.into_iter()
-            .map(|r| {
-                let org = parse_id("organization id", &r.organization_id)?;
-                Ok((org, conversation_from_row(r)?))
-            })
-            .collect()
-    }
-
-    /// Queued conversations never routed (their creator died before routing them), older than
-    /// `before_ms`, for the sweeper.
-    pub async fn unrouted(
-        &self,
-        before_ms: i64,
-        limit: u64,
-    ) -> Result<Vec<(OrganizationId, Conversation)>, RoutingError> {
-        use e::conversations::Column as C;
-        let rows = e::conversations::Entity::find()
-            .filter(C::State.eq(State::Queued.as_str()))
-            .filter(C::LastDecisionId.is_null())
-            .filter(C::CreatedMs.lte(before_ms))
-            .limit(limit)
-            .all(&self.db)
-            .await?;
-        rows.into_iter()
-            .map(|r| {
-                let org = parse_id("organization id", &r.organization_id)?;
-                Ok((org, conversation_from_row(r)?))
-            })
-            .collect()
-    }
-
-    /// The teams (with their organization) that have conversations waiting in their queue,
-    /// for the sweeper's liveness pass.
-    pub async fn teams_with_waiting(
-        &self,
-        limit: u64,
-    ) -> Result<Vec<(OrganizationId, TeamId)>, RoutingError> {
-        use e::conversations::Column as C;
-        use sea_orm::QuerySelect;
-        let rows: Vec<(String, Option<String>)> = e::conversations::Entity::find()
-            .select_only()
-            .column(C::OrganizationId)
-            .column(C::TeamId)
-            .filter(C::State.eq(State::Queued.as_str()))
-            .filter(C::TeamId.is_not_null())
-            .filter(C::WaitingAgentId.is_null())
-            .distinct()
-            .limit(limit)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
-        rows.into_iter()
-            .filter_map(|(org, team)| team.map(|t| (org, t)))
-            .map(|(org, team)| {
-                Ok((
-                    parse_id("organization id", &org)?,
-                    parse_id("team id", &team)?,
-                ))
-            })
-            .collect()
-    }
-
     /// A team's queue in offer order (priority, then age), without the conversations that
     /// wait for one agent, for draining it when the team starts distributing.
     pub async fn team_queue(
@@ -781,27 +703,6 @@ impl Store {
             .all(&self.db)
             .await?;
         rows.into_iter().map(decision_from_row).collect()
-    }
-
-    /// Slots freed here whose release presence has not confirmed, oldest first.
-    pub async fn pending_releases(
-        &self,
-        limit: u64,
-    ) -> Result<Vec<(OrganizationId, ReservationId, AgentId)>, RoutingError> {
-        let rows = e::pending_releases::Entity::find()
-            .order_by_asc(e::pending_releases::Column::CreatedMs)
-            .limit(limit)
-            .all(&self.db)
-            .await?;
-        rows.into_iter()
-            .map(|r| {
-                Ok((
-                    parse_id("organization id", &r.organization_id)?,
-                    parse_id("reservation id", &r.reservation_id)?,
-                    parse_id("agent id", &r.agent_id)?,
-                ))
-            })
-            .collect()
     }
 
     /// Presence confirmed the release.

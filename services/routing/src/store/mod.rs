@@ -1,6 +1,7 @@
 //! Routing's storage: sea-orm entities and queries, one module per resource (organizations,
 //! agents, teams, channel_routing, campaigns, owners, conversations, work_items); `events` holds
-//! the configuration event topics. Every query of tenant data takes the organization first.
+//! the configuration event topics. Every query of tenant data takes the organization first;
+//! the sweeper's reads across organizations are the only exception and live in `sweeps`.
 
 pub mod agents;
 pub mod campaigns;
@@ -12,6 +13,7 @@ pub mod events;
 pub mod idempotency;
 pub mod organizations;
 pub mod owners;
+pub mod sweeps;
 pub mod teams;
 pub mod work_items;
 

@@ -25,7 +25,7 @@ use crate::{
     error::RoutingError,
 };
 
-fn from_row(r: w::Model) -> Result<WorkItem, RoutingError> {
+pub(super) fn work_item_from_row(r: w::Model) -> Result<WorkItem, RoutingError> {
     let ids = |what: &str, v: &str| -> Result<Vec<AgentId>, RoutingError> {
         let raw: Vec<String> = serde_json::from_str(v).map_err(|_| corrupt(what, v))?;
         raw.iter().map(|s| parse_id(what, s)).collect()
@@ -207,7 +207,7 @@ impl Store {
             .one(&self.db)
             .await?
             .ok_or_else(|| RoutingError::not_found("work item", id))?;
-        from_row(row)
+        work_item_from_row(row)
     }
 
     /// Work items, newest first.
@@ -239,7 +239,7 @@ impl Store {
             .await?;
         let list = page
             .finish(rows, |r| vec![r.created_ms.into(), r.id.as_str().into()])
-            .try_map(from_row)?;
+            .try_map(work_item_from_row)?;
         Ok((list, total))
     }
 
@@ -273,29 +273,7 @@ impl Store {
             .limit(limit)
             .all(&self.db)
             .await?;
-        rows.into_iter().map(from_row).collect()
-    }
-
-    /// Assigned work items whose offer ran out, across organizations.
-    pub async fn due_work_offers(
-        &self,
-        now_ms: i64,
-        limit: u64,
-    ) -> Result<Vec<(OrganizationId, WorkItem)>, RoutingError> {
-        let rows = w::Entity::find()
-            .filter(w::Column::State.eq(WorkState::Assigned.as_str()))
-            .filter(w::Column::OfferExpireMs.lte(now_ms))
-            .limit(limit)
-            .all(&self.db)
-            .await?;
-        rows.into_iter()
-            .map(|r| {
-                Ok((
-                    parse_id("organization id", &r.organization_id)?,
-                    from_row(r)?,
-                ))
-            })
-            .collect()
+        rows.into_iter().map(work_item_from_row).collect()
     }
 
     /// Held work items of the organization: (agent, reservation, work item id), for rebuilds.
