@@ -23,7 +23,7 @@ use super::{
 use crate::{
     domain::{
         config::{ContactOwner, Target},
-        conversation::{Actor, Cause, Conversation, State, Transfer, Transition},
+        conversation::{Cause, Conversation, State, Transfer, Transition},
         decision::Decision,
     },
     error::RoutingError,
@@ -32,19 +32,7 @@ use crate::{
 /// Topic of the event every conversation change publishes.
 pub const CONVERSATION_CHANGED: &str = "routing.conversation.changed";
 
-/// One transition to record (its sequence is assigned on write).
-#[derive(Debug, Clone)]
-pub struct NewTransition {
-    pub from_state: Option<State>,
-    pub to_state: State,
-    pub from_agent: Option<AgentId>,
-    pub to_agent: Option<AgentId>,
-    pub to_team: Option<TeamId>,
-    pub actor: Actor,
-    pub cause: Cause,
-    pub detail: String,
-    pub decision_id: Option<String>,
-}
+pub use crate::domain::conversation::NewTransition;
 
 /// A change of one conversation and its records.
 #[derive(Debug, Clone)]
