@@ -4,6 +4,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
     TransactionTrait,
 };
+use switchboard_runtime::tenancy::of_org;
 use switchboard_runtime::{
     ids::{ChannelAccountId, OrganizationId},
     paging::{Keyset, Page, Paged},
@@ -146,8 +147,7 @@ impl Store {
         include_archived: bool,
         page: &Page,
     ) -> Result<(Paged<Campaign>, u64), RoutingError> {
-        let mut query = e::campaigns::Entity::find()
-            .filter(e::campaigns::Column::OrganizationId.eq(org.as_str()));
+        let mut query = of_org::<e::campaigns::Entity>(org);
         if let Some(account) = account {
             query = query.filter(e::campaigns::Column::ChannelAccountId.eq(account.as_str()));
         }

@@ -8,6 +8,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait, sea_query::OnConflict,
 };
+use switchboard_runtime::tenancy::{of_org, secure_find};
 use switchboard_runtime::{
     errors::is_unique_violation,
     ids::{AgentId, ContactId, ConversationId, OrganizationId, ReservationId, TeamId},
@@ -256,8 +257,7 @@ impl Store {
         org: &OrganizationId,
         id: &ConversationId,
     ) -> Result<Conversation, RoutingError> {
-        let row = e::conversations::Entity::find_by_id(id.as_str())
-            .filter(e::conversations::Column::OrganizationId.eq(org.as_str()))
+        let row = secure_find::<e::conversations::Entity, _>(org, id.as_str())
             .one(&self.db)
             .await?
             .ok_or_else(|| RoutingError::not_found("conversation", id))?;
@@ -652,8 +652,7 @@ impl Store {
         org: &OrganizationId,
         ids: &[String],
     ) -> Result<Vec<Conversation>, RoutingError> {
-        let rows = e::conversations::Entity::find()
-            .filter(e::conversations::Column::OrganizationId.eq(org.as_str()))
+        let rows = of_org::<e::conversations::Entity>(org)
             .filter(e::conversations::Column::Id.is_in(ids.iter().map(String::as_str)))
             .all(&self.db)
             .await?;
