@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod paging;
 pub mod shutdown;
 pub mod telemetry;
+pub mod tenancy;
 pub mod validate;
 
 use std::{fmt, str::FromStr, sync::Arc};

@@ -4,6 +4,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     TransactionTrait, sea_query::ExprTrait,
 };
+use switchboard_runtime::tenancy::{of_org, secure_find};
 use switchboard_runtime::{
     errors::is_unique_violation,
     ids::{ChannelAccountId, OrganizationId},
@@ -101,8 +102,7 @@ impl Store {
         org: &OrganizationId,
         id: &ChannelAccountId,
     ) -> Result<ChannelAccount, ChannelError> {
-        let row = acc::Entity::find_by_id(id.to_string())
-            .filter(acc::Column::OrganizationId.eq(org.as_str()))
+        let row = secure_find::<acc::Entity, _>(org, id.to_string())
             .filter(acc::Column::Deleted.eq(false))
             .one(&self.db)
             .await?
@@ -131,9 +131,7 @@ impl Store {
         include_disabled: bool,
         page: &Page,
     ) -> Result<(Paged<ChannelAccount>, u64), ChannelError> {
-        let mut query = acc::Entity::find()
-            .filter(acc::Column::OrganizationId.eq(org.as_str()))
-            .filter(acc::Column::Deleted.eq(false));
+        let mut query = of_org::<acc::Entity>(org).filter(acc::Column::Deleted.eq(false));
         if !include_disabled {
             query = query.filter(acc::Column::Disabled.eq(false));
         }

@@ -9,6 +9,7 @@ use sea_orm::{
     sea_query::{ExprTrait, OnConflict, Query},
 };
 use sha2::{Digest, Sha256};
+use switchboard_runtime::tenancy::{of_org, secure_find};
 use switchboard_runtime::{
     ids::{ChannelAccountId, ContactId, OrganizationId},
     paging::{Keyset, Page, Paged},
@@ -56,8 +57,7 @@ async fn tags_of<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(out);
     }
-    let rows = tg::Entity::find()
-        .filter(tg::Column::OrganizationId.eq(org.as_str()))
+    let rows = of_org::<tg::Entity>(org)
         .filter(tg::Column::ContactId.is_in(ids.iter().copied()))
         .order_by_asc(tg::Column::ContactId)
         .order_by_asc(tg::Column::TagKey)
@@ -264,8 +264,7 @@ impl Store {
         org: &OrganizationId,
         phone_number: &str,
     ) -> Result<Option<Contact>, ChannelError> {
-        match ct::Entity::find()
-            .filter(ct::Column::OrganizationId.eq(org.as_str()))
+        match of_org::<ct::Entity>(org)
             .filter(ct::Column::PhoneNumber.eq(phone_number))
             .one(&self.db)
             .await?
@@ -281,8 +280,7 @@ impl Store {
         org: &OrganizationId,
         id: &ContactId,
     ) -> Result<Contact, ChannelError> {
-        let row = ct::Entity::find_by_id(id.to_string())
-            .filter(ct::Column::OrganizationId.eq(org.as_str()))
+        let row = secure_find::<ct::Entity, _>(org, id.to_string())
             .one(&self.db)
             .await?
             .ok_or_else(|| ChannelError::not_found("contact", id))?;
@@ -295,8 +293,7 @@ impl Store {
         org: &OrganizationId,
         wa_id: &str,
     ) -> Result<Contact, ChannelError> {
-        let row = ct::Entity::find()
-            .filter(ct::Column::OrganizationId.eq(org.as_str()))
+        let row = of_org::<ct::Entity>(org)
             .filter(ct::Column::WaId.eq(wa_id))
             .one(&self.db)
             .await?
@@ -313,7 +310,7 @@ impl Store {
         tag_keys: &[String],
         page: &Page,
     ) -> Result<Paged<Contact>, ChannelError> {
-        let mut select = ct::Entity::find().filter(ct::Column::OrganizationId.eq(org.as_str()));
+        let mut select = of_org::<ct::Entity>(org);
         for key in tag_keys {
             select = select.filter(
                 ct::Column::Id.in_subquery(
@@ -570,8 +567,7 @@ async fn current_tags<C: ConnectionTrait>(
     org: &OrganizationId,
     id: &ContactId,
 ) -> Result<Vec<tg::Model>, ChannelError> {
-    Ok(tg::Entity::find()
-        .filter(tg::Column::OrganizationId.eq(org.as_str()))
+    Ok(of_org::<tg::Entity>(org)
         .filter(tg::Column::ContactId.eq(id.as_str()))
         .all(conn)
         .await?)

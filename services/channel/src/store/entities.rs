@@ -211,3 +211,12 @@ pub mod templates {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+switchboard_runtime::tenant!(
+    channel_accounts,
+    contacts,
+    contact_tags,
+    windows,
+    messages,
+    templates
+);

@@ -8,6 +8,7 @@ use sea_orm::{
     TransactionTrait, sea_query::OnConflict,
 };
 use sha2::{Digest, Sha256};
+use switchboard_runtime::tenancy::of_org;
 use switchboard_runtime::{
     ids::{ChannelAccountId, ContactId, MessageId, OrganizationId},
     outbox::{self, NewEvent},
@@ -252,8 +253,7 @@ async fn by_wamid<C: ConnectionTrait>(
     org: &OrganizationId,
     wamid: &str,
 ) -> Result<Option<m::Model>, ChannelError> {
-    Ok(m::Entity::find()
-        .filter(m::Column::OrganizationId.eq(org.as_str()))
+    Ok(of_org::<m::Entity>(org)
         .filter(m::Column::Wamid.eq(wamid))
         .one(conn)
         .await?)
@@ -266,8 +266,7 @@ async fn latest_campaign_message<C: ConnectionTrait>(
     account: &ChannelAccountId,
     contact: &ContactId,
 ) -> Result<Option<CampaignHint>, ChannelError> {
-    let row = m::Entity::find()
-        .filter(m::Column::OrganizationId.eq(org.as_str()))
+    let row = of_org::<m::Entity>(org)
         .filter(m::Column::ContactId.eq(contact.as_str()))
         .filter(m::Column::ChannelAccountId.eq(account.as_str()))
         .filter(m::Column::Direction.eq(Direction::Outbound.as_str()))

@@ -4,6 +4,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Select, TransactionTrait, sea_query::ExprTrait,
 };
+use switchboard_runtime::tenancy::{of_org, secure_find};
 use switchboard_runtime::{
     errors::is_unique_violation,
     ids::{CampaignId, ChannelAccountId, ContactId, ConversationId, MessageId, OrganizationId},
@@ -248,8 +249,7 @@ impl Store {
         org: &OrganizationId,
         id: &MessageId,
     ) -> Result<Message, ChannelError> {
-        let row = m::Entity::find_by_id(id.to_string())
-            .filter(m::Column::OrganizationId.eq(org.as_str()))
+        let row = secure_find::<m::Entity, _>(org, id.to_string())
             .one(&self.db)
             .await?
             .ok_or_else(|| ChannelError::not_found("message", id))?;
@@ -262,8 +262,7 @@ impl Store {
         org: &OrganizationId,
         request_id: &str,
     ) -> Result<Option<Message>, ChannelError> {
-        m::Entity::find()
-            .filter(m::Column::OrganizationId.eq(org.as_str()))
+        of_org::<m::Entity>(org)
             .filter(m::Column::RequestId.eq(request_id))
             .one(&self.db)
             .await?
@@ -346,8 +345,7 @@ impl Store {
                 .exec(&txn)
                 .await?;
         }
-        let row = m::Entity::find_by_id(id.to_string())
-            .filter(m::Column::OrganizationId.eq(org.as_str()))
+        let row = secure_find::<m::Entity, _>(org, id.to_string())
             .one(&txn)
             .await?
             .ok_or_else(|| ChannelError::not_found("message", id))?;
@@ -402,8 +400,7 @@ impl Store {
             .filter(m::Column::Status.eq(Status::Pending.as_str()))
             .exec(&txn)
             .await?;
-        let row = m::Entity::find_by_id(id.to_string())
-            .filter(m::Column::OrganizationId.eq(org.as_str()))
+        let row = secure_find::<m::Entity, _>(org, id.to_string())
             .one(&txn)
             .await?
             .ok_or_else(|| ChannelError::not_found("message", id))?;
@@ -436,8 +433,7 @@ impl Store {
         org: &OrganizationId,
         wamid: &str,
     ) -> Result<Option<ConversationId>, ChannelError> {
-        let row = m::Entity::find()
-            .filter(m::Column::OrganizationId.eq(org.as_str()))
+        let row = of_org::<m::Entity>(org)
             .filter(m::Column::Wamid.eq(wamid))
             .one(&self.db)
             .await?;
@@ -447,7 +443,7 @@ impl Store {
     }
 
     fn scoped(org: &OrganizationId, scope: &MessageScope) -> Select<m::Entity> {
-        let mut q = m::Entity::find().filter(m::Column::OrganizationId.eq(org.as_str()));
+        let mut q = of_org::<m::Entity>(org);
         match scope {
             MessageScope::Conversation(c) => {
                 q = q.filter(m::Column::ConversationId.eq(c.as_str()));

@@ -4,6 +4,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
     sea_query::ExprTrait,
 };
+use switchboard_runtime::tenancy::of_org;
 use switchboard_runtime::{
     ids::{ChannelAccountId, OrganizationId},
     paging::{Keyset, Page, Paged},
@@ -130,9 +131,8 @@ impl Store {
         filter: &TemplateFilter,
         page: &Page,
     ) -> Result<(Paged<StoredTemplate>, u64), ChannelError> {
-        let mut q = t::Entity::find()
-            .filter(t::Column::OrganizationId.eq(org.as_str()))
-            .filter(t::Column::ChannelAccountId.eq(account.as_str()));
+        let mut q =
+            of_org::<t::Entity>(org).filter(t::Column::ChannelAccountId.eq(account.as_str()));
         if !filter.statuses.is_empty() {
             q = q.filter(t::Column::Status.is_in(filter.statuses.iter().map(String::as_str)));
         }

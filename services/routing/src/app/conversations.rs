@@ -89,26 +89,6 @@ fn stale() -> RoutingError {
     }
 }
 
-fn transition(
-    conv: &Conversation,
-    next: &Conversation,
-    actor: Actor,
-    cause: Cause,
-    detail: impl Into<String>,
-) -> NewTransition {
-    NewTransition {
-        from_state: Some(conv.state),
-        to_state: next.state,
-        from_agent: conv.assignee.clone(),
-        to_agent: next.assignee.clone(),
-        to_team: next.team_id.clone(),
-        actor,
-        cause,
-        detail: detail.into(),
-        decision_id: None,
-    }
-}
-
 fn change(conv: &Conversation, next: Conversation, transitions: Vec<NewTransition>) -> Change {
     Change {
         expected_version: Some(conv.version),
@@ -122,13 +102,6 @@ fn change(conv: &Conversation, next: Conversation, transitions: Vec<NewTransitio
 }
 
 impl Routing {
-    fn bump(&self, conv: &Conversation) -> Conversation {
-        let mut next = conv.clone();
-        next.version += 1;
-        next.updated_ms = self.clock.now_ms();
-        next
-    }
-
     /// Applies a change; afterwards returns the slot it released to presence and fills the
     /// freed agent's slots.
     async fn commit(
@@ -305,8 +278,7 @@ impl Routing {
         next.assign(agent.clone(), reservation.clone(), next.updated_ms, 0);
         next.state = State::Open;
         next.open_ms = Some(next.updated_ms);
-        let mut t = transition(
-            &conv,
+        let mut t = conv.transition_to(
             &next,
             Actor::agent(agent),
             Cause::Routed,
@@ -341,7 +313,7 @@ impl Routing {
             if message_ms <= conv.last_customer_ms {
                 return Ok(conv);
             }
-            let mut next = self.bump(&conv);
+            let mut next = conv.bumped(self.clock.now_ms());
             next.last_customer_ms = message_ms;
             next.expire_ms = message_ms + self.conversation_ttl_ms;
             match self
@@ -391,7 +363,7 @@ impl Routing {
             if conv.first_response_ms.is_some() && !become_owner {
                 return Ok((conv, false));
             }
-            let mut next = self.bump(&conv);
+            let mut next = conv.bumped(self.clock.now_ms());
             if next.first_response_ms.is_none() {
                 next.first_response_ms = Some(message_ms.unwrap_or(next.updated_ms));
             }
@@ -421,14 +393,9 @@ impl Routing {
     ) -> Result<Conversation, RoutingError> {
         self.caller(org, agent).await?;
         let conv = self.store.conversation(org, id).await?;
-        if !conv.check_open(agent).map_err(refusal)? {
+        let Some((next, t)) = conv.open(agent, self.clock.now_ms()).map_err(refusal)? else {
             return Ok(conv);
-        }
-        let mut next = self.bump(&conv);
-        next.state = State::Open;
-        next.open_ms = Some(next.updated_ms);
-        next.offer_expire_ms = None;
-        let t = transition(&conv, &next, Actor::agent(agent), Cause::Opened, "");
+        };
         match self.commit(org, change(&conv, next, vec![t])).await? {
             Ok(c) => Ok(c),
             Err(_) => {
@@ -515,13 +482,12 @@ impl Routing {
                 ));
             }
         }
-        let mut next = self.bump(&conv);
+        let mut next = conv.bumped(self.clock.now_ms());
         // Picking is opening: assigned and opened in one step, no offer to time out.
         next.assign(agent.clone(), reservation.clone(), next.updated_ms, 0);
         next.state = State::Open;
         next.open_ms = Some(next.updated_ms);
-        let t = transition(
-            &conv,
+        let t = conv.transition_to(
             &next,
             Actor::agent(agent),
             Cause::Picked,
@@ -570,6 +536,8 @@ impl Routing {
         {
             return Ok(conv);
         }
+        // Who may close, checked before the form and the ticket rule (the same check again
+        // when the change is made below).
         conv.check_close(&caller).map_err(refusal)?;
         if let Some(campaign) = &conv.campaign_id
             && let Ok(campaign) = self.store.campaign(org, campaign).await
@@ -600,16 +568,9 @@ impl Routing {
                 "this conversation must be linked to a ticket before it is closed",
             ));
         }
-        let mut next = self.bump(&conv);
-        next.state = State::Closed;
-        next.end_ms = Some(next.updated_ms);
-        next.closed_by = Some(Actor::agent(agent));
-        next.close_note = note.to_string();
-        next.offer_expire_ms = None;
-        next.queue_ms = None;
-        next.waiting_agent = None;
-        next.owner_wait_until_ms = None;
-        let t = transition(&conv, &next, Actor::agent(agent), Cause::Closed, note);
+        let (next, t) = conv
+            .close(&caller, note, self.clock.now_ms())
+            .map_err(refusal)?;
         let mut c = change(&conv, next, vec![t]);
         c.release = conv.reservation_id.clone().zip(conv.assignee.clone());
         self.commit(org, c).await?.map_err(|_| stale())
@@ -624,20 +585,12 @@ impl Routing {
     ) -> Result<Conversation, RoutingError> {
         let caller = self.caller(org, agent).await?;
         let conv = self.store.conversation(org, id).await?;
-        if !caller.role.supervises() && conv.assignee.as_ref() != Some(agent) {
-            return Err(RoutingError::denied(
-                "only the agent that held it, an operator or an admin finalizes it",
-            ));
-        }
-        if conv.state != State::Expired {
-            return Err(refusal(Refusal::WrongState(conv.state)));
-        }
-        if conv.finalize_ms.is_some() {
+        let Some((next, t)) = conv
+            .finalize(&caller, self.clock.now_ms())
+            .map_err(refusal)?
+        else {
             return Ok(conv);
-        }
-        let mut next = self.bump(&conv);
-        next.finalize_ms = Some(next.updated_ms);
-        let t = transition(&conv, &next, Actor::agent(agent), Cause::Finalized, "");
+        };
         self.commit(org, change(&conv, next, vec![t]))
             .await?
             .map_err(|_| stale())
@@ -669,7 +622,7 @@ impl Routing {
             from_state: conv.state,
             created_ms: now,
         };
-        let mut next = self.bump(&conv);
+        let mut next = conv.bumped(self.clock.now_ms());
         next.transfer_count += 1;
         next.excluded_agents.clear();
         next.open_ms = None;
@@ -796,13 +749,7 @@ impl Routing {
                 ));
             }
         };
-        let t = transition(
-            &conv,
-            &next,
-            Actor::agent(actor),
-            Cause::Transferred,
-            reason,
-        );
+        let t = conv.transition_to(&next, Actor::agent(actor), Cause::Transferred, reason);
         let mut c = change(&conv, next, vec![t]);
         c.transfer = Some(transfer.clone());
         c.release = conv.reservation_id.clone().zip(conv.assignee.clone());
@@ -863,7 +810,7 @@ impl Routing {
         if !bad.is_empty() {
             return Err(RoutingError::InvalidArgument(bad));
         }
-        let mut next = self.bump(&conv);
+        let mut next = conv.bumped(self.clock.now_ms());
         for (k, v) in values {
             if v.is_empty() {
                 next.form_values.remove(k);
@@ -978,7 +925,7 @@ impl Routing {
             .due(&[State::Queued], C::OwnerWaitUntilMs, now, 100)
             .await?
         {
-            let mut next = self.bump(&conv);
+            let mut next = conv.bumped(self.clock.now_ms());
             next.owner_wait_until_ms = None;
             next.waiting_agent = None;
             if self
@@ -1007,13 +954,12 @@ impl Routing {
             )
             .await?
         {
-            let mut next = self.bump(&conv);
+            let mut next = conv.bumped(self.clock.now_ms());
             next.state = State::Expired;
             next.end_ms = Some(now);
             next.offer_expire_ms = None;
             next.owner_wait_until_ms = None;
-            let t = transition(
-                &conv,
+            let t = conv.transition_to(
                 &next,
                 Actor::system(),
                 Cause::Expired,

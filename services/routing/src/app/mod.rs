@@ -1,8 +1,10 @@
 //! Routing's application logic: the configuration model (one module per resource:
 //! organizations, agents, teams, channel_routing, campaigns, owners; `access` and `profiles`
 //! shared by them), the routing engine, the conversation lifecycle (`conversations`) and work
-//! items, over the store and the presence client. Transport-free: the gRPC adapter calls in with
-//! domain types.
+//! items, over the store, the presence client and the channel service (`channel`, a trait).
+//! Transport-free: the gRPC adapter calls in with domain types. What a conversation action
+//! changes is decided by pure functions of `domain::conversation` (open, close, finalize,
+//! take_back, assign); this layer reads, authorizes and commits.
 
 pub mod access;
 pub mod agents;

@@ -290,6 +290,106 @@ pub struct Transfer {
     pub created_ms: i64,
 }
 
+/// One transition to record (its sequence is assigned on write).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTransition {
+    pub from_state: Option<State>,
+    pub to_state: State,
+    pub from_agent: Option<AgentId>,
+    pub to_agent: Option<AgentId>,
+    pub to_team: Option<TeamId>,
+    pub actor: Actor,
+    pub cause: Cause,
+    pub detail: String,
+    pub decision_id: Option<String>,
+}
+
+/// What an action leaves: the conversation's next version and the transition to record.
+pub type Step = (Conversation, NewTransition);
+
+impl Conversation {
+    /// The next version of this conversation, changed at `now_ms`.
+    pub fn bumped(&self, now_ms: i64) -> Conversation {
+        let mut next = self.clone();
+        next.version += 1;
+        next.updated_ms = now_ms;
+        next
+    }
+
+    /// The transition from this version to `next`.
+    pub fn transition_to(
+        &self,
+        next: &Conversation,
+        actor: Actor,
+        cause: Cause,
+        detail: impl Into<String>,
+    ) -> NewTransition {
+        NewTransition {
+            from_state: Some(self.state),
+            to_state: next.state,
+            from_agent: self.assignee.clone(),
+            to_agent: next.assignee.clone(),
+            to_team: next.team_id.clone(),
+            actor,
+            cause,
+            detail: detail.into(),
+            decision_id: None,
+        }
+    }
+
+    /// The assignee opens its ASSIGNED conversation: OPEN, with no offer deadline. `None` when
+    /// it is already open for that agent (opening is idempotent).
+    pub fn open(&self, agent: &AgentId, now_ms: i64) -> Result<Option<Step>, Refusal> {
+        if !self.check_open(agent)? {
+            return Ok(None);
+        }
+        let mut next = self.bumped(now_ms);
+        next.state = State::Open;
+        next.open_ms = Some(now_ms);
+        next.offer_expire_ms = None;
+        let t = self.transition_to(&next, Actor::agent(agent), Cause::Opened, "");
+        Ok(Some((next, t)))
+    }
+
+    /// `caller` closes it with `note`: CLOSED, out of every queue (see [`Self::check_close`]
+    /// for who may). The slot it held is the caller's to release.
+    pub fn close(&self, caller: &Caller, note: &str, now_ms: i64) -> Result<Step, Refusal> {
+        self.check_close(caller)?;
+        let actor = Actor::agent(&caller.agent_id);
+        let mut next = self.bumped(now_ms);
+        next.state = State::Closed;
+        next.end_ms = Some(now_ms);
+        next.closed_by = Some(actor.clone());
+        next.close_note = note.to_string();
+        next.offer_expire_ms = None;
+        next.queue_ms = None;
+        next.waiting_agent = None;
+        next.owner_wait_until_ms = None;
+        let t = self.transition_to(&next, actor, Cause::Closed, note);
+        Ok((next, t))
+    }
+
+    /// The agent that held it, an operator or an admin finalizes an EXPIRED conversation (it
+    /// leaves the Expired list). `None` when it already was.
+    pub fn finalize(&self, caller: &Caller, now_ms: i64) -> Result<Option<Step>, Refusal> {
+        if !caller.role.supervises() && self.assignee.as_ref() != Some(&caller.agent_id) {
+            return Err(Refusal::NotAllowed(
+                "only the agent that held it, an operator or an admin finalizes it",
+            ));
+        }
+        if self.state != State::Expired {
+            return Err(Refusal::WrongState(self.state));
+        }
+        if self.finalize_ms.is_some() {
+            return Ok(None);
+        }
+        let mut next = self.bumped(now_ms);
+        next.finalize_ms = Some(now_ms);
+        let t = self.transition_to(&next, Actor::agent(&caller.agent_id), Cause::Finalized, "");
+        Ok(Some((next, t)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,6 +516,106 @@ mod tests {
         assert_eq!(
             conversation(State::Queued, None).check_open(&ana),
             Err(Refusal::WrongState(State::Queued))
+        );
+    }
+
+    fn caller(agent: &AgentId, role: Role) -> Caller {
+        Caller {
+            agent_id: agent.clone(),
+            role,
+        }
+    }
+
+    #[test]
+    fn open_is_for_the_assignee_and_idempotent() {
+        let ana = AgentId::generate();
+        let beto = AgentId::generate();
+        let mut c = conversation(State::Assigned, Some(&ana));
+        c.offer_expire_ms = Some(50);
+        let (next, t) = c.open(&ana, 10).expect("opens").expect("a change");
+        assert_eq!(
+            (next.state, next.open_ms, next.offer_expire_ms),
+            (State::Open, Some(10), None)
+        );
+        assert_eq!((next.version, next.updated_ms), (c.version + 1, 10));
+        assert_eq!(
+            (t.from_state, t.to_state, t.cause),
+            (Some(State::Assigned), State::Open, Cause::Opened)
+        );
+        assert_eq!(
+            next.open(&ana, 20),
+            Ok(None),
+            "opening an open conversation changes nothing"
+        );
+        assert_eq!(c.open(&beto, 10), Err(Refusal::NotAssignee));
+        let queued = conversation(State::Queued, None);
+        assert_eq!(
+            queued.open(&ana, 10),
+            Err(Refusal::WrongState(State::Queued))
+        );
+    }
+
+    #[test]
+    fn close_takes_it_out_of_every_queue_and_records_who() {
+        let ana = AgentId::generate();
+        let mut c = conversation(State::Open, Some(&ana));
+        c.queue_ms = Some(1);
+        c.waiting_agent = Some(ana.clone());
+        let (next, t) = c
+            .close(&caller(&ana, Role::Agent), "resuelto", 30)
+            .expect("closes");
+        assert_eq!(next.state, State::Closed);
+        assert_eq!(
+            (next.end_ms, next.queue_ms, next.waiting_agent.as_ref()),
+            (Some(30), None, None)
+        );
+        assert_eq!(
+            next.closed_by.as_ref().map(|a| a.id.as_str()),
+            Some(ana.as_str())
+        );
+        assert_eq!(
+            (t.to_state, t.cause, t.detail.as_str()),
+            (State::Closed, Cause::Closed, "resuelto")
+        );
+        let other = AgentId::generate();
+        assert!(matches!(
+            c.close(&caller(&other, Role::Operator), "", 30),
+            Err(Refusal::NotAllowed(_))
+        ));
+        assert!(
+            c.close(&caller(&other, Role::Admin), "", 30).is_ok(),
+            "an admin closes any active one"
+        );
+        let assigned = conversation(State::Assigned, Some(&ana));
+        assert_eq!(
+            assigned.close(&caller(&ana, Role::Agent), "", 30),
+            Err(Refusal::WrongState(State::Assigned))
+        );
+    }
+
+    #[test]
+    fn finalize_only_expired_once() {
+        let ana = AgentId::generate();
+        let c = conversation(State::Expired, Some(&ana));
+        let (next, t) = c
+            .finalize(&caller(&ana, Role::Agent), 40)
+            .expect("ok")
+            .expect("a change");
+        assert_eq!(
+            (next.finalize_ms, t.cause, t.to_state),
+            (Some(40), Cause::Finalized, State::Expired)
+        );
+        assert_eq!(next.finalize(&caller(&ana, Role::Agent), 50), Ok(None));
+        let other = AgentId::generate();
+        assert!(matches!(
+            c.finalize(&caller(&other, Role::Agent), 40),
+            Err(Refusal::NotAllowed(_))
+        ));
+        assert!(c.finalize(&caller(&other, Role::Operator), 40).is_ok());
+        let open = conversation(State::Open, Some(&ana));
+        assert_eq!(
+            open.finalize(&caller(&ana, Role::Agent), 40),
+            Err(Refusal::WrongState(State::Open))
         );
     }
 }

@@ -11,6 +11,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use switchboard_proto::routing::v1::{AgentChange, AgentChanged};
+use switchboard_runtime::tenancy::of_org;
 use switchboard_runtime::{
     ids::{AgentId, ChannelAccountId, OrganizationId, TeamId},
     paging::{Page, Paged},
@@ -197,8 +198,7 @@ impl Store {
         org: &OrganizationId,
         subject: &str,
     ) -> Result<Agent, RoutingError> {
-        let row = e::agents::Entity::find()
-            .filter(e::agents::Column::OrganizationId.eq(org.as_str()))
+        let row = of_org::<e::agents::Entity>(org)
             .filter(e::agents::Column::AuthSubject.eq(subject))
             .filter(e::agents::Column::Disabled.eq(false))
             .one(&self.db)
@@ -215,8 +215,7 @@ impl Store {
         filter: &AgentFilter,
         page: &Page,
     ) -> Result<(Paged<Agent>, u64), RoutingError> {
-        let mut query =
-            e::agents::Entity::find().filter(e::agents::Column::OrganizationId.eq(org.as_str()));
+        let mut query = of_org::<e::agents::Entity>(org);
         if !filter.include_disabled {
             query = query.filter(e::agents::Column::Disabled.eq(false));
         }
@@ -256,8 +255,7 @@ impl Store {
         &self,
         org: &OrganizationId,
     ) -> Result<BTreeMap<String, Vec<TeamId>>, RoutingError> {
-        let rows = e::team_members::Entity::find()
-            .filter(e::team_members::Column::OrganizationId.eq(org.as_str()))
+        let rows = of_org::<e::team_members::Entity>(org)
             .order_by_asc(e::team_members::Column::TeamId)
             .all(&self.db)
             .await?;
@@ -276,15 +274,13 @@ impl Store {
         &self,
         org: &OrganizationId,
     ) -> Result<Vec<(Agent, Vec<ChannelAccountId>)>, RoutingError> {
-        let rows = e::agents::Entity::find()
-            .filter(e::agents::Column::OrganizationId.eq(org.as_str()))
+        let rows = of_org::<e::agents::Entity>(org)
             .filter(e::agents::Column::Disabled.eq(false))
             .order_by_asc(e::agents::Column::Id)
             .all(&self.db)
             .await?;
         let teams = self.memberships_by_agent(org).await?;
-        let links = e::channel_account_links::Entity::find()
-            .filter(e::channel_account_links::Column::OrganizationId.eq(org.as_str()))
+        let links = of_org::<e::channel_account_links::Entity>(org)
             .all(&self.db)
             .await?;
         let mut accounts_of: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -341,8 +337,7 @@ async fn enabled_admins(
     txn: &DatabaseTransaction,
     org: &OrganizationId,
 ) -> Result<u64, RoutingError> {
-    Ok(e::agents::Entity::find()
-        .filter(e::agents::Column::OrganizationId.eq(org.as_str()))
+    Ok(of_org::<e::agents::Entity>(org)
         .filter(e::agents::Column::Role.eq(Role::Admin.as_str()))
         .filter(e::agents::Column::Disabled.eq(false))
         .count(txn)

@@ -5,6 +5,7 @@ use sea_orm::{
     TransactionTrait,
 };
 use switchboard_proto::routing::v1::{CampaignChange, CampaignChanged};
+use switchboard_runtime::tenancy::of_org;
 use switchboard_runtime::{
     ids::{ChannelAccountId, OrganizationId},
     paging::{Keyset, Page, Paged},
@@ -153,8 +154,7 @@ impl Store {
         include_archived: bool,
         page: &Page,
     ) -> Result<(Paged<Campaign>, u64), RoutingError> {
-        let mut query = e::campaigns::Entity::find()
-            .filter(e::campaigns::Column::OrganizationId.eq(org.as_str()));
+        let mut query = of_org::<e::campaigns::Entity>(org);
         if let Some(account) = account {
             query = query.filter(e::campaigns::Column::ChannelAccountId.eq(account.as_str()));
         }

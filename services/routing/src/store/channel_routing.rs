@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use switchboard_proto::routing::v1::ChannelAccountChanged;
 use switchboard_runtime::ids::{AgentId, ChannelAccountId, OrganizationId, TeamId};
+use switchboard_runtime::tenancy::of_org;
 
 use super::{Store, directory::parse_id, entities as e, events::event};
 use crate::{domain::config::ChannelAccountRouting, error::RoutingError};
@@ -20,8 +21,7 @@ impl Store {
         let routing = self.channel_account_routing(org, account).await?;
         let mut agents: BTreeSet<AgentId> = routing.linked_agent_ids.into_iter().collect();
         if !routing.linked_team_ids.is_empty() {
-            let rows = e::team_members::Entity::find()
-                .filter(e::team_members::Column::OrganizationId.eq(org.as_str()))
+            let rows = of_org::<e::team_members::Entity>(org)
                 .filter(
                     e::team_members::Column::TeamId
                         .is_in(routing.linked_team_ids.iter().map(TeamId::as_str)),

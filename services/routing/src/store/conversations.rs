@@ -8,6 +8,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait, sea_query::OnConflict,
 };
+use switchboard_runtime::tenancy::{of_org, secure_find};
 use switchboard_runtime::{
     errors::is_unique_violation,
     ids::{AgentId, ContactId, ConversationId, OrganizationId, ReservationId, TeamId},
@@ -23,25 +24,13 @@ use super::{
 use crate::{
     domain::{
         config::{ContactOwner, Target},
-        conversation::{Actor, Cause, Conversation, State, Transfer, Transition},
+        conversation::{Cause, Conversation, State, Transfer, Transition},
         decision::Decision,
     },
     error::RoutingError,
 };
 
-/// One transition to record (its sequence is assigned on write).
-#[derive(Debug, Clone)]
-pub struct NewTransition {
-    pub from_state: Option<State>,
-    pub to_state: State,
-    pub from_agent: Option<AgentId>,
-    pub to_agent: Option<AgentId>,
-    pub to_team: Option<TeamId>,
-    pub actor: Actor,
-    pub cause: Cause,
-    pub detail: String,
-    pub decision_id: Option<String>,
-}
+pub use crate::domain::conversation::NewTransition;
 
 /// A change of one conversation and its records.
 #[derive(Debug, Clone)]
@@ -265,8 +254,7 @@ impl Store {
         org: &OrganizationId,
         id: &ConversationId,
     ) -> Result<Conversation, RoutingError> {
-        let row = e::conversations::Entity::find_by_id(id.as_str())
-            .filter(e::conversations::Column::OrganizationId.eq(org.as_str()))
+        let row = secure_find::<e::conversations::Entity, _>(org, id.as_str())
             .one(&self.db)
             .await?
             .ok_or_else(|| RoutingError::not_found("conversation", id))?;
@@ -673,8 +661,7 @@ impl Store {
         org: &OrganizationId,
         ids: &[String],
     ) -> Result<Vec<Conversation>, RoutingError> {
-        let rows = e::conversations::Entity::find()
-            .filter(e::conversations::Column::OrganizationId.eq(org.as_str()))
+        let rows = of_org::<e::conversations::Entity>(org)
             .filter(e::conversations::Column::Id.is_in(ids.iter().map(String::as_str)))
             .all(&self.db)
             .await?;

@@ -4,10 +4,11 @@
 
 use std::collections::BTreeSet;
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder};
 use switchboard_runtime::ids::{
     AgentId, CampaignId, ChannelAccountId, ContactId, OrganizationId, TeamId,
 };
+use switchboard_runtime::tenancy::{of_org, secure_find};
 
 use super::{Store, entities as e};
 use crate::{
@@ -121,8 +122,7 @@ impl Store {
         org: &OrganizationId,
         id: &AgentId,
     ) -> Result<Agent, RoutingError> {
-        let row = e::agents::Entity::find_by_id(id.as_str())
-            .filter(e::agents::Column::OrganizationId.eq(org.as_str()))
+        let row = secure_find::<e::agents::Entity, _>(org, id.as_str())
             .one(conn)
             .await?
             .ok_or_else(|| RoutingError::not_found("agent", id))?;
@@ -140,8 +140,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(Default::default());
         }
-        let rows = e::agents::Entity::find()
-            .filter(e::agents::Column::OrganizationId.eq(org.as_str()))
+        let rows = of_org::<e::agents::Entity>(org)
             .filter(e::agents::Column::Id.is_in(ids.iter().copied()))
             .all(&self.db)
             .await?;
@@ -163,8 +162,7 @@ impl Store {
         org: &OrganizationId,
         agent: &AgentId,
     ) -> Result<Vec<TeamId>, RoutingError> {
-        let rows = e::team_members::Entity::find()
-            .filter(e::team_members::Column::OrganizationId.eq(org.as_str()))
+        let rows = of_org::<e::team_members::Entity>(org)
             .filter(e::team_members::Column::AgentId.eq(agent.as_str()))
             .order_by_asc(e::team_members::Column::TeamId)
             .all(conn)
@@ -180,8 +178,7 @@ impl Store {
         org: &OrganizationId,
         team: &TeamId,
     ) -> Result<Vec<AgentId>, RoutingError> {
-        let rows = e::team_members::Entity::find()
-            .filter(e::team_members::Column::OrganizationId.eq(org.as_str()))
+        let rows = of_org::<e::team_members::Entity>(org)
             .filter(e::team_members::Column::TeamId.eq(team.as_str()))
             .order_by_asc(e::team_members::Column::AgentId)
             .all(&self.db)
@@ -193,8 +190,7 @@ impl Store {
 
     /// One team.
     pub async fn team(&self, org: &OrganizationId, id: &TeamId) -> Result<Team, RoutingError> {
-        let row = e::teams::Entity::find_by_id(id.as_str())
-            .filter(e::teams::Column::OrganizationId.eq(org.as_str()))
+        let row = secure_find::<e::teams::Entity, _>(org, id.as_str())
             .one(&self.db)
             .await?
             .ok_or_else(|| RoutingError::not_found("team", id))?;
@@ -211,8 +207,7 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = e::teams::Entity::find()
-            .filter(e::teams::Column::OrganizationId.eq(org.as_str()))
+        let rows = of_org::<e::teams::Entity>(org)
             .filter(e::teams::Column::Id.is_in(ids.iter().map(|t| t.as_str())))
             .all(&self.db)
             .await?;
@@ -221,8 +216,7 @@ impl Store {
 
     /// Every team of the organization, by name.
     pub async fn all_teams(&self, org: &OrganizationId) -> Result<Vec<Team>, RoutingError> {
-        let rows = e::teams::Entity::find()
-            .filter(e::teams::Column::OrganizationId.eq(org.as_str()))
+        let rows = of_org::<e::teams::Entity>(org)
             .order_by_asc(e::teams::Column::Name)
             .all(&self.db)
             .await?;
@@ -235,13 +229,11 @@ impl Store {
         org: &OrganizationId,
         account: &ChannelAccountId,
     ) -> Result<ChannelAccountRouting, RoutingError> {
-        let row = e::channel_accounts::Entity::find()
-            .filter(e::channel_accounts::Column::OrganizationId.eq(org.as_str()))
+        let row = of_org::<e::channel_accounts::Entity>(org)
             .filter(e::channel_accounts::Column::ChannelAccountId.eq(account.as_str()))
             .one(&self.db)
             .await?;
-        let links = e::channel_account_links::Entity::find()
-            .filter(e::channel_account_links::Column::OrganizationId.eq(org.as_str()))
+        let links = of_org::<e::channel_account_links::Entity>(org)
             .filter(e::channel_account_links::Column::ChannelAccountId.eq(account.as_str()))
             .order_by_asc(e::channel_account_links::Column::TargetId)
             .all(&self.db)
@@ -278,8 +270,7 @@ impl Store {
         let teams = self.agent_team_ids(org, agent).await?;
         let mut targets: Vec<String> = teams.iter().map(ToString::to_string).collect();
         targets.push(agent.to_string());
-        let rows = e::channel_account_links::Entity::find()
-            .filter(e::channel_account_links::Column::OrganizationId.eq(org.as_str()))
+        let rows = of_org::<e::channel_account_links::Entity>(org)
             .filter(e::channel_account_links::Column::TargetId.is_in(targets))
             .all(&self.db)
             .await?;
@@ -295,8 +286,7 @@ impl Store {
         org: &OrganizationId,
         id: &CampaignId,
     ) -> Result<Campaign, RoutingError> {
-        let row = e::campaigns::Entity::find_by_id(id.as_str())
-            .filter(e::campaigns::Column::OrganizationId.eq(org.as_str()))
+        let row = secure_find::<e::campaigns::Entity, _>(org, id.as_str())
             .one(&self.db)
             .await?
             .ok_or_else(|| RoutingError::not_found("campaign", id))?;
@@ -309,8 +299,7 @@ impl Store {
         org: &OrganizationId,
         contact: &ContactId,
     ) -> Result<Vec<ContactOwner>, RoutingError> {
-        let rows = e::contact_owners::Entity::find()
-            .filter(e::contact_owners::Column::OrganizationId.eq(org.as_str()))
+        let rows = of_org::<e::contact_owners::Entity>(org)
             .filter(e::contact_owners::Column::ContactId.eq(contact.as_str()))
             .order_by_asc(e::contact_owners::Column::CreatedMs)
             .order_by_asc(e::contact_owners::Column::AgentId)

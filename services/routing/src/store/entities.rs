@@ -355,3 +355,19 @@ pub mod pending_releases {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+switchboard_runtime::tenant!(
+    agents,
+    teams,
+    team_members,
+    channel_accounts,
+    channel_account_links,
+    campaigns,
+    contact_owners,
+    conversations,
+    conversation_transitions,
+    transfers,
+    routing_decisions,
+    work_items,
+    pending_releases,
+);

@@ -11,6 +11,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QuerySelect, TransactionTrait, sea_query::OnConflict,
 };
 use switchboard_proto::routing::v1::{TeamChange, TeamChanged};
+use switchboard_runtime::tenancy::{of_org, secure_find};
 use switchboard_runtime::{
     ids::{AgentId, ChannelAccountId, OrganizationId, TeamId},
     paging::{Keyset, Page, Paged},
@@ -256,8 +257,7 @@ impl Store {
             txn.rollback().await?;
             return Ok(());
         }
-        let exists = e::teams::Entity::find_by_id(team.as_str())
-            .filter(e::teams::Column::OrganizationId.eq(org.as_str()))
+        let exists = secure_find::<e::teams::Entity, _>(org, team.as_str())
             .one(&txn)
             .await?
             .is_some();
@@ -313,8 +313,7 @@ impl Store {
         account: Option<&ChannelAccountId>,
         page: &Page,
     ) -> Result<(Paged<Team>, u64), RoutingError> {
-        let mut query =
-            e::teams::Entity::find().filter(e::teams::Column::OrganizationId.eq(org.as_str()));
+        let mut query = of_org::<e::teams::Entity>(org);
         if let Some(account) = account {
             let linked: Vec<String> = e::channel_account_links::Entity::find()
                 .select_only()
@@ -328,10 +327,7 @@ impl Store {
             query = query.filter(e::teams::Column::Id.is_in(linked));
         }
         let rows = query.all(&self.db).await?;
-        let members = e::team_members::Entity::find()
-            .filter(e::team_members::Column::OrganizationId.eq(org.as_str()))
-            .all(&self.db)
-            .await?;
+        let members = of_org::<e::team_members::Entity>(org).all(&self.db).await?;
         let mut counts: BTreeMap<String, i32> = BTreeMap::new();
         for m in members {
             *counts.entry(m.team_id).or_default() += 1;
@@ -442,8 +438,7 @@ impl Store {
         of: &MembersOf,
         page: &Page,
     ) -> Result<(Paged<Membership>, u64), RoutingError> {
-        let mut query = e::team_members::Entity::find()
-            .filter(e::team_members::Column::OrganizationId.eq(org.as_str()));
+        let mut query = of_org::<e::team_members::Entity>(org);
         query = match of {
             MembersOf::Team(t) => query.filter(e::team_members::Column::TeamId.eq(t.as_str())),
             MembersOf::Agent(a) => query.filter(e::team_members::Column::AgentId.eq(a.as_str())),
@@ -473,8 +468,7 @@ async fn team_use(
     org: &OrganizationId,
     team: &TeamId,
 ) -> Result<Option<&'static str>, RoutingError> {
-    let defaults = e::channel_accounts::Entity::find()
-        .filter(e::channel_accounts::Column::OrganizationId.eq(org.as_str()))
+    let defaults = of_org::<e::channel_accounts::Entity>(org)
         .filter(
             e::channel_accounts::Column::DefaultTargetKind.eq(Target::Team(team.clone()).kind()),
         )
@@ -484,8 +478,7 @@ async fn team_use(
     if defaults > 0 {
         return Ok(Some("it is a channel account's default target"));
     }
-    let campaigns = e::campaigns::Entity::find()
-        .filter(e::campaigns::Column::OrganizationId.eq(org.as_str()))
+    let campaigns = of_org::<e::campaigns::Entity>(org)
         .filter(e::campaigns::Column::Archived.eq(false))
         .filter(e::campaigns::Column::HumanTargetKind.eq("team"))
         .filter(e::campaigns::Column::HumanTargetId.eq(team.as_str()))
@@ -494,8 +487,7 @@ async fn team_use(
     if campaigns > 0 {
         return Ok(Some("it is a campaign's human target"));
     }
-    let queued = e::conversations::Entity::find()
-        .filter(e::conversations::Column::OrganizationId.eq(org.as_str()))
+    let queued = of_org::<e::conversations::Entity>(org)
         .filter(e::conversations::Column::State.eq("queued"))
         .filter(e::conversations::Column::TeamId.eq(team.as_str()))
         .count(txn)

@@ -5,6 +5,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, TransactionTrait,
 };
+use switchboard_runtime::tenancy::{of_org, secure_find};
 use switchboard_runtime::{
     ids::{AgentId, OrganizationId, ReservationId, TeamId, WorkItemId},
     outbox::{self, NewEvent},
@@ -202,8 +203,7 @@ impl Store {
         org: &OrganizationId,
         id: &WorkItemId,
     ) -> Result<WorkItem, RoutingError> {
-        let row = w::Entity::find_by_id(id.as_str())
-            .filter(w::Column::OrganizationId.eq(org.as_str()))
+        let row = secure_find::<w::Entity, _>(org, id.as_str())
             .one(&self.db)
             .await?
             .ok_or_else(|| RoutingError::not_found("work item", id))?;
@@ -217,7 +217,7 @@ impl Store {
         f: &WorkItemFilter,
         page: Page,
     ) -> Result<(Paged<WorkItem>, u64), RoutingError> {
-        let mut q = w::Entity::find().filter(w::Column::OrganizationId.eq(org.as_str()));
+        let mut q = of_org::<w::Entity>(org);
         if !f.states.is_empty() {
             q = q.filter(w::Column::State.is_in(f.states.iter().map(|s| s.as_str())));
         }
@@ -263,8 +263,7 @@ impl Store {
                     .add(w::Column::TargetId.is_in(teams.iter().map(|t| t.as_str()))),
             );
         }
-        let rows = w::Entity::find()
-            .filter(w::Column::OrganizationId.eq(org.as_str()))
+        let rows = of_org::<w::Entity>(org)
             .filter(w::Column::State.eq(WorkState::Queued.as_str()))
             .filter(target)
             .order_by_desc(w::Column::Priority)
@@ -281,8 +280,7 @@ impl Store {
         &self,
         org: &OrganizationId,
     ) -> Result<Vec<(AgentId, ReservationId, String)>, RoutingError> {
-        let rows = w::Entity::find()
-            .filter(w::Column::OrganizationId.eq(org.as_str()))
+        let rows = of_org::<w::Entity>(org)
             .filter(
                 w::Column::State
                     .is_in([WorkState::Assigned.as_str(), WorkState::Accepted.as_str()]),
