@@ -2,6 +2,8 @@
 //! Presence is where capacity is enforced atomically; routing's database is the truth about
 //! who holds what.
 
+use std::sync::Arc;
+
 use switchboard_proto::{
     common::v1::AgentStatus,
     presence::v1::{self as pb, presence_service_client::PresenceServiceClient},
@@ -63,10 +65,48 @@ pub enum Slot {
     AgentNotLinked,
 }
 
-/// The presence client.
-#[derive(Clone)]
-pub struct PresenceClient {
-    endpoints: Endpoints,
+/// Presence as routing's logic needs it: one reservation attempt, releases, profiles,
+/// rebuilds and statuses. The gRPC client implements it; a fake does in unit tests.
+#[async_trait::async_trait]
+pub trait PresenceApi: Send + Sync {
+    async fn reserve_once(
+        &self,
+        req: &SlotRequest<'_>,
+        exclude: &[AgentId],
+    ) -> Result<(Slot, Vec<Candidate>), RoutingError>;
+
+    /// Frees a slot; true when this call freed it, false when it was already free.
+    async fn release(
+        &self,
+        org: &OrganizationId,
+        reservation: &ReservationId,
+    ) -> Result<bool, RoutingError>;
+
+    /// Creates or replaces an agent's profile in presence.
+    async fn sync_agent(
+        &self,
+        org: &OrganizationId,
+        profile: &AgentProfile,
+    ) -> Result<(), RoutingError>;
+
+    /// Forgets an agent (disabled).
+    async fn remove_agent(&self, org: &OrganizationId, agent: &AgentId)
+    -> Result<(), RoutingError>;
+
+    /// Restores presence's loads from routing's holdings after a store loss.
+    async fn rebuild(
+        &self,
+        org: &OrganizationId,
+        agents: Vec<(AgentProfile, Vec<(ReservationId, String)>)>,
+        snapshot_ms: i64,
+    ) -> Result<(), RoutingError>;
+
+    /// The statuses of some agents, for "is the owner available" explanations.
+    async fn statuses(
+        &self,
+        org: &OrganizationId,
+        agents: &[AgentId],
+    ) -> Result<Vec<(String, &'static str, i32, i32)>, RoutingError>;
 }
 
 /// Presence's answer as routing's error, read back through the shared error table: a reason
@@ -92,7 +132,20 @@ fn status_name(status: i32) -> &'static str {
     }
 }
 
-impl PresenceClient {
+/// Routing's presence client: the one "reserve an agent" path (exclusions steer, never
+/// strand) over a [`PresenceApi`], and the rest of that API as it is.
+#[derive(Clone)]
+pub struct PresenceClient {
+    api: Arc<dyn PresenceApi>,
+}
+
+/// [`PresenceApi`] over gRPC.
+#[derive(Clone)]
+pub struct GrpcPresence {
+    endpoints: Endpoints,
+}
+
+impl GrpcPresence {
     pub fn new(endpoints: Endpoints) -> Self {
         Self { endpoints }
     }
@@ -104,30 +157,22 @@ impl PresenceClient {
             .map_err(|e| RoutingError::Unavailable(format!("presence: {e}")))
     }
 
-    /// Takes a slot atomically; the candidates presence saw come back for the decision record.
-    ///
-    /// `exclude` steers, it never strands: the agents in it are passed over while someone else
-    /// can take the slot, and asked again only when nobody else can (then their candidates say
-    /// `excluded` unless one of them was granted). Conversations and work items both reserve
-    /// through here, so neither can wait forever behind an exclusion.
-    pub async fn reserve(
-        &self,
-        req: SlotRequest<'_>,
-    ) -> Result<(Slot, Vec<Candidate>), RoutingError> {
-        let (slot, candidates) = self.reserve_once(&req, req.exclude).await?;
-        if req.exclude.is_empty() || matches!(slot, Slot::Granted { .. }) {
-            return Ok((slot, candidates));
+    fn profile_pb(p: &AgentProfile) -> pb::AgentProfile {
+        pb::AgentProfile {
+            agent_id: p.agent_id.to_string(),
+            capacity: p.capacity,
+            team_ids: p.team_ids.iter().map(ToString::to_string).collect(),
+            channel_account_ids: p
+                .channel_account_ids
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
         }
-        let (slot, mut candidates) = self.reserve_once(&req, &[]).await?;
-        for c in &mut candidates {
-            let granted = matches!(&slot, Slot::Granted { agent } if agent.as_str() == c.agent_id);
-            if !granted && req.exclude.iter().any(|a| a.as_str() == c.agent_id) {
-                c.verdict = Verdict::Excluded.as_str().into();
-            }
-        }
-        Ok((slot, candidates))
     }
+}
 
+#[async_trait::async_trait]
+impl PresenceApi for GrpcPresence {
     async fn reserve_once(
         &self,
         req: &SlotRequest<'_>,
@@ -224,7 +269,7 @@ impl PresenceClient {
     }
 
     /// Frees a slot; true when this call freed it, false when it was already free.
-    pub async fn release(
+    async fn release(
         &self,
         org: &OrganizationId,
         reservation: &ReservationId,
@@ -241,21 +286,8 @@ impl PresenceClient {
         Ok(response.into_inner().released)
     }
 
-    fn profile_pb(p: &AgentProfile) -> pb::AgentProfile {
-        pb::AgentProfile {
-            agent_id: p.agent_id.to_string(),
-            capacity: p.capacity,
-            team_ids: p.team_ids.iter().map(ToString::to_string).collect(),
-            channel_account_ids: p
-                .channel_account_ids
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
-        }
-    }
-
     /// Creates or replaces an agent's profile in presence.
-    pub async fn sync_agent(
+    async fn sync_agent(
         &self,
         org: &OrganizationId,
         profile: &AgentProfile,
@@ -272,7 +304,7 @@ impl PresenceClient {
     }
 
     /// Forgets an agent (disabled).
-    pub async fn remove_agent(
+    async fn remove_agent(
         &self,
         org: &OrganizationId,
         agent: &AgentId,
@@ -289,7 +321,7 @@ impl PresenceClient {
     }
 
     /// Restores presence's loads from routing's holdings after a store loss.
-    pub async fn rebuild(
+    async fn rebuild(
         &self,
         org: &OrganizationId,
         agents: Vec<(AgentProfile, Vec<(ReservationId, String)>)>,
@@ -326,7 +358,7 @@ impl PresenceClient {
     }
 
     /// The statuses of some agents, for "is the owner available" explanations.
-    pub async fn statuses(
+    async fn statuses(
         &self,
         org: &OrganizationId,
         agents: &[AgentId],
@@ -346,6 +378,83 @@ impl PresenceClient {
             .into_iter()
             .map(|p| (p.agent_id, status_name(p.status), p.load, p.capacity))
             .collect())
+    }
+}
+
+impl PresenceClient {
+    /// The client of the presence service at `endpoints`.
+    pub fn new(endpoints: Endpoints) -> Self {
+        Self::over(Arc::new(GrpcPresence { endpoints }))
+    }
+
+    /// A client over any [`PresenceApi`] (a fake in unit tests).
+    pub fn over(api: Arc<dyn PresenceApi>) -> Self {
+        Self { api }
+    }
+
+    /// Takes a slot atomically; the candidates presence saw come back for the decision record.
+    ///
+    /// `exclude` steers, it never strands: the agents in it are passed over while someone else
+    /// can take the slot, and asked again only when nobody else can (then their candidates say
+    /// `excluded` unless one of them was granted). Conversations and work items both reserve
+    /// through here, so neither can wait forever behind an exclusion.
+    pub async fn reserve(
+        &self,
+        req: SlotRequest<'_>,
+    ) -> Result<(Slot, Vec<Candidate>), RoutingError> {
+        let (slot, candidates) = self.api.reserve_once(&req, req.exclude).await?;
+        if req.exclude.is_empty() || matches!(slot, Slot::Granted { .. }) {
+            return Ok((slot, candidates));
+        }
+        let (slot, mut candidates) = self.api.reserve_once(&req, &[]).await?;
+        for c in &mut candidates {
+            let granted = matches!(&slot, Slot::Granted { agent } if agent.as_str() == c.agent_id);
+            if !granted && req.exclude.iter().any(|a| a.as_str() == c.agent_id) {
+                c.verdict = Verdict::Excluded.as_str().into();
+            }
+        }
+        Ok((slot, candidates))
+    }
+
+    pub async fn release(
+        &self,
+        org: &OrganizationId,
+        reservation: &ReservationId,
+    ) -> Result<bool, RoutingError> {
+        self.api.release(org, reservation).await
+    }
+
+    pub async fn sync_agent(
+        &self,
+        org: &OrganizationId,
+        profile: &AgentProfile,
+    ) -> Result<(), RoutingError> {
+        self.api.sync_agent(org, profile).await
+    }
+
+    pub async fn remove_agent(
+        &self,
+        org: &OrganizationId,
+        agent: &AgentId,
+    ) -> Result<(), RoutingError> {
+        self.api.remove_agent(org, agent).await
+    }
+
+    pub async fn rebuild(
+        &self,
+        org: &OrganizationId,
+        agents: Vec<(AgentProfile, Vec<(ReservationId, String)>)>,
+        snapshot_ms: i64,
+    ) -> Result<(), RoutingError> {
+        self.api.rebuild(org, agents, snapshot_ms).await
+    }
+
+    pub async fn statuses(
+        &self,
+        org: &OrganizationId,
+        agents: &[AgentId],
+    ) -> Result<Vec<(String, &'static str, i32, i32)>, RoutingError> {
+        self.api.statuses(org, agents).await
     }
 }
 
@@ -375,5 +484,155 @@ mod tests {
         let worded = tonic::Status::unavailable("presence is rebuilding");
         let err = from_presence(worded);
         assert!(matches!(err, RoutingError::Unavailable(_)), "{err:?}");
+    }
+
+    /// Presence with some members, each able to take the slot; grants the first one not
+    /// excluded, and records the exclusions of every attempt.
+    struct Members {
+        agents: Vec<AgentId>,
+        attempts: std::sync::Mutex<Vec<Vec<AgentId>>>,
+    }
+
+    #[async_trait::async_trait]
+    impl PresenceApi for Members {
+        async fn reserve_once(
+            &self,
+            _req: &SlotRequest<'_>,
+            exclude: &[AgentId],
+        ) -> Result<(Slot, Vec<Candidate>), RoutingError> {
+            self.attempts.lock().expect("lock").push(exclude.to_vec());
+            let granted = self.agents.iter().find(|a| !exclude.contains(a)).cloned();
+            let candidates = self
+                .agents
+                .iter()
+                .map(|a| Candidate {
+                    agent_id: a.to_string(),
+                    name: String::new(),
+                    status: "available".into(),
+                    load: 0,
+                    capacity: 3,
+                    last_assignment_ms: None,
+                    verdict: if Some(a) == granted.as_ref() {
+                        Verdict::Eligible
+                    } else {
+                        Verdict::Outranked
+                    }
+                    .as_str()
+                    .into(),
+                })
+                .collect();
+            Ok((
+                granted.map_or(Slot::NoAgentAvailable, |agent| Slot::Granted { agent }),
+                candidates,
+            ))
+        }
+        async fn release(
+            &self,
+            _: &OrganizationId,
+            _: &ReservationId,
+        ) -> Result<bool, RoutingError> {
+            Ok(true)
+        }
+        async fn sync_agent(
+            &self,
+            _: &OrganizationId,
+            _: &AgentProfile,
+        ) -> Result<(), RoutingError> {
+            Ok(())
+        }
+        async fn remove_agent(&self, _: &OrganizationId, _: &AgentId) -> Result<(), RoutingError> {
+            Ok(())
+        }
+        async fn rebuild(
+            &self,
+            _: &OrganizationId,
+            _: Vec<(AgentProfile, Vec<(ReservationId, String)>)>,
+            _: i64,
+        ) -> Result<(), RoutingError> {
+            Ok(())
+        }
+        async fn statuses(
+            &self,
+            _: &OrganizationId,
+            _: &[AgentId],
+        ) -> Result<Vec<(String, &'static str, i32, i32)>, RoutingError> {
+            Ok(vec![])
+        }
+    }
+
+    async fn reserve_excluding(
+        agents: Vec<AgentId>,
+        exclude: &[AgentId],
+    ) -> ((Slot, Vec<Candidate>), Vec<Vec<AgentId>>) {
+        let members = Arc::new(Members {
+            agents,
+            attempts: Default::default(),
+        });
+        let client = PresenceClient::over(members.clone());
+        let (org, reservation, team) = (
+            OrganizationId::generate(),
+            ReservationId::generate(),
+            TeamId::generate(),
+        );
+        let got = client
+            .reserve(SlotRequest {
+                org: &org,
+                reservation: &reservation,
+                choose: Choose::InTeam {
+                    team,
+                    strategy: Strategy::LeastOpen,
+                },
+                channel_account: None,
+                exclude,
+                subject: "conv",
+            })
+            .await
+            .expect("reserve");
+        let attempts = members.attempts.lock().expect("lock").clone();
+        (got, attempts)
+    }
+
+    #[tokio::test]
+    async fn an_exclusion_steers_to_someone_else_while_someone_else_can_take_it() {
+        let (ana, beto) = (AgentId::generate(), AgentId::generate());
+        let ((slot, _), attempts) =
+            reserve_excluding(vec![ana.clone(), beto.clone()], std::slice::from_ref(&ana)).await;
+        assert!(matches!(slot, Slot::Granted { agent } if agent == beto));
+        assert_eq!(attempts, vec![vec![ana]], "one attempt, excluding Ana");
+    }
+
+    #[tokio::test]
+    async fn an_exclusion_never_strands_the_only_agent_who_can_take_it() {
+        let ana = AgentId::generate();
+        let ((slot, candidates), attempts) =
+            reserve_excluding(vec![ana.clone()], std::slice::from_ref(&ana)).await;
+        assert!(
+            matches!(&slot, Slot::Granted { agent } if *agent == ana),
+            "{slot:?}"
+        );
+        assert_eq!(
+            attempts,
+            vec![vec![ana.clone()], vec![]],
+            "asked again without exclusions"
+        );
+        assert_eq!(candidates[0].verdict, Verdict::Eligible.as_str());
+    }
+
+    #[tokio::test]
+    async fn an_excluded_agent_not_granted_is_named_excluded() {
+        let (ana, beto) = (AgentId::generate(), AgentId::generate());
+        // Nobody but Ana and Beto, both excluded: the second attempt grants Ana; Beto's
+        // candidate says why he was passed over.
+        let ((slot, candidates), _) = reserve_excluding(
+            vec![ana.clone(), beto.clone()],
+            &[ana.clone(), beto.clone()],
+        )
+        .await;
+        assert!(matches!(&slot, Slot::Granted { agent } if *agent == ana));
+        let beto_verdict = candidates
+            .iter()
+            .find(|c| c.agent_id == beto.as_str())
+            .map(|c| c.verdict.clone());
+        assert_eq!(beto_verdict.as_deref(), Some(Verdict::Excluded.as_str()));
     }
 }
