@@ -7,8 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use switchboard_proto::routing::v1::{AgentChange, AgentChanged};
 use switchboard_runtime::tenancy::of_org;
@@ -76,13 +76,16 @@ impl Store {
             .await
         {
             txn.rollback().await?;
-            if let Some(id) = idempotency::recall(&self.db, org, METHOD, request_id).await? {
-                return self.agent(org, &parse_id("agent id", &id)?).await;
-            }
-            return Err(taken(
-                err,
-                "an agent with this email or auth_subject already exists",
-            ));
+            let id = self
+                .refused_create(
+                    err,
+                    org,
+                    METHOD,
+                    request_id,
+                    "an agent with this email or auth_subject already exists".into(),
+                )
+                .await?;
+            return self.agent(org, &parse_id("agent id", &id)?).await;
         }
         let rows = agent
             .team_ids
@@ -90,24 +93,20 @@ impl Store {
             .map(|t| membership_row(org, t, &agent.id, agent.created_ms))
             .collect();
         insert_memberships(&txn, rows).await?;
-        if !idempotency::remember(
-            &txn,
-            org,
-            METHOD,
-            request_id,
-            agent.id.as_str(),
-            agent.created_ms,
-        )
-        .await?
+        let txn = match self
+            .remember_create(
+                txn,
+                org,
+                METHOD,
+                request_id,
+                agent.id.as_str(),
+                agent.created_ms,
+            )
+            .await?
         {
-            txn.rollback().await?;
-            let id = idempotency::recall(&self.db, org, METHOD, request_id)
-                .await?
-                .ok_or_else(|| {
-                    RoutingError::Storage(DbErr::Custom("idempotency key lost".into()))
-                })?;
-            return self.agent(org, &parse_id("agent id", &id)?).await;
-        }
+            Ok(txn) => txn,
+            Err(id) => return self.agent(org, &parse_id("agent id", &id)?).await,
+        };
         event(
             &txn,
             org,

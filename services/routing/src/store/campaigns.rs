@@ -1,8 +1,7 @@
 //! Campaigns: create, save and list. Writes leave an outbox event in the same transaction.
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
 };
 use switchboard_proto::routing::v1::{CampaignChange, CampaignChanged};
 use switchboard_runtime::tenancy::of_org;
@@ -56,32 +55,31 @@ impl Store {
             .await
         {
             txn.rollback().await?;
-            if let Some(id) = idempotency::recall(&self.db, org, METHOD, request_id).await? {
-                return self.campaign(org, &parse_id("campaign id", &id)?).await;
-            }
-            return Err(taken(
-                err,
-                format!("a campaign named {:?} already exists", campaign.name),
-            ));
-        }
-        if !idempotency::remember(
-            &txn,
-            org,
-            METHOD,
-            request_id,
-            campaign.id.as_str(),
-            campaign.created_ms,
-        )
-        .await?
-        {
-            txn.rollback().await?;
-            let id = idempotency::recall(&self.db, org, METHOD, request_id)
-                .await?
-                .ok_or_else(|| {
-                    RoutingError::Storage(DbErr::Custom("idempotency key lost".into()))
-                })?;
+            let id = self
+                .refused_create(
+                    err,
+                    org,
+                    METHOD,
+                    request_id,
+                    format!("a campaign named {:?} already exists", campaign.name),
+                )
+                .await?;
             return self.campaign(org, &parse_id("campaign id", &id)?).await;
         }
+        let txn = match self
+            .remember_create(
+                txn,
+                org,
+                METHOD,
+                request_id,
+                campaign.id.as_str(),
+                campaign.created_ms,
+            )
+            .await?
+        {
+            Ok(txn) => txn,
+            Err(id) => return self.campaign(org, &parse_id("campaign id", &id)?).await,
+        };
         event(
             &txn,
             org,

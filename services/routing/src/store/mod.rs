@@ -17,9 +17,10 @@ pub mod sweeps;
 pub mod teams;
 pub mod work_items;
 
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
 use switchboard_runtime::{
     errors::is_unique_violation,
+    ids::OrganizationId,
     outbox::RelayWaker,
     paging::{Dir, KeyPart, Page, Paged},
 };
@@ -36,6 +37,44 @@ pub struct Store {
 impl Store {
     pub fn new(db: DatabaseConnection, relay: RelayWaker) -> Self {
         Self { db, relay }
+    }
+
+    /// A create's insert was refused: the id a concurrent call with the same key made (it
+    /// won: answer with its row), or ALREADY_EXISTS `what` when a unique key is taken.
+    async fn refused_create(
+        &self,
+        err: DbErr,
+        org: &OrganizationId,
+        method: &str,
+        request_id: &str,
+        what: String,
+    ) -> Result<String, RoutingError> {
+        match idempotency::recall(&self.db, org, method, request_id).await? {
+            Some(id) => Ok(id),
+            None => Err(taken(err, what)),
+        }
+    }
+
+    /// Records a create's key in its transaction (the key and the row commit together, so a
+    /// retry finds either both or neither). `Err(id)` when a concurrent call with the key
+    /// recorded it first: the transaction is rolled back and `id` is what that call made.
+    async fn remember_create(
+        &self,
+        txn: DatabaseTransaction,
+        org: &OrganizationId,
+        method: &str,
+        request_id: &str,
+        id: &str,
+        now_ms: i64,
+    ) -> Result<Result<DatabaseTransaction, String>, RoutingError> {
+        if idempotency::remember(&txn, org, method, request_id, id, now_ms).await? {
+            return Ok(Ok(txn));
+        }
+        txn.rollback().await?;
+        idempotency::recall(&self.db, org, method, request_id)
+            .await?
+            .map(Err)
+            .ok_or_else(|| RoutingError::Storage(DbErr::Custom("idempotency key lost".into())))
     }
 }
 

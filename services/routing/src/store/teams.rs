@@ -149,37 +149,36 @@ impl Store {
             .await
         {
             txn.rollback().await?;
-            if let Some(id) = idempotency::recall(&self.db, org, METHOD, request_id).await? {
-                return self.team(org, &parse_id("team id", &id)?).await;
-            }
-            return Err(taken(
-                err,
-                format!("a team named {:?} already exists", team.name),
-            ));
+            let id = self
+                .refused_create(
+                    err,
+                    org,
+                    METHOD,
+                    request_id,
+                    format!("a team named {:?} already exists", team.name),
+                )
+                .await?;
+            return self.team(org, &parse_id("team id", &id)?).await;
         }
         let rows = members
             .iter()
             .map(|a| membership_row(org, &team.id, a, team.created_ms))
             .collect();
         insert_memberships(&txn, rows).await?;
-        if !idempotency::remember(
-            &txn,
-            org,
-            METHOD,
-            request_id,
-            team.id.as_str(),
-            team.created_ms,
-        )
-        .await?
+        let txn = match self
+            .remember_create(
+                txn,
+                org,
+                METHOD,
+                request_id,
+                team.id.as_str(),
+                team.created_ms,
+            )
+            .await?
         {
-            txn.rollback().await?;
-            let id = idempotency::recall(&self.db, org, METHOD, request_id)
-                .await?
-                .ok_or_else(|| {
-                    RoutingError::Storage(DbErr::Custom("idempotency key lost".into()))
-                })?;
-            return self.team(org, &parse_id("team id", &id)?).await;
-        }
+            Ok(txn) => txn,
+            Err(id) => return self.team(org, &parse_id("team id", &id)?).await,
+        };
         event(
             &txn,
             org,
