@@ -15,7 +15,7 @@ use super::{
     directory::{campaign_from_row, parse_id},
     entities as e,
     events::event,
-    idempotency, taken,
+    idempotency,
 };
 use crate::{domain::config::Campaign, error::RoutingError};
 
@@ -106,26 +106,17 @@ impl Store {
         row.id = sea_orm::ActiveValue::NotSet;
         row.organization_id = sea_orm::ActiveValue::NotSet;
         row.created_ms = sea_orm::ActiveValue::NotSet;
-        let result = e::campaigns::Entity::update_many()
-            .set(row)
-            .filter(e::campaigns::Column::Id.eq(campaign.id.as_str()))
-            .filter(e::campaigns::Column::OrganizationId.eq(org.as_str()))
-            .exec(&txn)
-            .await;
-        let result = match result {
-            Ok(r) => r,
-            Err(err) => {
-                txn.rollback().await?;
-                return Err(taken(
-                    err,
-                    format!("a campaign named {:?} already exists", campaign.name),
-                ));
-            }
-        };
-        if result.rows_affected == 0 {
-            txn.rollback().await?;
-            return Err(RoutingError::not_found("campaign", &campaign.id));
-        }
+        let txn = self
+            .overwrite(
+                txn,
+                org,
+                e::campaigns::Column::Id,
+                campaign.id.as_str(),
+                row,
+                "campaign",
+                format!("a campaign named {:?} already exists", campaign.name),
+            )
+            .await?;
         event(
             &txn,
             org,

@@ -17,12 +17,16 @@ pub mod sweeps;
 pub mod teams;
 pub mod work_items;
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter,
+};
 use switchboard_runtime::{
     errors::is_unique_violation,
     ids::OrganizationId,
     outbox::RelayWaker,
     paging::{Dir, KeyPart, Page, Paged},
+    tenancy::Tenant,
 };
 
 use crate::error::RoutingError;
@@ -37,6 +41,44 @@ pub struct Store {
 impl Store {
     pub fn new(db: DatabaseConnection, relay: RelayWaker) -> Self {
         Self { db, relay }
+    }
+
+    /// Writes `row` over the organization's row whose `id_column` is `id`, in `txn` (the row
+    /// leaves its key, organization and creation time unset, so they stay). ALREADY_EXISTS
+    /// `taken_what` when a unique key is taken, NOT_FOUND `what` when the organization has no
+    /// such row; the transaction is rolled back on either.
+    #[allow(clippy::too_many_arguments)]
+    async fn overwrite<A>(
+        &self,
+        txn: DatabaseTransaction,
+        org: &OrganizationId,
+        id_column: <A::Entity as EntityTrait>::Column,
+        id: &str,
+        row: A,
+        what: &'static str,
+        taken_what: String,
+    ) -> Result<DatabaseTransaction, RoutingError>
+    where
+        A: ActiveModelTrait + Send,
+        A::Entity: Tenant,
+    {
+        let result = <A::Entity as EntityTrait>::update_many()
+            .set(row)
+            .filter(id_column.eq(id))
+            .filter(<A::Entity as Tenant>::organization_column().eq(org.as_str()))
+            .exec(&txn)
+            .await;
+        match result {
+            Ok(r) if r.rows_affected > 0 => Ok(txn),
+            Ok(_) => {
+                txn.rollback().await?;
+                Err(RoutingError::not_found(what, id))
+            }
+            Err(err) => {
+                txn.rollback().await?;
+                Err(taken(err, taken_what))
+            }
+        }
     }
 
     /// A create's insert was refused: the id a concurrent call with the same key made (it

@@ -22,7 +22,7 @@ use super::{
     directory::{parse_id, parse_ids, team_from_row},
     entities as e,
     events::event,
-    idempotency, page_by_name, taken,
+    idempotency, page_by_name,
 };
 use crate::{
     domain::config::{Target, Team},
@@ -201,26 +201,17 @@ impl Store {
         row.id = sea_orm::ActiveValue::NotSet;
         row.organization_id = sea_orm::ActiveValue::NotSet;
         row.created_ms = sea_orm::ActiveValue::NotSet;
-        let result = e::teams::Entity::update_many()
-            .set(row)
-            .filter(e::teams::Column::Id.eq(team.id.as_str()))
-            .filter(e::teams::Column::OrganizationId.eq(org.as_str()))
-            .exec(&txn)
-            .await;
-        let result = match result {
-            Ok(r) => r,
-            Err(err) => {
-                txn.rollback().await?;
-                return Err(taken(
-                    err,
-                    format!("a team named {:?} already exists", team.name),
-                ));
-            }
-        };
-        if result.rows_affected == 0 {
-            txn.rollback().await?;
-            return Err(RoutingError::not_found("team", &team.id));
-        }
+        let txn = self
+            .overwrite(
+                txn,
+                org,
+                e::teams::Column::Id,
+                team.id.as_str(),
+                row,
+                "team",
+                format!("a team named {:?} already exists", team.name),
+            )
+            .await?;
         event(
             &txn,
             org,
