@@ -384,6 +384,47 @@ impl Routing {
         Err(stale())
     }
 
+    /// A slot on `agent` for `conv`, whatever the agent's status (a pick, a transfer to a
+    /// named agent): the agent must be linked to the conversation's number (it replies from
+    /// it) and have a free slot. Refusals carry their reason.
+    async fn reserve_named(
+        &self,
+        org: &OrganizationId,
+        conv: &Conversation,
+        agent: &AgentId,
+    ) -> Result<ReservationId, RoutingError> {
+        let reservation = ReservationId::generate();
+        let (slot, _) = self
+            .presence
+            .reserve(SlotRequest {
+                org,
+                reservation: &reservation,
+                choose: Choose::Agent {
+                    agent: agent.clone(),
+                    allow_not_available: true,
+                },
+                channel_account: Some(&conv.channel_account_id),
+                exclude: &[],
+                subject: conv.id.as_str(),
+            })
+            .await?;
+        match slot {
+            Slot::Granted { .. } => Ok(reservation),
+            Slot::AgentAtCapacity => Err(RoutingError::precondition(
+                Reason::AgentAtCapacity,
+                format!("agent {agent} holds as many conversations as its capacity allows"),
+            )),
+            Slot::AgentNotLinked => Err(RoutingError::precondition(
+                Reason::AgentNotLinked,
+                format!("agent {agent} is not linked to this conversation's number"),
+            )),
+            Slot::AgentNotAvailable | Slot::NoAgentAvailable => Err(RoutingError::precondition(
+                Reason::AgentNotAvailable,
+                format!("agent {agent} cannot take work now"),
+            )),
+        }
+    }
+
     /// The assignee opens its ASSIGNED conversation (idempotent when already open).
     pub async fn open(
         &self,
@@ -445,43 +486,8 @@ impl Routing {
                 ));
             }
         }
-        let reservation = ReservationId::generate();
-        let (slot, _) = self
-            .presence
-            .reserve(SlotRequest {
-                org,
-                reservation: &reservation,
-                choose: Choose::Agent {
-                    agent: agent.clone(),
-                    allow_not_available: true,
-                },
-                // Whoever picks replies from the number: it must be linked to it.
-                channel_account: Some(&conv.channel_account_id),
-                exclude: &[],
-                subject: conv.id.as_str(),
-            })
-            .await?;
-        match slot {
-            Slot::Granted { .. } => {}
-            Slot::AgentAtCapacity => {
-                return Err(RoutingError::precondition(
-                    Reason::AgentAtCapacity,
-                    "the agent holds as many conversations as its capacity allows",
-                ));
-            }
-            Slot::AgentNotLinked => {
-                return Err(RoutingError::precondition(
-                    Reason::AgentNotLinked,
-                    "the agent is not linked to this conversation's number",
-                ));
-            }
-            _ => {
-                return Err(RoutingError::precondition(
-                    Reason::AgentNotAvailable,
-                    "presence does not know this agent as able to take work",
-                ));
-            }
-        }
+        // Whoever picks replies from the number: it must be linked to it.
+        let reservation = self.reserve_named(org, &conv, agent).await?;
         let mut next = conv.bumped(self.clock.now_ms());
         // Picking is opening: assigned and opened in one step, no offer to time out.
         next.assign(agent.clone(), reservation.clone(), next.updated_ms, 0);
@@ -695,42 +701,7 @@ impl Routing {
                         "the agent is disabled",
                     ));
                 }
-                let reservation = ReservationId::generate();
-                let (slot, _) = self
-                    .presence
-                    .reserve(SlotRequest {
-                        org,
-                        reservation: &reservation,
-                        choose: Choose::Agent {
-                            agent: agent.clone(),
-                            allow_not_available: true,
-                        },
-                        channel_account: Some(&conv.channel_account_id),
-                        exclude: &[],
-                        subject: conv.id.as_str(),
-                    })
-                    .await?;
-                match slot {
-                    Slot::Granted { .. } => {}
-                    Slot::AgentAtCapacity => {
-                        return Err(RoutingError::precondition(
-                            Reason::AgentAtCapacity,
-                            format!("agent {agent} is at capacity"),
-                        ));
-                    }
-                    Slot::AgentNotLinked => {
-                        return Err(RoutingError::precondition(
-                            Reason::AgentNotLinked,
-                            format!("agent {agent} is not linked to this conversation's number"),
-                        ));
-                    }
-                    _ => {
-                        return Err(RoutingError::precondition(
-                            Reason::AgentNotAvailable,
-                            format!("agent {agent} cannot take work now"),
-                        ));
-                    }
-                }
+                let reservation = self.reserve_named(org, &conv, agent).await?;
                 let timeout = match &conv.team_id {
                     Some(team) => self
                         .store
