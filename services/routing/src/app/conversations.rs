@@ -3,8 +3,7 @@
 //! agent offline). Each change is one versioned write (see `store::conversations`).
 
 use switchboard_runtime::ids::{
-    AgentId, CampaignId, ChannelAccountId, ContactId, ConversationId, OrganizationId,
-    ReservationId, TransferId,
+    AgentId, CampaignId, ChannelAccountId, ContactId, ConversationId, OrganizationId, ReservationId,
 };
 
 use super::{
@@ -488,17 +487,7 @@ impl Routing {
         }
         // Whoever picks replies from the number: it must be linked to it.
         let reservation = self.reserve_named(org, &conv, agent).await?;
-        let mut next = conv.bumped(self.clock.now_ms());
-        // Picking is opening: assigned and opened in one step, no offer to time out.
-        next.assign(agent.clone(), reservation.clone(), next.updated_ms, 0);
-        next.state = State::Open;
-        next.open_ms = Some(next.updated_ms);
-        let t = conv.transition_to(
-            &next,
-            Actor::agent(agent),
-            Cause::Picked,
-            "picked from the waiting list",
-        );
+        let (next, t) = conv.pick(agent, reservation.clone(), self.clock.now_ms());
         match self
             .apply(org, &change(&conv, next.clone(), vec![t]))
             .await?
@@ -615,29 +604,10 @@ impl Routing {
     ) -> Result<(Conversation, Transfer), RoutingError> {
         let caller = self.caller(org, actor).await?;
         let conv = self.store.conversation(org, id).await?;
-        conv.check_transfer(&caller, &target).map_err(refusal)?;
         let now = self.clock.now_ms();
-        let transfer = Transfer {
-            id: TransferId::generate(),
-            conversation_id: conv.id.clone(),
-            actor: Actor::agent(actor),
-            from_agent: conv.assignee.clone(),
-            from_team: conv.team_id.clone(),
-            target: target.clone(),
-            reason: reason.to_string(),
-            from_state: conv.state,
-            created_ms: now,
-        };
-        let mut next = conv.bumped(self.clock.now_ms());
-        next.transfer_count += 1;
-        next.excluded_agents.clear();
-        next.open_ms = None;
-        next.offer_expire_ms = None;
-        next.waiting_agent = None;
-        next.owner_wait_until_ms = None;
-        if let Some(p) = priority {
-            next.priority = p;
-        }
+        let (mut next, transfer) = conv
+            .hand_over(&caller, &target, reason, priority, now)
+            .map_err(refusal)?;
         let new_reservation = match &target {
             Target::Team(team_id) => {
                 let team = self.store.team(org, team_id).await?;
@@ -656,11 +626,7 @@ impl Routing {
                         ),
                     ));
                 }
-                next.state = State::Queued;
-                next.team_id = Some(team.id.clone());
-                next.assignee = None;
-                next.reservation_id = None;
-                next.queue_ms = Some(now);
+                next.queue_in(team.id.clone(), now);
                 if priority.is_none() {
                     next.priority =
                         crate::domain::config::priority_for(&team.priority_rules, |k| {

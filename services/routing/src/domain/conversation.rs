@@ -369,6 +369,68 @@ impl Conversation {
         Ok((next, t))
     }
 
+    /// `agent` picks it from a queue or the waiting list, holding `reservation`: assigned and
+    /// opened in one step (picking is opening), no offer to time out.
+    pub fn pick(&self, agent: &AgentId, reservation: ReservationId, now_ms: i64) -> Step {
+        let mut next = self.bumped(now_ms);
+        next.assign(agent.clone(), reservation, now_ms, 0);
+        next.state = State::Open;
+        next.open_ms = Some(now_ms);
+        let t = self.transition_to(
+            &next,
+            Actor::agent(agent),
+            Cause::Picked,
+            "picked from the waiting list",
+        );
+        (next, t)
+    }
+
+    /// `caller` hands it over to `target` (see [`Self::check_transfer`]): the next version,
+    /// with the transfer counted and every offer, wait and exclusion of the old holder cleared
+    /// (where it goes next is the caller's: [`Self::queue_in`] or [`Self::assign`]), and the
+    /// transfer record.
+    pub fn hand_over(
+        &self,
+        caller: &Caller,
+        target: &Target,
+        reason: &str,
+        priority: Option<i32>,
+        now_ms: i64,
+    ) -> Result<(Conversation, Transfer), Refusal> {
+        self.check_transfer(caller, target)?;
+        let transfer = Transfer {
+            id: TransferId::generate(),
+            conversation_id: self.id.clone(),
+            actor: Actor::agent(&caller.agent_id),
+            from_agent: self.assignee.clone(),
+            from_team: self.team_id.clone(),
+            target: target.clone(),
+            reason: reason.to_string(),
+            from_state: self.state,
+            created_ms: now_ms,
+        };
+        let mut next = self.bumped(now_ms);
+        next.transfer_count += 1;
+        next.excluded_agents.clear();
+        next.open_ms = None;
+        next.offer_expire_ms = None;
+        next.waiting_agent = None;
+        next.owner_wait_until_ms = None;
+        if let Some(p) = priority {
+            next.priority = p;
+        }
+        Ok((next, transfer))
+    }
+
+    /// Puts it in `team`'s queue from `now_ms`, held by nobody.
+    pub fn queue_in(&mut self, team: TeamId, now_ms: i64) {
+        self.state = State::Queued;
+        self.team_id = Some(team);
+        self.assignee = None;
+        self.reservation_id = None;
+        self.queue_ms = Some(now_ms);
+    }
+
     /// The agent that held it, an operator or an admin finalizes an EXPIRED conversation (it
     /// leaves the Expired list). `None` when it already was.
     pub fn finalize(&self, caller: &Caller, now_ms: i64) -> Result<Option<Step>, Refusal> {
@@ -617,5 +679,83 @@ mod tests {
             open.finalize(&caller(&ana, Role::Agent), 40),
             Err(Refusal::WrongState(State::Open))
         );
+    }
+
+    #[test]
+    fn a_pick_opens_it_for_the_picker_at_once() {
+        let ana = AgentId::generate();
+        let mut c = conversation(State::Queued, None);
+        c.queue_ms = Some(5);
+        let rsv = ReservationId::generate();
+        let (next, t) = c.pick(&ana, rsv.clone(), 20);
+        assert_eq!(
+            (
+                next.state,
+                next.assignee.as_ref(),
+                next.reservation_id.as_ref()
+            ),
+            (State::Open, Some(&ana), Some(&rsv))
+        );
+        assert_eq!(
+            (next.open_ms, next.offer_expire_ms, next.queue_ms),
+            (Some(20), None, Some(5))
+        );
+        assert_eq!(
+            (t.from_state, t.to_state, t.cause),
+            (Some(State::Queued), State::Open, Cause::Picked)
+        );
+    }
+
+    #[test]
+    fn a_hand_over_counts_the_transfer_and_clears_the_old_holders_traces() {
+        let (ana, beto) = (AgentId::generate(), AgentId::generate());
+        let team = TeamId::generate();
+        let mut c = conversation(State::Open, Some(&ana));
+        c.excluded_agents = vec![beto.clone()];
+        c.open_ms = Some(3);
+        c.priority = 1;
+        let (mut next, transfer) = c
+            .hand_over(
+                &caller(&ana, Role::Agent),
+                &Target::Team(team.clone()),
+                "facturación",
+                Some(7),
+                30,
+            )
+            .expect("the holder transfers");
+        assert_eq!(
+            (next.transfer_count, next.priority, next.open_ms),
+            (1, 7, None)
+        );
+        assert!(next.excluded_agents.is_empty());
+        assert_eq!(
+            (
+                transfer.from_agent.as_ref(),
+                transfer.from_state,
+                transfer.reason.as_str()
+            ),
+            (Some(&ana), State::Open, "facturación")
+        );
+        next.queue_in(team.clone(), 30);
+        assert_eq!(
+            (
+                next.state,
+                next.team_id.as_ref(),
+                next.assignee.as_ref(),
+                next.queue_ms
+            ),
+            (State::Queued, Some(&team), None, Some(30))
+        );
+        let other = AgentId::generate();
+        assert!(matches!(
+            c.hand_over(
+                &caller(&other, Role::Agent),
+                &Target::Team(team),
+                "",
+                None,
+                30
+            ),
+            Err(Refusal::NotAllowed(_))
+        ));
     }
 }
