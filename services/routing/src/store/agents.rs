@@ -22,7 +22,7 @@ use super::{
     directory::{agent_from_row, parse_id, parse_ids},
     entities as e,
     events::event,
-    idempotency, page_by_name, taken,
+    page_by_name, taken,
     teams::{insert_memberships, membership_row},
 };
 use crate::{
@@ -66,27 +66,19 @@ impl Store {
         agent: &Agent,
     ) -> Result<Agent, RoutingError> {
         const METHOD: &str = "CreateAgent";
-        let txn = self.db.begin().await?;
-        if let Some(id) = idempotency::recall(&txn, org, METHOD, request_id).await? {
-            txn.rollback().await?;
-            return self.agent(org, &parse_id("agent id", &id)?).await;
-        }
-        if let Err(err) = e::agents::Entity::insert(agent_row(org, agent))
-            .exec_without_returning(&txn)
-            .await
+        let txn = match self
+            .insert_created(
+                org,
+                METHOD,
+                request_id,
+                agent_row(org, agent),
+                "an agent with this email or auth_subject already exists",
+            )
+            .await?
         {
-            txn.rollback().await?;
-            let id = self
-                .refused_create(
-                    err,
-                    org,
-                    METHOD,
-                    request_id,
-                    "an agent with this email or auth_subject already exists".into(),
-                )
-                .await?;
-            return self.agent(org, &parse_id("agent id", &id)?).await;
-        }
+            Ok(txn) => txn,
+            Err(id) => return self.agent(org, &parse_id("agent id", &id)?).await,
+        };
         let rows = agent
             .team_ids
             .iter()

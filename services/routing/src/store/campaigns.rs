@@ -1,8 +1,6 @@
 //! Campaigns: create, save and list. Writes leave an outbox event in the same transaction.
 
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, PaginatorTrait, QueryFilter, TransactionTrait};
 use switchboard_proto::routing::v1::{CampaignChange, CampaignChanged};
 use switchboard_runtime::tenancy::of_org;
 use switchboard_runtime::{
@@ -15,7 +13,6 @@ use super::{
     directory::{campaign_from_row, parse_id},
     entities as e,
     events::event,
-    idempotency,
 };
 use crate::{domain::config::Campaign, error::RoutingError};
 
@@ -45,27 +42,19 @@ impl Store {
         campaign: &Campaign,
     ) -> Result<Campaign, RoutingError> {
         const METHOD: &str = "CreateCampaign";
-        let txn = self.db.begin().await?;
-        if let Some(id) = idempotency::recall(&txn, org, METHOD, request_id).await? {
-            txn.rollback().await?;
-            return self.campaign(org, &parse_id("campaign id", &id)?).await;
-        }
-        if let Err(err) = e::campaigns::Entity::insert(campaign_row(org, campaign))
-            .exec_without_returning(&txn)
-            .await
+        let txn = match self
+            .insert_created(
+                org,
+                METHOD,
+                request_id,
+                campaign_row(org, campaign),
+                &format!("a campaign named {:?} already exists", campaign.name),
+            )
+            .await?
         {
-            txn.rollback().await?;
-            let id = self
-                .refused_create(
-                    err,
-                    org,
-                    METHOD,
-                    request_id,
-                    format!("a campaign named {:?} already exists", campaign.name),
-                )
-                .await?;
-            return self.campaign(org, &parse_id("campaign id", &id)?).await;
-        }
+            Ok(txn) => txn,
+            Err(id) => return self.campaign(org, &parse_id("campaign id", &id)?).await,
+        };
         let txn = match self
             .remember_create(
                 txn,

@@ -19,7 +19,7 @@ pub mod work_items;
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter,
+    QueryFilter, TransactionTrait,
 };
 use switchboard_runtime::{
     errors::is_unique_violation,
@@ -81,20 +81,38 @@ impl Store {
         }
     }
 
-    /// A create's insert was refused: the id a concurrent call with the same key made (it
-    /// won: answer with its row), or ALREADY_EXISTS `what` when a unique key is taken.
-    async fn refused_create(
+    /// Starts a create under its idempotency key: `Err(id)` when a call with the key already
+    /// made `id` (nothing written), else a transaction holding the inserted `row`, for the
+    /// caller to complete and finish with [`Self::remember_create`]. An insert refused by a
+    /// unique key is the id a concurrent call with the same key made (it won), or
+    /// ALREADY_EXISTS `taken_what`.
+    async fn insert_created<A>(
         &self,
-        err: DbErr,
         org: &OrganizationId,
         method: &str,
         request_id: &str,
-        what: String,
-    ) -> Result<String, RoutingError> {
-        match idempotency::recall(&self.db, org, method, request_id).await? {
-            Some(id) => Ok(id),
-            None => Err(taken(err, what)),
+        row: A,
+        taken_what: &str,
+    ) -> Result<Result<DatabaseTransaction, String>, RoutingError>
+    where
+        A: ActiveModelTrait + Send,
+    {
+        let txn = self.db.begin().await?;
+        if let Some(id) = idempotency::recall(&txn, org, method, request_id).await? {
+            txn.rollback().await?;
+            return Ok(Err(id));
         }
+        if let Err(err) = <A::Entity as EntityTrait>::insert(row)
+            .exec_without_returning(&txn)
+            .await
+        {
+            txn.rollback().await?;
+            return match idempotency::recall(&self.db, org, method, request_id).await? {
+                Some(id) => Ok(Err(id)),
+                None => Err(taken(err, taken_what)),
+            };
+        }
+        Ok(Ok(txn))
     }
 
     /// Records a create's key in its transaction (the key and the row commit together, so a

@@ -139,27 +139,19 @@ impl Store {
         members: &[AgentId],
     ) -> Result<Team, RoutingError> {
         const METHOD: &str = "CreateTeam";
-        let txn = self.db.begin().await?;
-        if let Some(id) = idempotency::recall(&txn, org, METHOD, request_id).await? {
-            txn.rollback().await?;
-            return self.team(org, &parse_id("team id", &id)?).await;
-        }
-        if let Err(err) = e::teams::Entity::insert(team_row(org, team))
-            .exec_without_returning(&txn)
-            .await
+        let txn = match self
+            .insert_created(
+                org,
+                METHOD,
+                request_id,
+                team_row(org, team),
+                &format!("a team named {:?} already exists", team.name),
+            )
+            .await?
         {
-            txn.rollback().await?;
-            let id = self
-                .refused_create(
-                    err,
-                    org,
-                    METHOD,
-                    request_id,
-                    format!("a team named {:?} already exists", team.name),
-                )
-                .await?;
-            return self.team(org, &parse_id("team id", &id)?).await;
-        }
+            Ok(txn) => txn,
+            Err(id) => return self.team(org, &parse_id("team id", &id)?).await,
+        };
         let rows = members
             .iter()
             .map(|a| membership_row(org, &team.id, a, team.created_ms))
