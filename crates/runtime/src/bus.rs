@@ -1184,4 +1184,75 @@ mod tests {
         shutdown.cancel();
         consumer.await.expect("consumer stops");
     }
+
+    /// A row its writer garbled must neither block the outbox nor vanish: the relay publishes
+    /// the rows around it and keeps it back, counted, where `switchboard quarantined` reads it.
+    #[tokio::test]
+    async fn the_relay_quarantines_an_undecodable_row_and_publishes_the_rest() {
+        let db = storage().await;
+        let bus: Arc<dyn EventBus> = Arc::new(InProcessBus::new(Duration::from_secs(5)));
+        bus.declare_group(GROUP.name, GROUP.topics)
+            .await
+            .expect("declared");
+        let mut sub = bus
+            .subscribe(GROUP.name, "c", GROUP.topics)
+            .await
+            .expect("subscribed");
+        crate::outbox::enqueue(
+            &db,
+            NewEvent::typed("org", "before", &OrganizationCreated { name: "b".into() }),
+        )
+        .await
+        .expect("before");
+        crate::outbox::enqueue(
+            &db,
+            NewEvent::typed("org", "garbled", &OrganizationCreated { name: "g".into() }),
+        )
+        .await
+        .expect("garbled");
+        crate::outbox::enqueue(
+            &db,
+            NewEvent::typed("org", "after", &OrganizationCreated { name: "a".into() }),
+        )
+        .await
+        .expect("after");
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        crate::outbox::entity::Entity::update_many()
+            .col_expr(
+                crate::outbox::entity::Column::Payload,
+                sea_orm::sea_query::Expr::value("%%% not base64 %%%"),
+            )
+            .filter(crate::outbox::entity::Column::AggregateId.eq("garbled"))
+            .exec(&db)
+            .await
+            .expect("garbled");
+        let metrics = Metrics::new();
+        let relay = Relay::new(db.clone(), bus.clone(), 10, Duration::from_millis(10))
+            .with_metrics(&metrics, "test");
+        // The in-process bus answers a publish once a consumer acknowledged it.
+        let reader = tokio::spawn(async move {
+            let mut delivered = Vec::new();
+            while let Some(d) = sub.next(Duration::from_millis(500)).await.expect("next") {
+                delivered.push(d.event.aggregate_id.clone());
+                sub.ack(d).await.expect("acked");
+            }
+            delivered
+        });
+        assert_eq!(relay.relay_once().await.expect("relayed"), 2);
+        assert_eq!(reader.await.expect("read"), vec!["before", "after"]);
+        let kept = crate::outbox::quarantined(&db).await.expect("listed");
+        assert_eq!(kept.len(), 1, "the garbled row is kept, not dropped");
+        assert_eq!(kept[0].aggregate_id, "garbled");
+        assert_eq!(
+            sum_samples(&metrics.render(), "switchboard_outbox_quarantined_total", &[]),
+            Some(1.0)
+        );
+        // Later passes leave it where it is and do not count it again.
+        assert_eq!(relay.relay_once().await.expect("relayed"), 0);
+        assert_eq!(crate::outbox::quarantined(&db).await.expect("listed").len(), 1);
+        assert_eq!(
+            sum_samples(&metrics.render(), "switchboard_outbox_quarantined_total", &[]),
+            Some(1.0)
+        );
+    }
 }

@@ -22,7 +22,7 @@ use std::{sync::Arc, time::Duration};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
-    Set, Statement,
+    QueryOrder, Set, Statement,
 };
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
@@ -240,11 +240,13 @@ pub struct Relay {
     metrics: Option<RelayMetrics>,
 }
 
-/// What a relay records: `switchboard_outbox_relayed_total{service}` and
-/// `switchboard_outbox_relay_lag_seconds{service}` (event written → accepted by the bus).
+/// What a relay records: `switchboard_outbox_relayed_total{service}`,
+/// `switchboard_outbox_relay_lag_seconds{service}` (event written → accepted by the bus) and
+/// `switchboard_outbox_quarantined_total{service}` (rows kept back as undecodable).
 struct RelayMetrics {
     relayed: prometheus::IntCounter,
     lag: prometheus::Histogram,
+    quarantined: prometheus::IntCounter,
 }
 
 impl RelayMetrics {
@@ -263,6 +265,13 @@ impl RelayMetrics {
                     "Seconds from an event's write (in the producer's transaction) to the bus accepting it",
                     &["service"],
                     crate::metrics::LAG_BUCKETS,
+                )
+                .with_label_values(&[service]),
+            quarantined: metrics
+                .counter_vec(
+                    "switchboard_outbox_quarantined_total",
+                    "Outbox rows the relay could not decode and kept back (never published, never deleted); alert on any increase",
+                    &["service"],
                 )
                 .with_label_values(&[service]),
         }
@@ -375,6 +384,7 @@ impl Relay {
         rows.sort_by_key(|r| r.seq);
         let mut published = Vec::with_capacity(rows.len());
         let mut unpublished = Vec::new();
+        let mut quarantined = Vec::new();
         let mut failure = None;
         for row in rows {
             let seq = row.seq;
@@ -385,10 +395,15 @@ impl Relay {
             let event = match to_event(row) {
                 Ok(e) => e,
                 Err(err) => {
-                    // A row that cannot be decoded would block the outbox forever; it is logged
-                    // and dropped (it can only come from a bug in the writer).
-                    tracing::error!(seq, error = %err, "undecodable outbox row dropped");
-                    published.push(seq);
+                    // A row that cannot be decoded (only a bug in the writer makes one) must
+                    // neither block the outbox nor vanish: it is kept back in place, out of
+                    // every relay's reach, with a metric and an error line; an SRE reads it
+                    // with `switchboard outbox quarantined` and fixes or deletes it.
+                    tracing::error!(seq, error = %err, "undecodable outbox row quarantined");
+                    if let Some(m) = &self.metrics {
+                        m.quarantined.inc();
+                    }
+                    quarantined.push(seq);
                     continue;
                 }
             };
@@ -406,6 +421,16 @@ impl Relay {
             }
         }
         let n = published.len();
+        if !quarantined.is_empty() {
+            entity::Entity::update_many()
+                .col_expr(
+                    entity::Column::ClaimedUntilMs,
+                    sea_orm::sea_query::Expr::value(QUARANTINED),
+                )
+                .filter(entity::Column::Seq.is_in(quarantined))
+                .exec(&self.db)
+                .await?;
+        }
         if !published.is_empty() {
             entity::Entity::delete_many()
                 .filter(entity::Column::Seq.is_in(published))
@@ -433,6 +458,19 @@ impl Relay {
 
 /// How long a relay holds claimed rows before another relay may take them.
 const CLAIM_LEASE: Duration = Duration::from_secs(60);
+
+/// The claim of a quarantined row: a lease that never runs out.
+const QUARANTINED: i64 = i64::MAX;
+
+/// The outbox rows kept back as undecodable (seq, event id, topic, payload as stored), oldest
+/// first: what `switchboard outbox quarantined` prints.
+pub async fn quarantined<C: ConnectionTrait>(conn: &C) -> Result<Vec<entity::Model>, DbErr> {
+    entity::Entity::find()
+        .filter(entity::Column::ClaimedUntilMs.eq(QUARANTINED))
+        .order_by_asc(entity::Column::Seq)
+        .all(conn)
+        .await
+}
 
 /// A payload as stored in a text column (outbox, dead letters): standard base64.
 pub(crate) fn encode_payload(bytes: &[u8]) -> String {

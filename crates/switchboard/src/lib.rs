@@ -322,6 +322,25 @@ pub async fn replay_dead_letters(
     Ok(out)
 }
 
+/// The outbox rows of `targets`' storage that the relay kept back as undecodable (see
+/// [`switchboard_runtime::outbox::quarantined`]), with the service each is in.
+pub async fn quarantined_outbox_rows(
+    settings: &Settings,
+    targets: &[Service],
+) -> anyhow::Result<Vec<(Service, switchboard_runtime::outbox::entity::Model)>> {
+    use switchboard_runtime::{db, outbox};
+    let mut out = Vec::new();
+    for &svc in targets.iter().filter(|s| **s != Service::Gateway) {
+        let conn = db::connect(&settings.database, svc).await?;
+        let rows = outbox::quarantined(&conn)
+            .await
+            .map_err(|e| anyhow::anyhow!("{svc}: cannot read the outbox: {e}"))?;
+        out.extend(rows.into_iter().map(|r| (svc, r)));
+        conn.close().await?;
+    }
+    Ok(out)
+}
+
 /// The services that run consumer groups (and so keep dead letters).
 const CONSUMING: [Service; 2] = [Service::Channel, Service::Routing];
 

@@ -48,6 +48,14 @@ enum Command {
         #[command(subcommand)]
         action: DeadLetterAction,
     },
+    /// Outbox rows the relay could not decode and kept back (never published, never deleted;
+    /// `switchboard_outbox_quarantined_total` counts them): one tab-separated line each
+    /// (service, seq, event id, topic, organization, occurred at, stored payload).
+    Quarantined {
+        /// Services whose outbox to read.
+        #[arg(long, default_value = "channel,routing,presence,ticketing", value_parser = parse_targets)]
+        target: std::vec::Vec<Service>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -144,6 +152,22 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::DeadLetters { action } => dead_letters(&settings, action).await,
+        Command::Quarantined { target } => {
+            let rows = switchboard::quarantined_outbox_rows(&settings, &target).await?;
+            for (svc, r) in &rows {
+                println!(
+                    "{svc}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    r.seq,
+                    r.event_id,
+                    r.topic,
+                    r.organization_id,
+                    r.occurred_at.to_rfc3339(),
+                    r.payload,
+                );
+            }
+            eprintln!("{} quarantined outbox row(s)", rows.len());
+            Ok(())
+        }
         Command::Defaults => Ok(()),
     };
     telemetry.shutdown();
