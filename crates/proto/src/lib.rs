@@ -94,6 +94,8 @@ pub mod events {
         crate::presence::v1::AgentSlotFreed => "presence.agent.slot_freed",
         crate::presence::v1::AgentProfileChanged => "presence.agent.profile_changed",
         crate::presence::v1::OrganizationRebuildRequired => "presence.organization.rebuild_required",
+        crate::ticketing::v1::TicketChanged => "ticketing.ticket.changed",
+        crate::ticketing::v1::TicketLinkChanged => "ticketing.link.changed",
     }
 
     /// The topic of `T`, usable in `const` contexts (consumer group declarations).

@@ -102,6 +102,8 @@ pub fn conversation_to_pb(org: &str, c: &Conversation) -> pb::Conversation {
             .map(ToString::to_string)
             .unwrap_or_default(),
         update_time: Some(timestamp_ms(c.updated_ms)),
+        ticket: None,
+        proposed_ticket: None,
     }
 }
 
