@@ -183,6 +183,14 @@ pub mod calls {
         switchboard_proto::channel::v1::UploadMediaRequest,
         switchboard_proto::channel::v1::SendCampaignRequest,
         switchboard_proto::channel::v1::SyncTemplatesRequest,
+        switchboard_proto::ticketing::v1::CreateTicketRequest,
+        switchboard_proto::ticketing::v1::UpdateTicketRequest,
+        switchboard_proto::ticketing::v1::AddTicketCommentRequest,
+        switchboard_proto::ticketing::v1::LinkConversationRequest,
+        switchboard_proto::ticketing::v1::UnlinkConversationRequest,
+        switchboard_proto::ticketing::v1::UpdateClosePolicyRequest,
+        switchboard_proto::ticketing::v1::ConfirmTicketProposalRequest,
+        switchboard_proto::ticketing::v1::RejectTicketProposalRequest,
     );
 
     crate::keyed!(
@@ -193,6 +201,8 @@ pub mod calls {
         switchboard_proto::presence::v1::HeartbeatRequest,
         switchboard_proto::presence::v1::ReserveRequest,
         switchboard_proto::presence::v1::ReleaseRequest,
+        switchboard_proto::ticketing::v1::AppendConversationHistoryRequest,
+        switchboard_proto::ticketing::v1::ProposeTicketLinkRequest,
     );
     crate::keyed!(
         switchboard_proto::presence::v1::SetStatusRequest,

@@ -143,6 +143,10 @@ typed_id!(
     /// One action in a ticket's history.
     TicketActionId, "tka"
 );
+typed_id!(
+    /// A ticket proposed for a conversation, waiting for an agent's confirmation.
+    TicketProposalId, "tkp"
+);
 
 #[cfg(test)]
 mod tests {

@@ -210,6 +210,11 @@ pub async fn start_with_groups(
             bus.declare_group(group.name, group.topics).await?;
         }
     }
+    if targets.contains(&Service::Ticketing) {
+        for group in switchboard_ticketing::CONSUMER_GROUPS {
+            bus.declare_group(group.name, group.topics).await?;
+        }
+    }
     let infra = Infra {
         settings,
         bus,
