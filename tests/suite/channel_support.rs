@@ -148,6 +148,16 @@ impl ChannelWorld {
         plan: StatusPlan,
         tune: impl FnOnce(&mut switchboard_runtime::Settings),
     ) -> anyhow::Result<Self> {
+        Self::with_targets(backend, plan, tune, &[]).await
+    }
+
+    /// As [`Self::with_simulator`], with `extra` targets (e.g. ticketing) started too.
+    pub async fn with_targets(
+        backend: Backend,
+        plan: StatusPlan,
+        tune: impl FnOnce(&mut switchboard_runtime::Settings),
+        extra: &[Service],
+    ) -> anyhow::Result<Self> {
         let sim = Simulator::start(SimConfig {
             app_secret: APP_SECRET.into(),
             accounts: vec![SimAccount::new(PHONE_NUMBER_ID, WABA_ID, TOKEN)],
@@ -178,11 +188,9 @@ impl ChannelWorld {
         env.settings.channel.whatsapp.secrets_dir = secrets_dir.display().to_string();
         env.settings.channel.whatsapp.dispatch_interval_ms = 50;
         tune(&mut env.settings);
-        let world = World::launch(
-            env,
-            &[Service::Presence, Service::Routing, Service::Channel],
-        )
-        .await?;
+        let mut targets = vec![Service::Presence, Service::Routing, Service::Channel];
+        targets.extend_from_slice(extra);
+        let world = World::launch(env, &targets).await?;
         let mut channel = ChannelServiceClient::new(world.suite.channel(Service::Channel).await?);
         let webhook = world.suite.webhook.expect("channel runs");
         let account = channel

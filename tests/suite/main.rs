@@ -25,6 +25,9 @@ mod routing_replicas;
 mod routing_rules;
 mod routing_support;
 mod routing_work_items;
+mod ticketing;
+mod ticketing_replicas;
+mod ticketing_support;
 
 /// Runs an async test body once per backend, as `<name>::embedded` and `<name>::cluster`.
 #[macro_export]
