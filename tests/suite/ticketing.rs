@@ -889,7 +889,7 @@ async fn close_policy_is_read_by_all_changed_by_admins_and_checked(
     assert!(read.require_ticket);
     assert_eq!(
         read.channel_account_ids,
-        [conversation.channel_account_id.clone()]
+        std::slice::from_ref(&conversation.channel_account_id)
     );
     let refused = t
         .tickets

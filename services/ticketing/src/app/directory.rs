@@ -57,11 +57,14 @@ pub trait Directory: Send + Sync {
     ) -> Result<Option<ConversationInfo>, TicketingError>;
 }
 
+/// Known agents' roles, with when they were read.
+type RoleCache = HashMap<(OrganizationId, AgentId), (Role, Instant)>;
+
 /// Routing over gRPC.
 #[derive(Clone)]
 pub struct RoutingDirectory {
     endpoints: Endpoints,
-    roles: Arc<Mutex<HashMap<(OrganizationId, AgentId), (Role, Instant)>>>,
+    roles: Arc<Mutex<RoleCache>>,
 }
 
 impl RoutingDirectory {

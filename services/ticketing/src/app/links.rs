@@ -30,8 +30,7 @@ impl Ticketing {
         tx: &DatabaseTransaction,
         org: &OrganizationId,
         caller: &Caller,
-        conversation: &ConversationId,
-        contact_id: &str,
+        (conversation, contact_id): (&ConversationId, &str),
         ticket: &mut Ticket,
         proposal_id: &str,
     ) -> Result<(Link, bool), TicketingError> {
@@ -133,7 +132,7 @@ impl Ticketing {
             }
         };
         let (link, changed) = self
-            .link_in(&tx, org, caller, conversation, &contact, &mut ticket, "")
+            .link_in(&tx, org, caller, (conversation, &contact), &mut ticket, "")
             .await?;
         if !changed {
             // Nothing to write: the conversation was linked to this ticket already.

@@ -188,8 +188,7 @@ impl Ticketing {
                 &tx,
                 org,
                 caller,
-                &conversation,
-                &proposal.contact_id,
+                (&conversation, &proposal.contact_id),
                 &mut ticket,
                 proposal.id.as_str(),
             )

@@ -30,11 +30,10 @@ fn requester(c: &mut Check, field: &str, r: Option<&pb::Requester>) -> Requester
         c.bad(&format!("{field}.email"), "must be an email address");
     }
     let phone_number = c.opt_text(&format!("{field}.phone_number"), &r.phone_number, 20);
-    if !phone_number.is_empty()
-        && !(phone_number.starts_with('+')
-            && phone_number.len() > 4
-            && phone_number[1..].bytes().all(|b| b.is_ascii_digit()))
-    {
+    let e164 = phone_number.starts_with('+')
+        && phone_number.len() > 4
+        && phone_number[1..].bytes().all(|b| b.is_ascii_digit());
+    if !phone_number.is_empty() && !e164 {
         c.bad(
             &format!("{field}.phone_number"),
             "must be in E.164 (+ and digits)",
