@@ -1244,14 +1244,25 @@ mod tests {
         assert_eq!(kept.len(), 1, "the garbled row is kept, not dropped");
         assert_eq!(kept[0].aggregate_id, "garbled");
         assert_eq!(
-            sum_samples(&metrics.render(), "switchboard_outbox_quarantined_total", &[]),
+            sum_samples(
+                &metrics.render(),
+                "switchboard_outbox_quarantined_total",
+                &[]
+            ),
             Some(1.0)
         );
         // Later passes leave it where it is and do not count it again.
         assert_eq!(relay.relay_once().await.expect("relayed"), 0);
-        assert_eq!(crate::outbox::quarantined(&db).await.expect("listed").len(), 1);
         assert_eq!(
-            sum_samples(&metrics.render(), "switchboard_outbox_quarantined_total", &[]),
+            crate::outbox::quarantined(&db).await.expect("listed").len(),
+            1
+        );
+        assert_eq!(
+            sum_samples(
+                &metrics.render(),
+                "switchboard_outbox_quarantined_total",
+                &[]
+            ),
             Some(1.0)
         );
     }
