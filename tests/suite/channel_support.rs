@@ -180,7 +180,12 @@ impl ChannelWorld {
         tune(&mut env.settings);
         let world = World::launch(
             env,
-            &[Service::Presence, Service::Routing, Service::Channel],
+            &[
+                Service::Presence,
+                Service::Routing,
+                Service::Channel,
+                Service::Ticketing,
+            ],
         )
         .await?;
         let mut channel = ChannelServiceClient::new(world.suite.channel(Service::Channel).await?);

@@ -25,6 +25,7 @@ mod routing_replicas;
 mod routing_rules;
 mod routing_support;
 mod routing_work_items;
+mod ticketing_close;
 
 /// Runs an async test body once per backend, as `<name>::embedded` and `<name>::cluster`.
 #[macro_export]
