@@ -27,6 +27,16 @@ async fn ticketing(w: &World) -> anyhow::Result<TicketingServiceClient<Channel>>
     ))
 }
 
+/// Ana (capacity 3, available) in the team every conversation of the number goes to.
+async fn soporte(w: &mut World) -> anyhow::Result<String> {
+    let ana = w.agent("Ana", 3).await?;
+    let team = w
+        .team("Soporte", TeamStrategy::LeastOpen, &[&ana], |_| {})
+        .await?;
+    w.link(&[&team], &[], Some(team_target(&team))).await?;
+    Ok(ana)
+}
+
 async fn require_tickets(w: &World) -> anyhow::Result<()> {
     ticketing(w)
         .await?
@@ -77,11 +87,7 @@ async fn a_conversation_that_needs_a_ticket_closes_once_linked_and_shows_its_num
     backend: Backend,
 ) -> anyhow::Result<()> {
     let mut w = World::new(backend).await?;
-    let ana = w.agent("Ana", 3).await?;
-    let team = w
-        .team("Soporte", TeamStrategy::LeastOpen, &[&ana], |_| {})
-        .await?;
-    w.link(&[&team], &[], Some(team_target(&team))).await?;
+    let ana = soporte(&mut w).await?;
     require_tickets(&w).await?;
     let c = w.start().await?;
     w.open(&ana, &c.id).await?;
@@ -113,11 +119,7 @@ async fn an_expired_conversation_shows_its_ticket_number_in_the_expired_list(
     backend: Backend,
 ) -> anyhow::Result<()> {
     let mut w = World::new(backend).await?;
-    let ana = w.agent("Ana", 3).await?;
-    let team = w
-        .team("Soporte", TeamStrategy::LeastOpen, &[&ana], |_| {})
-        .await?;
-    w.link(&[&team], &[], Some(team_target(&team))).await?;
+    let ana = soporte(&mut w).await?;
     let c = w.start().await?;
     w.open(&ana, &c.id).await?;
     let number = link_new_ticket(&w, &ana, &c, "Factura duplicada")
@@ -166,11 +168,7 @@ async fn ticketing_unreachable_refuses_the_close_and_changes_nothing(
     )
     .await?;
     w.account = channel_account(&w.suite, &w.org, &w.admin).await?;
-    let ana = w.agent("Ana", 3).await?;
-    let team = w
-        .team("Soporte", TeamStrategy::LeastOpen, &[&ana], |_| {})
-        .await?;
-    w.link(&[&team], &[], Some(team_target(&team))).await?;
+    let ana = soporte(&mut w).await?;
     let c = w.start().await?;
     let opened = w.open(&ana, &c.id).await?;
     let refused = w
@@ -212,11 +210,7 @@ async fn ticket_link_events_apply_by_version_and_never_bring_back_an_older_pictu
     };
 
     let mut w = World::new(backend).await?;
-    let ana = w.agent("Ana", 3).await?;
-    let team = w
-        .team("Soporte", TeamStrategy::LeastOpen, &[&ana], |_| {})
-        .await?;
-    w.link(&[&team], &[], Some(team_target(&team))).await?;
+    soporte(&mut w).await?;
     let c = w.start().await?;
     let infra = w.suite.infra().expect("running").clone();
     let handled = || {

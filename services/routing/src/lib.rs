@@ -46,26 +46,22 @@ pub async fn run(
         std::time::Duration::from_millis(infra.settings.routing.sweep_interval_ms),
         shutdown.clone(),
     ));
-    let consumer = tokio::spawn(app.clone().run_presence_consumer(
-        infra.bus.clone(),
-        infra.metrics.clone(),
-        format!("routing-{}", switchboard_runtime::ids::EventId::generate()),
-        switchboard_runtime::dead_letters::DeadLetterPolicy::new(
-            db.clone(),
-            infra.settings.outbox.dead_letter_after_attempts,
-        ),
-        shutdown.clone(),
-    ));
-    let tickets = tokio::spawn(app.clone().run_ticket_consumer(
-        infra.bus.clone(),
-        infra.metrics.clone(),
-        format!("routing-{}", switchboard_runtime::ids::EventId::generate()),
-        switchboard_runtime::dead_letters::DeadLetterPolicy::new(
-            db.clone(),
-            infra.settings.outbox.dead_letter_after_attempts,
-        ),
-        shutdown.clone(),
-    ));
+    let consumers: Vec<_> = CONSUMER_GROUPS
+        .iter()
+        .map(|group| {
+            tokio::spawn(app.clone().run_consumer(
+                *group,
+                infra.bus.clone(),
+                infra.metrics.clone(),
+                format!("routing-{}", switchboard_runtime::ids::EventId::generate()),
+                switchboard_runtime::dead_letters::DeadLetterPolicy::new(
+                    db.clone(),
+                    infra.settings.outbox.dead_letter_after_attempts,
+                ),
+                shutdown.clone(),
+            ))
+        })
+        .collect();
     let routes = tonic::service::Routes::new(RoutingServiceServer::new(grpc::RoutingGrpc::new(
         app,
         host::idempotent_calls(&infra, &db, &shutdown),
@@ -81,7 +77,8 @@ pub async fn run(
     )
     .await;
     let _ = sweeper.await;
-    let _ = consumer.await;
-    let _ = tickets.await;
+    for consumer in consumers {
+        let _ = consumer.await;
+    }
     result
 }

@@ -6,8 +6,6 @@
 //! `ticketing.link.changed` events, version-gated so a late event never brings back an older
 //! picture.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use switchboard_proto::{
     events::TypedEvent,
@@ -17,14 +15,12 @@ use switchboard_proto::{
 };
 use switchboard_runtime::{
     Service,
-    bus::{ConsumerGroup, EventBus, Unhandled},
+    bus::{ConsumerGroup, Unhandled},
     clients::Endpoints,
-    dead_letters::DeadLetterPolicy,
     errors,
     ids::{ConversationId, OrganizationId},
     outbox::Event,
 };
-use tokio_util::sync::CancellationToken;
 
 use super::{
     Routing,
@@ -142,32 +138,6 @@ impl Routing {
             .map_err(|e| Unhandled::Retry(e.to_string()))?;
         tracing::debug!(%conversation, version = change.version, applied, "conversation tickets");
         Ok(())
-    }
-
-    /// Consumes [`TICKET_EVENTS`] until `shutdown`.
-    pub async fn run_ticket_consumer(
-        self,
-        bus: Arc<dyn EventBus>,
-        metrics: switchboard_runtime::metrics::Metrics,
-        consumer: String,
-        dead_letters: DeadLetterPolicy,
-        shutdown: CancellationToken,
-    ) {
-        let app = &self;
-        switchboard_runtime::bus::run_consumers(
-            bus,
-            &metrics,
-            switchboard_runtime::bus::Consumers {
-                group: TICKET_EVENTS,
-                consumer,
-                concurrency: 2,
-                span_name: "routing.ticket_event",
-                dead_letters,
-            },
-            shutdown,
-            |event| async move { app.on_ticket_event(&event).await },
-        )
-        .await;
     }
 }
 
