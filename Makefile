@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run run-sim sim test test-rust smoke lint fmt build migrate bench bench-soak bench-presence clean
+.PHONY: help run run-sim sim test test-rust smoke lint fmt build migrate bench bench-soak bench-presence bench-search clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ bench-soak: ## The 10-minute saturation run behind the decay target (see docs/pe
 
 bench-presence: ## Presence reserve+release through gRPC vs raw Redis EVAL, as ratios (PostgreSQL/Redis as for tests)
 	scripts/with-test-services.sh $(CARGO) bench -p switchboard-tests --bench presence_reserve
+
+bench-search: ## Ticket search p99 over 100,000 tickets through gRPC vs a raw GIN tsvector query, as ratios (BENCH_TICKETS=…)
+	scripts/with-test-services.sh $(CARGO) bench -p switchboard-tests --bench ticket_search
 
 clean: ## Remove build output and the local ./data
 	$(CARGO) clean

@@ -188,8 +188,19 @@ impl ChannelWorld {
         env.settings.channel.whatsapp.secrets_dir = secrets_dir.display().to_string();
         env.settings.channel.whatsapp.dispatch_interval_ms = 50;
         tune(&mut env.settings);
-        let mut targets = vec![Service::Presence, Service::Routing, Service::Channel];
-        targets.extend_from_slice(extra);
+        let mut targets = vec![
+            Service::Presence,
+            Service::Routing,
+            Service::Channel,
+            Service::Ticketing,
+        ];
+        targets.extend(
+            extra
+                .iter()
+                .filter(|s| !targets.contains(s))
+                .copied()
+                .collect::<Vec<_>>(),
+        );
         let world = World::launch(env, &targets).await?;
         let mut channel = ChannelServiceClient::new(world.suite.channel(Service::Channel).await?);
         let webhook = world.suite.webhook.expect("channel runs");

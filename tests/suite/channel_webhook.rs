@@ -5,7 +5,11 @@
 use std::time::Duration;
 
 use serde_json::json;
-use switchboard_proto::{channel::v1 as ch, routing::v1 as pb};
+use switchboard_proto::{
+    channel::v1::{self as ch, MessageAttached},
+    events::TypedEvent,
+    routing::v1 as pb,
+};
 use switchboard_testkit::Backend;
 
 use crate::{
@@ -107,6 +111,16 @@ async fn the_same_webhook_five_times_at_once_is_one_message_and_one_conversation
     backend: Backend,
 ) -> anyhow::Result<()> {
     let w = ChannelWorld::new(backend).await?;
+    // Every customer message that joins a conversation is announced once, with its words
+    // (ticketing reads them for ticket numbers).
+    let mut attached = w
+        .world
+        .suite
+        .infra()
+        .expect("running")
+        .bus
+        .tail(&[MessageAttached::TOPIC])
+        .await?;
     let wa_id = "5491155550102";
     let body = text_message(wa_id, "Bruno", &wamid(), unix_now(), "necesito ayuda");
     let posts = (0..5).map(|_| w.post(&body));
@@ -122,6 +136,16 @@ async fn the_same_webhook_five_times_at_once_is_one_message_and_one_conversation
     assert_eq!(conversations.len(), 1);
     assert_eq!(conversations[0].id, messages[0].conversation_id);
     assert_eq!(conversations[0].team_id, w.team);
+    let first = attached
+        .next(Duration::from_secs(10))
+        .await?
+        .expect("the first message's attachment is announced")
+        .decode::<MessageAttached>()?;
+    assert_eq!(first.message_id, messages[0].id);
+    assert_eq!(first.conversation_id, messages[0].conversation_id);
+    assert_eq!(first.contact_id, contact.id);
+    assert_eq!(first.text, "necesito ayuda");
+    assert_eq!(first.kind, "text");
 
     // A later message joins the active conversation and restarts its window.
     let later = unix_now() + 5;
@@ -138,6 +162,19 @@ async fn the_same_webhook_five_times_at_once_is_one_message_and_one_conversation
     );
     let messages = w.routed_messages(&contact.id, 2).await?;
     assert_eq!(messages[1].conversation_id, messages[0].conversation_id);
+    let second = attached
+        .next(Duration::from_secs(10))
+        .await?
+        .expect("the second message's attachment is announced")
+        .decode::<MessageAttached>()?;
+    assert_eq!(
+        (second.message_id.as_str(), second.text.as_str()),
+        (messages[1].id.as_str(), "¿siguen ahí?")
+    );
+    assert!(
+        attached.next(Duration::from_millis(300)).await?.is_none(),
+        "each message is announced once, whatever the duplicate webhooks"
+    );
     let window = w
         .channel
         .clone()

@@ -26,6 +26,7 @@ mod routing_rules;
 mod routing_support;
 mod routing_work_items;
 mod ticketing;
+mod ticketing_close;
 mod ticketing_replicas;
 mod ticketing_support;
 

@@ -870,7 +870,12 @@ async fn a_pick_while_presence_rebuilds_answers_unavailable_loads_rebuilding() -
     let (redis_url, prefix) = (env.settings.redis.url.clone(), env.redis_prefix.clone());
     let mut w = World::launch(
         env,
-        &[Service::Presence, Service::Routing, Service::Channel],
+        &[
+            Service::Presence,
+            Service::Routing,
+            Service::Channel,
+            Service::Ticketing,
+        ],
     )
     .await?;
     w.account = channel_account(&w.suite, &w.org, &w.admin).await?;

@@ -196,7 +196,12 @@ async fn clients(
 ) -> anyhow::Result<(TestEnv, switchboard_testkit::Suite, Routing)> {
     let env = TestEnv::new(backend).await?;
     let suite = env
-        .start(&[Service::Presence, Service::Routing, Service::Channel])
+        .start(&[
+            Service::Presence,
+            Service::Routing,
+            Service::Channel,
+            Service::Ticketing,
+        ])
         .await?;
     let client = RoutingServiceClient::new(suite.channel(Service::Routing).await?);
     Ok((env, suite, client))

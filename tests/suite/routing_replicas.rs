@@ -62,7 +62,12 @@ async fn three_replicas_never_double_assign_or_exceed_capacity() -> anyhow::Resu
     let mut env = TestEnv::new(Backend::Cluster).await?;
     env.settings.routing.sweep_interval_ms = 200;
     let first = env
-        .start(&[Service::Presence, Service::Routing, Service::Channel])
+        .start(&[
+            Service::Presence,
+            Service::Routing,
+            Service::Channel,
+            Service::Ticketing,
+        ])
         .await?;
     env.settings.endpoints.presence = format!("http://{}", first.grpc[&Service::Presence]);
     env.settings.endpoints.channel = format!("http://{}", first.grpc[&Service::Channel]);

@@ -93,7 +93,12 @@ impl World {
         tune(&mut env.settings);
         let mut world = Self::launch(
             env,
-            &[Service::Presence, Service::Routing, Service::Channel],
+            &[
+                Service::Presence,
+                Service::Routing,
+                Service::Channel,
+                Service::Ticketing,
+            ],
         )
         .await?;
         world.account = channel_account(&world.suite, &world.org, &world.admin).await?;

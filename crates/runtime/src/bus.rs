@@ -1198,24 +1198,14 @@ mod tests {
             .subscribe(GROUP.name, "c", GROUP.topics)
             .await
             .expect("subscribed");
-        crate::outbox::enqueue(
-            &db,
-            NewEvent::typed("org", "before", &OrganizationCreated { name: "b".into() }),
-        )
-        .await
-        .expect("before");
-        crate::outbox::enqueue(
-            &db,
-            NewEvent::typed("org", "garbled", &OrganizationCreated { name: "g".into() }),
-        )
-        .await
-        .expect("garbled");
-        crate::outbox::enqueue(
-            &db,
-            NewEvent::typed("org", "after", &OrganizationCreated { name: "a".into() }),
-        )
-        .await
-        .expect("after");
+        for name in ["before", "garbled", "after"] {
+            crate::outbox::enqueue(
+                &db,
+                NewEvent::typed("org", name, &OrganizationCreated { name: name.into() }),
+            )
+            .await
+            .expect("enqueued");
+        }
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
         crate::outbox::entity::Entity::update_many()
             .col_expr(

@@ -21,7 +21,7 @@ pub const SERVICE: Service = Service::Routing;
 /// The consumer groups routing reads; declared on the bus before any service starts so no
 /// event is published before its group exists.
 pub const CONSUMER_GROUPS: &[switchboard_runtime::bus::ConsumerGroup] =
-    &[app::events::PRESENCE_EVENTS];
+    &[app::events::PRESENCE_EVENTS, app::tickets::TICKET_EVENTS];
 
 /// Runs the routing service on `listeners` until `shutdown`.
 pub async fn run(
@@ -37,6 +37,7 @@ pub async fn run(
         store,
         app::PresenceClient::new(infra.endpoints.clone()),
         std::sync::Arc::new(app::channel::ChannelClient::new(infra.endpoints.clone())),
+        std::sync::Arc::new(app::tickets::TicketingClient::new(infra.endpoints.clone())),
         infra.clock.clone(),
         infra.settings.routing.conversation_ttl_secs as i64 * 1000,
         app::RoutingMetrics::new(&infra.metrics),
@@ -45,16 +46,22 @@ pub async fn run(
         std::time::Duration::from_millis(infra.settings.routing.sweep_interval_ms),
         shutdown.clone(),
     ));
-    let consumer = tokio::spawn(app.clone().run_presence_consumer(
-        infra.bus.clone(),
-        infra.metrics.clone(),
-        format!("routing-{}", switchboard_runtime::ids::EventId::generate()),
-        switchboard_runtime::dead_letters::DeadLetterPolicy::new(
-            db.clone(),
-            infra.settings.outbox.dead_letter_after_attempts,
-        ),
-        shutdown.clone(),
-    ));
+    let consumers: Vec<_> = CONSUMER_GROUPS
+        .iter()
+        .map(|group| {
+            tokio::spawn(app.clone().run_consumer(
+                *group,
+                infra.bus.clone(),
+                infra.metrics.clone(),
+                format!("routing-{}", switchboard_runtime::ids::EventId::generate()),
+                switchboard_runtime::dead_letters::DeadLetterPolicy::new(
+                    db.clone(),
+                    infra.settings.outbox.dead_letter_after_attempts,
+                ),
+                shutdown.clone(),
+            ))
+        })
+        .collect();
     let routes = tonic::service::Routes::new(RoutingServiceServer::new(grpc::RoutingGrpc::new(
         app,
         host::idempotent_calls(&infra, &db, &shutdown),
@@ -70,6 +77,8 @@ pub async fn run(
     )
     .await;
     let _ = sweeper.await;
-    let _ = consumer.await;
+    for consumer in consumers {
+        let _ = consumer.await;
+    }
     result
 }

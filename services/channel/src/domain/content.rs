@@ -228,6 +228,18 @@ impl Content {
         }
     }
 
+    /// What a person wrote in it: a text's body, a media caption, the title of a chosen reply
+    /// or button; empty for content without words.
+    pub fn words(&self) -> &str {
+        match self {
+            Content::Text { body, .. } => body,
+            Content::Media(m) => &m.caption,
+            Content::Interactive(r) => &r.title,
+            Content::Button(b) => &b.text,
+            _ => "",
+        }
+    }
+
     /// Whether this is a free-form message (only inside the 24-hour window); templates are not.
     pub fn is_free_form(&self) -> bool {
         !matches!(self, Content::Template(_))

@@ -417,13 +417,47 @@ impl Store {
         id: &MessageId,
         conversation: &ConversationId,
     ) -> Result<(), ChannelError> {
-        m::Entity::update_many()
+        let txn = self.db.begin().await?;
+        let attached = m::Entity::update_many()
             .col_expr(m::Column::ConversationId, conversation.as_str().into())
             .filter(m::Column::Id.eq(id.as_str()))
             .filter(m::Column::OrganizationId.eq(org.as_str()))
             .filter(m::Column::ConversationId.is_null())
-            .exec(&self.db)
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        // A customer's message joining its conversation is announced once (the update above
+        // matches only the first time), in the same transaction.
+        let row = secure_find::<m::Entity, _>(org, id.to_string())
+            .one(&txn)
             .await?;
+        let message = match row {
+            Some(row) if attached == 1 => Some(from_row(row)?),
+            _ => None,
+        };
+        if let Some(message) = message.filter(|m| m.direction == Direction::Inbound) {
+            outbox::enqueue(
+                &txn,
+                NewEvent::typed(
+                    org.to_string(),
+                    id.to_string(),
+                    &switchboard_proto::channel::v1::MessageAttached {
+                        message_id: id.to_string(),
+                        conversation_id: conversation.to_string(),
+                        channel_account_id: message.channel_account_id.to_string(),
+                        contact_id: message.contact_id.to_string(),
+                        kind: message.content.kind_name().to_string(),
+                        text: message.content.words().to_string(),
+                        message_ms: message.provider_ms.unwrap_or(message.created_ms),
+                    },
+                ),
+            )
+            .await?;
+            txn.commit().await?;
+            self.relay.wake();
+            return Ok(());
+        }
+        txn.commit().await?;
         Ok(())
     }
 

@@ -42,8 +42,8 @@ pub enum CloseVerdict {
     TicketRequired,
 }
 
-/// The close hook: may a conversation close? Ticketing fills it (a conversation may require a
-/// linked ticket); until then every close is allowed.
+/// The close hook: may a conversation close? Ticketing's close rule
+/// ([`super::tickets::TicketingClient`]): a conversation may require a linked ticket.
 #[async_trait::async_trait]
 pub trait ClosePolicy: Send + Sync {
     async fn check(
@@ -53,7 +53,7 @@ pub trait ClosePolicy: Send + Sync {
     ) -> Result<CloseVerdict, RoutingError>;
 }
 
-/// The policy used until ticketing provides one: always allow.
+/// A policy that allows every close (unit tests of the engine without ticketing).
 pub struct AllowAll;
 
 #[async_trait::async_trait]
@@ -207,6 +207,7 @@ impl Routing {
                 last_decision_id: None,
                 updated_ms: now,
                 version: 1,
+                tickets: Default::default(),
             };
             // Written already routed (or held by the starting agent): nobody ever reads a
             // conversation that waits for a decision.
@@ -519,7 +520,6 @@ impl Routing {
         id: &ConversationId,
         agent: &AgentId,
         note: &str,
-        policy: &dyn ClosePolicy,
     ) -> Result<Conversation, RoutingError> {
         let caller = self.caller(org, agent).await?;
         let conv = self.store.conversation(org, id).await?;
@@ -557,7 +557,7 @@ impl Routing {
                 ));
             }
         }
-        if policy.check(org, &conv).await? == CloseVerdict::TicketRequired {
+        if self.close_policy.check(org, &conv).await? == CloseVerdict::TicketRequired {
             return Err(RoutingError::precondition(
                 Reason::TicketRequired,
                 "this conversation must be linked to a ticket before it is closed",

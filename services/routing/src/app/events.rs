@@ -95,10 +95,12 @@ impl Routing {
         Ok(())
     }
 
-    /// Consumes presence events until `shutdown`; a failed event is delivered again, and
-    /// dead-lettered per `dead_letters` when it cannot be decoded or keeps failing.
-    pub async fn run_presence_consumer(
+    /// Consumes `group` ([`PRESENCE_EVENTS`] or [`super::tickets::TICKET_EVENTS`]) until
+    /// `shutdown`; a failed event is delivered again, and dead-lettered per `dead_letters` when
+    /// it cannot be decoded or keeps failing.
+    pub async fn run_consumer(
         self,
+        group: ConsumerGroup,
         bus: std::sync::Arc<dyn EventBus>,
         metrics: switchboard_runtime::metrics::Metrics,
         consumer: String,
@@ -106,18 +108,31 @@ impl Routing {
         shutdown: CancellationToken,
     ) {
         let app = &self;
+        let tickets = group.name == super::tickets::TICKET_EVENTS.name;
         switchboard_runtime::bus::run_consumers(
             bus,
             &metrics,
             switchboard_runtime::bus::Consumers {
-                group: PRESENCE_EVENTS,
+                group,
                 consumer,
-                concurrency: 1,
-                span_name: "routing.presence_event",
+                // Presence events of one agent are handled in order; ticket pictures are
+                // version-gated, so they may overlap.
+                concurrency: if tickets { 2 } else { 1 },
+                span_name: if tickets {
+                    "routing.ticket_event"
+                } else {
+                    "routing.presence_event"
+                },
                 dead_letters,
             },
             shutdown,
-            |event| async move { app.on_presence_event(&event).await },
+            |event| async move {
+                if tickets {
+                    app.on_ticket_event(&event).await
+                } else {
+                    app.on_presence_event(&event).await
+                }
+            },
         )
         .await;
     }

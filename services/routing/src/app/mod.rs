@@ -20,6 +20,7 @@ pub mod owners;
 pub mod presence;
 pub mod profiles;
 pub mod teams;
+pub mod tickets;
 pub mod views;
 pub mod work_items;
 
@@ -47,6 +48,8 @@ pub struct Routing {
     pub(crate) presence: PresenceClient,
     /// The channel service (which channel accounts exist).
     pub(crate) channel: std::sync::Arc<dyn channel::ChannelAccounts>,
+    /// Whether a conversation may close (ticketing's close rule).
+    pub(crate) close_policy: std::sync::Arc<dyn conversations::ClosePolicy>,
     pub(crate) clock: Clock,
     /// Milliseconds without a customer message after which a conversation expires.
     pub(crate) conversation_ttl_ms: i64,
@@ -58,6 +61,7 @@ impl Routing {
         store: Store,
         presence: PresenceClient,
         channel: std::sync::Arc<dyn channel::ChannelAccounts>,
+        close_policy: std::sync::Arc<dyn conversations::ClosePolicy>,
         clock: Clock,
         conversation_ttl_ms: i64,
         metrics: RoutingMetrics,
@@ -66,6 +70,7 @@ impl Routing {
             store,
             presence,
             channel,
+            close_policy,
             clock,
             conversation_ttl_ms,
             metrics,

@@ -129,6 +129,26 @@ pub struct Conversation {
     pub updated_ms: i64,
     /// Bumped by every change; conditional updates compare it (optimistic concurrency).
     pub version: i64,
+    /// Its ticket and pending proposal as ticketing last announced them (read-only here:
+    /// routing's own changes never write them).
+    pub tickets: Tickets,
+}
+
+/// A ticket as a conversation shows it ("#123").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketRef {
+    /// tkt_ id.
+    pub ticket_id: String,
+    pub number: i64,
+    /// tkp_ id, for a proposed ticket.
+    pub proposal_id: Option<String>,
+}
+
+/// A conversation's linked ticket and the ticket proposed for it, from ticketing's events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tickets {
+    pub linked: Option<TicketRef>,
+    pub proposed: Option<TicketRef>,
 }
 
 /// The caller of an action, as the rules need it.
@@ -488,6 +508,7 @@ mod tests {
             last_decision_id: None,
             updated_ms: 0,
             version: 1,
+            tickets: Tickets::default(),
         }
     }
 

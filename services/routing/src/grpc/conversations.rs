@@ -13,10 +13,7 @@ use super::convert::{
     Check, RoutingChecks, actor_to_pb, ms_of, opt_timestamp, target_to_pb, timestamp_ms,
 };
 use crate::{
-    app::{
-        Routing,
-        conversations::{AllowAll, NewConversation},
-    },
+    app::{Routing, conversations::NewConversation},
     domain::{
         config::Strategy,
         conversation::{Cause, Conversation, State, Transfer, Transition},
@@ -47,6 +44,14 @@ fn state_from_pb(check: &mut Check, field: &str, v: i32) -> Option<State> {
             check.bad(field, "must be a conversation state");
             None
         }
+    }
+}
+
+fn ticket_to_pb(t: &crate::domain::conversation::TicketRef) -> pb::TicketRef {
+    pb::TicketRef {
+        ticket_id: t.ticket_id.clone(),
+        number: t.number,
+        proposal_id: t.proposal_id.clone().unwrap_or_default(),
     }
 }
 
@@ -102,8 +107,8 @@ pub fn conversation_to_pb(org: &str, c: &Conversation) -> pb::Conversation {
             .map(ToString::to_string)
             .unwrap_or_default(),
         update_time: Some(timestamp_ms(c.updated_ms)),
-        ticket: None,
-        proposed_ticket: None,
+        ticket: c.tickets.linked.as_ref().map(ticket_to_pb),
+        proposed_ticket: c.tickets.proposed.as_ref().map(ticket_to_pb),
     }
 }
 
@@ -673,9 +678,7 @@ pub async fn close_conversation(
         &req.actor_agent_id,
         &req.conversation_id,
     )?;
-    let conv = app
-        .close(&o, &id, &actor, &req.close_note, &AllowAll)
-        .await?;
+    let conv = app.close(&o, &id, &actor, &req.close_note).await?;
     Ok(pb::CloseConversationResponse {
         conversation: Some(conversation_to_pb(o.as_str(), &conv)),
         ticket_id: String::new(),

@@ -41,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(switchboard_runtime::idempotency::calls::CREATE_IDEMPOTENT_CALLS),
             Box::new(INDEX_WAITING_TEAMS),
             Box::new(switchboard_runtime::dead_letters::migration::CreateDeadLetters),
+            Box::new(CONVERSATION_TICKETS),
         ]
     }
 }
@@ -86,4 +87,27 @@ const INDEX_WAITING_TEAMS: SqlMigration = SqlMigration {
     up: &["CREATE INDEX IF NOT EXISTS conversations_waiting_teams \
            ON conversations (state, team_id, organization_id)"],
     down: &["DROP INDEX conversations_waiting_teams"],
+};
+
+/// A conversation's ticket and pending proposal as ticketing announces them
+/// (`ticketing.link.changed`), so lists (the Expired tab in particular) show "#123" without a
+/// call per item; `tickets_version` keeps a late event from bringing back an older picture.
+const CONVERSATION_TICKETS: SqlMigration = SqlMigration {
+    name: "m0007_conversation_tickets",
+    up: &[
+        "ALTER TABLE conversations ADD COLUMN ticket_id TEXT NULL",
+        "ALTER TABLE conversations ADD COLUMN ticket_number BIGINT NULL",
+        "ALTER TABLE conversations ADD COLUMN proposal_id TEXT NULL",
+        "ALTER TABLE conversations ADD COLUMN proposed_ticket_id TEXT NULL",
+        "ALTER TABLE conversations ADD COLUMN proposed_ticket_number BIGINT NULL",
+        "ALTER TABLE conversations ADD COLUMN tickets_version BIGINT NOT NULL DEFAULT 0",
+    ],
+    down: &[
+        "ALTER TABLE conversations DROP COLUMN tickets_version",
+        "ALTER TABLE conversations DROP COLUMN proposed_ticket_number",
+        "ALTER TABLE conversations DROP COLUMN proposed_ticket_id",
+        "ALTER TABLE conversations DROP COLUMN proposal_id",
+        "ALTER TABLE conversations DROP COLUMN ticket_number",
+        "ALTER TABLE conversations DROP COLUMN ticket_id",
+    ],
 };

@@ -5,8 +5,10 @@
 use std::collections::BTreeMap;
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait, sea_query::OnConflict,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    sea_query::OnConflict,
 };
 use switchboard_runtime::tenancy::{of_org, secure_find};
 use switchboard_runtime::{
@@ -24,7 +26,7 @@ use super::{
 use crate::{
     domain::{
         config::{ContactOwner, Target},
-        conversation::{Cause, Conversation, State, Transfer, Transition},
+        conversation::{Cause, Conversation, State, TicketRef, Tickets, Transfer, Transition},
         decision::Decision,
     },
     error::RoutingError,
@@ -109,6 +111,23 @@ pub(crate) fn conversation_from_row(
         last_decision_id: opt_id("decision id", r.last_decision_id)?,
         updated_ms: r.updated_ms,
         version: r.version,
+        tickets: Tickets {
+            linked: r
+                .ticket_id
+                .zip(r.ticket_number)
+                .map(|(ticket_id, number)| TicketRef {
+                    ticket_id,
+                    number,
+                    proposal_id: None,
+                }),
+            proposed: r.proposed_ticket_id.zip(r.proposed_ticket_number).map(
+                |(ticket_id, number)| TicketRef {
+                    ticket_id,
+                    number,
+                    proposal_id: r.proposal_id,
+                },
+            ),
+        },
     })
 }
 
@@ -156,6 +175,14 @@ fn to_row(org: &OrganizationId, c: &Conversation) -> e::conversations::ActiveMod
         last_decision_id: Set(c.last_decision_id.as_ref().map(ToString::to_string)),
         updated_ms: Set(c.updated_ms),
         version: Set(c.version),
+        // Ticketing's columns: never written by routing's own changes (a change computed
+        // from an older read must not bring back an older ticket).
+        ticket_id: NotSet,
+        ticket_number: NotSet,
+        proposal_id: NotSet,
+        proposed_ticket_id: NotSet,
+        proposed_ticket_number: NotSet,
+        tickets_version: NotSet,
     }
 }
 
@@ -248,6 +275,53 @@ impl Order {
 }
 
 impl Store {
+    /// Records a conversation's tickets as ticketing announced them at `version`, unless a
+    /// newer version was recorded (a redelivered or overtaken event changes nothing). Only
+    /// the ticket columns are written: routing's own state is untouched. Returns whether it
+    /// was applied (false also for a conversation routing does not know).
+    pub async fn apply_tickets(
+        &self,
+        org: &OrganizationId,
+        id: &ConversationId,
+        version: i64,
+        tickets: &Tickets,
+    ) -> Result<bool, RoutingError> {
+        use sea_orm::sea_query::Expr;
+        let linked = tickets.linked.as_ref();
+        let proposed = tickets.proposed.as_ref();
+        let updated = e::conversations::Entity::update_many()
+            .col_expr(
+                e::conversations::Column::TicketId,
+                Expr::value(linked.map(|t| t.ticket_id.clone())),
+            )
+            .col_expr(
+                e::conversations::Column::TicketNumber,
+                Expr::value(linked.map(|t| t.number)),
+            )
+            .col_expr(
+                e::conversations::Column::ProposalId,
+                Expr::value(proposed.and_then(|t| t.proposal_id.clone())),
+            )
+            .col_expr(
+                e::conversations::Column::ProposedTicketId,
+                Expr::value(proposed.map(|t| t.ticket_id.clone())),
+            )
+            .col_expr(
+                e::conversations::Column::ProposedTicketNumber,
+                Expr::value(proposed.map(|t| t.number)),
+            )
+            .col_expr(
+                e::conversations::Column::TicketsVersion,
+                Expr::value(version),
+            )
+            .filter(e::conversations::Column::OrganizationId.eq(org.as_str()))
+            .filter(e::conversations::Column::Id.eq(id.as_str()))
+            .filter(e::conversations::Column::TicketsVersion.lt(version))
+            .exec(&self.db)
+            .await?;
+        Ok(updated.rows_affected == 1)
+    }
+
     /// One conversation.
     pub async fn conversation(
         &self,

@@ -206,6 +206,13 @@ pub mod conversations {
         pub last_decision_id: Option<String>,
         pub updated_ms: i64,
         pub version: i64,
+        /// Written only by ticketing's events (see `Store::apply_tickets`).
+        pub ticket_id: Option<String>,
+        pub ticket_number: Option<i64>,
+        pub proposal_id: Option<String>,
+        pub proposed_ticket_id: Option<String>,
+        pub proposed_ticket_number: Option<i64>,
+        pub tickets_version: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

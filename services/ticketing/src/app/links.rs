@@ -9,7 +9,7 @@ use switchboard_runtime::{
     paging::{Page, Paged},
 };
 
-use super::{Caller, Ticketing, link_changed, ticket_changed};
+use super::{Caller, Ticketing, ticket_changed};
 use crate::{
     domain::{Action, ActionKind, Link, NewTicket, Status, Ticket},
     error::TicketingError,
@@ -79,23 +79,15 @@ impl Ticketing {
         );
         action.conversation_id = Some(conversation.to_string());
         self.store.insert_action(tx, org, &action).await?;
-        let version = self
-            .store
-            .bump_version(tx, org, conversation.as_str())
-            .await?;
-        self.store
-            .enqueue(
-                tx,
-                link_changed(
-                    org,
-                    conversation.as_str(),
-                    ticket,
-                    LinkChange::Linked,
-                    proposal_id,
-                    version,
-                ),
-            )
-            .await?;
+        self.link_event(
+            tx,
+            org,
+            conversation.as_str(),
+            ticket,
+            LinkChange::Linked,
+            proposal_id,
+        )
+        .await?;
         self.store
             .enqueue(
                 tx,
@@ -195,23 +187,15 @@ impl Ticketing {
         );
         action.conversation_id = Some(conversation.to_string());
         self.store.insert_action(&tx, org, &action).await?;
-        let version = self
-            .store
-            .bump_version(&tx, org, conversation.as_str())
-            .await?;
-        self.store
-            .enqueue(
-                &tx,
-                link_changed(
-                    org,
-                    conversation.as_str(),
-                    &ticket,
-                    LinkChange::Unlinked,
-                    "",
-                    version,
-                ),
-            )
-            .await?;
+        self.link_event(
+            &tx,
+            org,
+            conversation.as_str(),
+            &ticket,
+            LinkChange::Unlinked,
+            "",
+        )
+        .await?;
         self.store
             .enqueue(
                 &tx,

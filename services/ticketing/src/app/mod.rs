@@ -152,25 +152,56 @@ pub(crate) fn ticket_changed(
     )
 }
 
-/// The `TicketLinkChanged` event of a conversation's link or proposal change.
-pub(crate) fn link_changed(
-    org: &OrganizationId,
-    conversation: &str,
-    ticket: &Ticket,
-    change: pb::LinkChange,
-    proposal_id: &str,
-    version: i64,
-) -> NewEvent {
-    NewEvent::typed(
-        org.to_string(),
-        conversation.to_string(),
-        &pb::TicketLinkChanged {
-            conversation_id: conversation.to_string(),
-            ticket_id: ticket.id.to_string(),
-            ticket_number: ticket.number,
-            change: change as i32,
-            proposal_id: proposal_id.to_string(),
-            version,
-        },
-    )
+impl Ticketing {
+    /// Bumps `conversation`'s link version and writes its `TicketLinkChanged` in `tx`, with
+    /// the conversation's whole ticket picture after the change (linked ticket, newest pending
+    /// proposal), so a consumer applying only the newest version shows the right thing.
+    pub(crate) async fn link_event(
+        &self,
+        tx: &sea_orm::DatabaseTransaction,
+        org: &OrganizationId,
+        conversation: &str,
+        ticket: &Ticket,
+        change: pb::LinkChange,
+        proposal_id: &str,
+    ) -> Result<(), TicketingError> {
+        let version = self.store.bump_version(tx, org, conversation).await?;
+        let link = self.store.link(tx, org, conversation).await?;
+        let pending = self.store.pending_proposal(tx, org, conversation).await?;
+        let current = pb::ConversationTickets {
+            linked_ticket_id: link
+                .as_ref()
+                .map(|l| l.ticket_id.to_string())
+                .unwrap_or_default(),
+            linked_ticket_number: link.as_ref().map_or(0, |l| l.ticket_number),
+            proposal_id: pending
+                .as_ref()
+                .map(|p| p.id.to_string())
+                .unwrap_or_default(),
+            proposed_ticket_id: pending
+                .as_ref()
+                .map(|p| p.ticket_id.to_string())
+                .unwrap_or_default(),
+            proposed_ticket_number: pending.as_ref().map_or(0, |p| p.ticket_number),
+        };
+        self.store
+            .enqueue(
+                tx,
+                NewEvent::typed(
+                    org.to_string(),
+                    conversation.to_string(),
+                    &pb::TicketLinkChanged {
+                        conversation_id: conversation.to_string(),
+                        ticket_id: ticket.id.to_string(),
+                        ticket_number: ticket.number,
+                        change: change as i32,
+                        proposal_id: proposal_id.to_string(),
+                        version,
+                        current: Some(current),
+                    },
+                ),
+            )
+            .await?;
+        Ok(())
+    }
 }

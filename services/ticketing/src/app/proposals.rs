@@ -9,7 +9,7 @@ use switchboard_runtime::{
     paging::{Page, Paged},
 };
 
-use super::{Caller, Ticketing, link_changed};
+use super::{Caller, Ticketing};
 use crate::{
     domain::{Link, Proposal, ProposalSource, ProposalStatus},
     error::TicketingError,
@@ -83,20 +83,15 @@ impl Ticketing {
                 })?;
             return Ok((existing, false));
         }
-        let version = self.store.bump_version(tx, org, conversation).await?;
-        self.store
-            .enqueue(
-                tx,
-                link_changed(
-                    org,
-                    conversation,
-                    &ticket,
-                    LinkChange::Proposed,
-                    proposal.id.as_str(),
-                    version,
-                ),
-            )
-            .await?;
+        self.link_event(
+            tx,
+            org,
+            conversation,
+            &ticket,
+            LinkChange::Proposed,
+            proposal.id.as_str(),
+        )
+        .await?;
         Ok((proposal, true))
     }
 
@@ -231,23 +226,15 @@ impl Ticketing {
             .ticket(&tx, org, &proposal.ticket_id)
             .await?
             .ok_or_else(|| TicketingError::not_found("ticket", &proposal.ticket_id))?;
-        let version = self
-            .store
-            .bump_version(&tx, org, &proposal.conversation_id)
-            .await?;
-        self.store
-            .enqueue(
-                &tx,
-                link_changed(
-                    org,
-                    &proposal.conversation_id,
-                    &ticket,
-                    LinkChange::ProposalRejected,
-                    proposal.id.as_str(),
-                    version,
-                ),
-            )
-            .await?;
+        self.link_event(
+            &tx,
+            org,
+            &proposal.conversation_id,
+            &ticket,
+            LinkChange::ProposalRejected,
+            proposal.id.as_str(),
+        )
+        .await?;
         self.store.commit(tx).await?;
         self.metrics
             .proposals

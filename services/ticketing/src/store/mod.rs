@@ -578,6 +578,27 @@ impl Store {
         }
     }
 
+    /// The newest proposal of a conversation still waiting for an agent.
+    pub async fn pending_proposal<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        org: &OrganizationId,
+        conversation: &str,
+    ) -> Result<Option<Proposal>, DbErr> {
+        use sea_orm::QueryOrder;
+        match of_org::<ticket_proposals::Entity>(org)
+            .filter(ticket_proposals::Column::ConversationId.eq(conversation))
+            .filter(ticket_proposals::Column::Status.eq(ProposalStatus::Proposed.as_str()))
+            .order_by_desc(ticket_proposals::Column::CreateMs)
+            .order_by_desc(ticket_proposals::Column::Id)
+            .one(conn)
+            .await?
+        {
+            Some(row) => self.proposal_with_ticket(conn, org, row).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Inserts a proposal unless one exists for its conversation and ticket; false then.
     pub async fn insert_proposal(
         &self,
