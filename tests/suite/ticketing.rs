@@ -936,3 +936,63 @@ async fn close_policy_is_read_by_all_changed_by_admins_and_checked(
     t.w.stop().await
 }
 on_both_backends!(close_policy_is_read_by_all_changed_by_admins_and_checked);
+
+async fn a_customer_naming_a_ticket_in_a_signed_webhook_proposes_it(
+    backend: Backend,
+) -> anyhow::Result<()> {
+    let mut t = TicketWorld::new(backend).await?;
+    let org = t.org();
+    t.create("Primero", "").await?;
+    let second = t.create("Segundo", "").await?;
+    // Through Meta's signed webhook, as WhatsApp delivers it.
+    let conversation = t
+        .customer_conversation(&["Hola, tengo el ticket #2", "y también el #999"])
+        .await?;
+    let list = pb::ListTicketProposalsRequest {
+        organization_id: org.clone(),
+        conversation_ids: vec![conversation.id.clone()],
+        ..Default::default()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let proposals = loop {
+        let p = t
+            .tickets
+            .list_ticket_proposals(list.clone())
+            .await?
+            .into_inner()
+            .proposals;
+        if !p.is_empty() || tokio::time::Instant::now() > deadline {
+            break p;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let settled = t
+        .tickets
+        .list_ticket_proposals(list)
+        .await?
+        .into_inner()
+        .proposals;
+    assert_eq!(settled, proposals, "#999 proposes nothing, #2 once");
+    assert_eq!(proposals.len(), 1, "{proposals:?}");
+    let p = &proposals[0];
+    assert_eq!(
+        (p.ticket_id.as_str(), p.ticket_number),
+        (second.id.as_str(), 2)
+    );
+    assert_eq!(p.status, pb::ProposalStatus::Proposed as i32);
+    assert_eq!(p.source, pb::ProposalSource::CustomerMessage as i32);
+    assert_eq!(p.evidence, "ticket #2");
+    assert_eq!(p.contact_id, conversation.contact_id);
+    assert!(p.message_id.starts_with("msg_"), "{p:?}");
+    // Routing shows the pending proposal on the conversation.
+    let shown =
+        t.w.world
+            .until(&conversation.id, "proposal shown", |c| {
+                c.proposed_ticket.as_ref().is_some_and(|r| r.number == 2)
+            })
+            .await;
+    assert!(shown.is_ok(), "{shown:?}");
+    t.w.stop().await
+}
+on_both_backends!(a_customer_naming_a_ticket_in_a_signed_webhook_proposes_it);
