@@ -1,5 +1,5 @@
 //! `common.proto`'s idempotency promise, replayed over every mutating RPC of every implemented
-//! service (routing, channel, presence): the table below has one row per RPC whose request
+//! service (routing, channel, presence, ticketing): the table below has one row per RPC whose request
 //! carries `request_id`, and the test fails if the protos grow an RPC the table does not name.
 //!
 //! For each row, on a live organization: an empty key where one is required is
@@ -16,8 +16,12 @@ use switchboard_proto::{
     presence::v1 as pr,
     prost::Message as _,
     routing::v1::{self as pb, TeamStrategy},
+    ticketing::v1::{
+        self as tk, link_conversation_request::Ticket as LinkTo,
+        ticketing_service_client::TicketingServiceClient,
+    },
 };
-use switchboard_runtime::ids::ContactId;
+use switchboard_runtime::{Service, ids::ContactId};
 use switchboard_testkit::Backend;
 use tonic_types::StatusExt;
 
@@ -108,6 +112,11 @@ pub(crate) struct Snapshot {
     campaign_messages: Vec<ch::Message>,
     templates: usize,
     presences: Vec<pr::AgentPresence>,
+    tickets: Vec<tk::Ticket>,
+    ticket_actions: Vec<tk::TicketAction>,
+    ticket_links: Vec<tk::TicketLink>,
+    ticket_proposals: Vec<tk::TicketProposal>,
+    close_policy: Option<tk::ClosePolicy>,
 }
 
 fn page() -> Option<PageRequest> {
@@ -300,7 +309,69 @@ pub(crate) async fn snapshot(
             p
         })
         .collect();
+    let mut ticketing =
+        TicketingServiceClient::new(f.world.suite.channel(Service::Ticketing).await?);
+    let tickets = ticketing
+        .list_tickets(tk::ListTicketsRequest {
+            organization_id: org.clone(),
+            page: page(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .tickets;
+    let (mut ticket_actions, mut ticket_links, mut ticket_proposals) = (vec![], vec![], vec![]);
+    for t in &tickets {
+        ticket_actions.extend(
+            ticketing
+                .list_ticket_actions(tk::ListTicketActionsRequest {
+                    organization_id: org.clone(),
+                    ticket_id: t.id.clone(),
+                    page: page(),
+                    ..Default::default()
+                })
+                .await?
+                .into_inner()
+                .actions,
+        );
+        ticket_links.extend(
+            ticketing
+                .list_ticket_links(tk::ListTicketLinksRequest {
+                    organization_id: org.clone(),
+                    ticket_id: t.id.clone(),
+                    page: page(),
+                    ..Default::default()
+                })
+                .await?
+                .into_inner()
+                .links,
+        );
+        ticket_proposals.extend(
+            ticketing
+                .list_ticket_proposals(tk::ListTicketProposalsRequest {
+                    organization_id: org.clone(),
+                    ticket_id: t.id.clone(),
+                    page: page(),
+                    ..Default::default()
+                })
+                .await?
+                .into_inner()
+                .proposals,
+        );
+    }
+    let close_policy = ticketing
+        .get_close_policy(tk::GetClosePolicyRequest {
+            organization_id: org.clone(),
+        })
+        .await?
+        .into_inner()
+        .policy;
     Ok(Snapshot {
+        tickets,
+        ticket_actions,
+        ticket_links,
+        ticket_proposals,
+        close_policy,
         agents,
         teams,
         members,
@@ -436,7 +507,7 @@ fn mutating_rpcs() -> BTreeSet<String> {
     set.file
         .iter()
         .filter(|file| {
-            ["routing", "channel", "presence"]
+            ["routing", "channel", "presence", "ticketing"]
                 .iter()
                 .any(|svc| file.package() == format!("switchboard.{svc}.v1"))
         })
@@ -1665,6 +1736,236 @@ async fn every_mutating_rpc_keeps_the_idempotency_promise(backend: Backend) -> a
         }
     });
     f.run(release.optional()).await?;
+
+    // ---- ticketing ----
+    let ticketing = TicketingServiceClient::new(f.w.world.suite.channel(Service::Ticketing).await?);
+    let mut tkc = ticketing.clone();
+    let new_ticket = |subject: &str| tk::NewTicket {
+        subject: subject.into(),
+        requester: Some(tk::Requester {
+            name: "Ana".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    f.run(call!(
+        ticketing,
+        create_ticket,
+        "TicketingService/CreateTicket",
+        |key, v| {
+            tk::CreateTicketRequest {
+                request_id: key,
+                organization_id: org.clone(),
+                actor_agent_id: admin.clone(),
+                ticket: Some(new_ticket(of(v, &"Alta", &"Baja"))),
+            }
+        }
+    ))
+    .await?;
+    let mut made = Vec::new();
+    for subject in ["Uno", "Dos"] {
+        made.push(
+            tkc.create_ticket(tk::CreateTicketRequest {
+                request_id: rid(),
+                organization_id: org.clone(),
+                actor_agent_id: admin.clone(),
+                ticket: Some(new_ticket(subject)),
+            })
+            .await?
+            .into_inner()
+            .ticket
+            .expect("ticket"),
+        );
+    }
+    let (t1, t2) = (made[0].clone(), made[1].clone());
+    f.run(call!(
+        ticketing,
+        update_ticket,
+        "TicketingService/UpdateTicket",
+        |key, v| {
+            tk::UpdateTicketRequest {
+                request_id: key,
+                organization_id: org.clone(),
+                actor_agent_id: admin.clone(),
+                ticket: Some(tk::Ticket {
+                    id: t1.id.clone(),
+                    subject: of(v, &"Uno bis".to_string(), &"Uno ter".to_string()),
+                    ..Default::default()
+                }),
+                update_mask: mask("subject"),
+                expected_update_time: None,
+            }
+        }
+    ))
+    .await?;
+    f.run(call!(
+        ticketing,
+        add_ticket_comment,
+        "TicketingService/AddTicketComment",
+        |key, v| {
+            tk::AddTicketCommentRequest {
+                request_id: key,
+                organization_id: org.clone(),
+                actor_agent_id: admin.clone(),
+                ticket_id: t1.id.clone(),
+                body: of(v, &"llamé".to_string(), &"no atiende".to_string()),
+                internal: true,
+            }
+        }
+    ))
+    .await?;
+    let c1 = f.conversation(None).await?.id;
+    f.run(call!(
+        ticketing,
+        link_conversation,
+        "TicketingService/LinkConversation",
+        |key, v| {
+            tk::LinkConversationRequest {
+                request_id: key,
+                organization_id: org.clone(),
+                actor_agent_id: admin.clone(),
+                conversation_id: c1.clone(),
+                contact_id: String::new(),
+                ticket: Some(LinkTo::TicketId(of(v, &t1.id, &t2.id))),
+            }
+        }
+    ))
+    .await?;
+    f.run(call!(
+        ticketing,
+        unlink_conversation,
+        "TicketingService/UnlinkConversation",
+        |key, v| {
+            tk::UnlinkConversationRequest {
+                request_id: key,
+                organization_id: org.clone(),
+                actor_agent_id: admin.clone(),
+                conversation_id: c1.clone(),
+                ticket_id: of(v, &t1.id, &t2.id),
+            }
+        }
+    ))
+    .await?;
+    f.run(call!(
+        ticketing,
+        update_close_policy,
+        "TicketingService/UpdateClosePolicy",
+        |key, v| {
+            tk::UpdateClosePolicyRequest {
+                request_id: key,
+                organization_id: org.clone(),
+                actor_agent_id: admin.clone(),
+                policy: Some(tk::ClosePolicy {
+                    require_ticket: false,
+                    team_ids: of(v, &vec![], &vec![soporte.clone()]),
+                    ..Default::default()
+                }),
+            }
+        }
+    ))
+    .await?;
+    let c2 = f.conversation(None).await?.id;
+    let propose = call!(
+        ticketing,
+        propose_ticket_link,
+        "TicketingService/ProposeTicketLink",
+        |key, v| {
+            tk::ProposeTicketLinkRequest {
+                request_id: key,
+                organization_id: org.clone(),
+                conversation_id: c2.clone(),
+                contact_id: String::new(),
+                ticket_number: of(v, &t1.number, &t2.number),
+                proposer: "faq-bot".into(),
+            }
+        }
+    );
+    f.run(propose.optional()).await?;
+    // Two proposals to confirm and two to reject (one each is the "other body").
+    let mut proposals = Vec::new();
+    for _ in 0..2 {
+        let c = f.conversation(None).await?.id;
+        for t in [&t1, &t2] {
+            proposals.push(
+                tkc.propose_ticket_link(tk::ProposeTicketLinkRequest {
+                    request_id: rid(),
+                    organization_id: org.clone(),
+                    conversation_id: c.clone(),
+                    contact_id: String::new(),
+                    ticket_number: t.number,
+                    proposer: "faq-bot".into(),
+                })
+                .await?
+                .into_inner()
+                .proposal
+                .expect("proposal")
+                .id,
+            );
+        }
+    }
+    f.run(call!(
+        ticketing,
+        confirm_ticket_proposal,
+        "TicketingService/ConfirmTicketProposal",
+        |key, v| {
+            tk::ConfirmTicketProposalRequest {
+                request_id: key,
+                organization_id: org.clone(),
+                actor_agent_id: admin.clone(),
+                proposal_id: of(v, &proposals[0], &proposals[1]),
+            }
+        }
+    ))
+    .await?;
+    f.run(call!(
+        ticketing,
+        reject_ticket_proposal,
+        "TicketingService/RejectTicketProposal",
+        |key, v| {
+            tk::RejectTicketProposalRequest {
+                request_id: key,
+                organization_id: org.clone(),
+                actor_agent_id: admin.clone(),
+                proposal_id: of(v, &proposals[2], &proposals[3]),
+            }
+        }
+    ))
+    .await?;
+    // A conversation with real messages, linked; the RPC appends its history (or finds it
+    // appended by the close event's consumer).
+    let (c5, _) = f.customer().await?;
+    let c6 = f.conversation(None).await?.id;
+    tkc.link_conversation(tk::LinkConversationRequest {
+        request_id: rid(),
+        organization_id: org.clone(),
+        actor_agent_id: admin.clone(),
+        conversation_id: c5.id.clone(),
+        contact_id: String::new(),
+        ticket: Some(LinkTo::TicketId(t2.id.clone())),
+    })
+    .await?;
+    f.w.world.open(&lucia, &c5.id).await?;
+    f.w.world.close(&lucia, &c5.id).await?;
+    let holder = lucia.clone();
+    f.w.world
+        .until(&c6, "assigned to Lucía", |c| c.assignee_agent_id == holder)
+        .await?;
+    f.w.world.open(&lucia, &c6).await?;
+    f.w.world.close(&lucia, &c6).await?;
+    let append = call!(
+        ticketing,
+        append_conversation_history,
+        "TicketingService/AppendConversationHistory",
+        |key, v| {
+            tk::AppendConversationHistoryRequest {
+                request_id: key,
+                organization_id: org.clone(),
+                conversation_id: of(v, &c5.id, &c6),
+                ..Default::default()
+            }
+        }
+    );
+    f.run(append.optional()).await?;
 
     // ---- last: finalizing needs an expired conversation (a day later) ----
     let (x1, x2) = (

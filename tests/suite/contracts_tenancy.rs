@@ -1,4 +1,4 @@
-//! Tenancy, over every RPC of routing, channel and presence: an organization's admin who names
+//! Tenancy, over every RPC of routing, channel, presence and ticketing: an organization's admin who names
 //! another organization's ids gets NOT_FOUND (never PERMISSION_DENIED: ids of other tenants
 //! cannot be probed) or an empty answer, and nothing of the other organization changes. The
 //! table has one row per RPC that takes an organization, checked against the protos.
@@ -11,7 +11,12 @@ use switchboard_proto::{
     presence::v1 as pr,
     prost::Message as _,
     routing::v1::{self as pb, explain_routing_request},
+    ticketing::v1::{
+        self as tk, link_conversation_request::Ticket as LinkTo,
+        ticketing_service_client::TicketingServiceClient,
+    },
 };
+use switchboard_runtime::Service;
 use switchboard_testkit::Backend;
 
 use crate::{
@@ -30,7 +35,7 @@ fn tenant_rpcs() -> BTreeSet<String> {
     set.file
         .iter()
         .filter(|file| {
-            ["routing", "channel", "presence"]
+            ["routing", "channel", "presence", "ticketing"]
                 .iter()
                 .any(|svc| file.package() == format!("switchboard.{svc}.v1"))
         })
@@ -149,6 +154,56 @@ async fn another_organizations_ids_are_not_found(backend: Backend) -> anyhow::Re
         .expect("work item")
         .id;
     let decision = a.world.explain(&conversation).await?[0].id.clone();
+    // Ticketing in A: two tickets, the conversation linked to the first, the second proposed.
+    let mut tickets = TicketingServiceClient::new(a.world.suite.channel(Service::Ticketing).await?);
+    let mut made = Vec::new();
+    for subject in ["Pedido", "Factura"] {
+        made.push(
+            tickets
+                .create_ticket(tk::CreateTicketRequest {
+                    request_id: rid(),
+                    organization_id: a.world.org.clone(),
+                    actor_agent_id: a.world.admin.clone(),
+                    ticket: Some(tk::NewTicket {
+                        subject: subject.into(),
+                        requester: Some(tk::Requester {
+                            name: "Ana".into(),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }),
+                })
+                .await?
+                .into_inner()
+                .ticket
+                .expect("ticket"),
+        );
+    }
+    let (ta1, ta2) = (made[0].id.clone(), made[1].id.clone());
+    tickets
+        .link_conversation(tk::LinkConversationRequest {
+            request_id: rid(),
+            organization_id: a.world.org.clone(),
+            actor_agent_id: a.world.admin.clone(),
+            conversation_id: conversation.clone(),
+            contact_id: String::new(),
+            ticket: Some(LinkTo::TicketId(ta1.clone())),
+        })
+        .await?;
+    let proposal = tickets
+        .propose_ticket_link(tk::ProposeTicketLinkRequest {
+            request_id: rid(),
+            organization_id: a.world.org.clone(),
+            conversation_id: conversation.clone(),
+            contact_id: contact.clone(),
+            ticket_number: made[1].number,
+            proposer: "faq-bot".into(),
+        })
+        .await?
+        .into_inner()
+        .proposal
+        .expect("proposal")
+        .id;
     let owners = vec![contact.clone()];
     let before = settled(&a, &owners).await?;
 
@@ -1312,6 +1367,206 @@ async fn another_organizations_ids_are_not_found(backend: Backend) -> anyhow::Re
             snapshot_time: None
         }),
         |_r| true
+    );
+
+    // ---- ticketing ----
+    empty!(
+        seen,
+        "TicketingService/CreateTicket",
+        tickets.create_ticket(tk::CreateTicketRequest {
+            request_id: rid(),
+            organization_id: org.clone(),
+            actor_agent_id: admin.clone(),
+            ticket: Some(tk::NewTicket {
+                subject: "Propio".into(),
+                requester: Some(tk::Requester {
+                    name: "Bea".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        }),
+        |r| r
+            .ticket
+            .is_some_and(|t| t.organization_id == org && t.number == 1)
+    );
+    not_found!(
+        seen,
+        "TicketingService/GetTicket",
+        tickets.get_ticket(tk::GetTicketRequest {
+            organization_id: org.clone(),
+            lookup: Some(tk::get_ticket_request::Lookup::TicketId(ta1.clone())),
+        })
+    );
+    empty!(
+        seen,
+        "TicketingService/ListTickets",
+        tickets.list_tickets(tk::ListTicketsRequest {
+            organization_id: org.clone(),
+            query: "pedido".into(),
+            page: page(),
+            ..Default::default()
+        }),
+        |r| r.tickets.is_empty()
+    );
+    not_found!(
+        seen,
+        "TicketingService/UpdateTicket",
+        tickets.update_ticket(tk::UpdateTicketRequest {
+            request_id: rid(),
+            organization_id: org.clone(),
+            actor_agent_id: admin.clone(),
+            ticket: Some(tk::Ticket {
+                id: ta1.clone(),
+                subject: "robado".into(),
+                ..Default::default()
+            }),
+            update_mask: mask("subject"),
+            expected_update_time: None,
+        })
+    );
+    not_found!(
+        seen,
+        "TicketingService/AddTicketComment",
+        tickets.add_ticket_comment(tk::AddTicketCommentRequest {
+            request_id: rid(),
+            organization_id: org.clone(),
+            actor_agent_id: admin.clone(),
+            ticket_id: ta1.clone(),
+            body: "hola".into(),
+            internal: false,
+        })
+    );
+    not_found!(
+        seen,
+        "TicketingService/ListTicketActions",
+        tickets.list_ticket_actions(tk::ListTicketActionsRequest {
+            organization_id: org.clone(),
+            ticket_id: ta1.clone(),
+            page: page(),
+            ..Default::default()
+        })
+    );
+    not_found!(
+        seen,
+        "TicketingService/LinkConversation",
+        tickets.link_conversation(tk::LinkConversationRequest {
+            request_id: rid(),
+            organization_id: org.clone(),
+            actor_agent_id: admin.clone(),
+            conversation_id: conversation.clone(),
+            contact_id: String::new(),
+            ticket: Some(LinkTo::TicketId(ta2.clone())),
+        })
+    );
+    not_found!(
+        seen,
+        "TicketingService/UnlinkConversation",
+        tickets.unlink_conversation(tk::UnlinkConversationRequest {
+            request_id: rid(),
+            organization_id: org.clone(),
+            actor_agent_id: admin.clone(),
+            conversation_id: conversation.clone(),
+            ticket_id: ta1.clone(),
+        })
+    );
+    empty!(
+        seen,
+        "TicketingService/ListTicketLinks",
+        tickets.list_ticket_links(tk::ListTicketLinksRequest {
+            organization_id: org.clone(),
+            ticket_id: ta1.clone(),
+            conversation_ids: vec![conversation.clone()],
+            page: page(),
+        }),
+        |r| r.links.is_empty()
+    );
+    empty!(
+        seen,
+        "TicketingService/GetClosePolicy",
+        tickets.get_close_policy(tk::GetClosePolicyRequest {
+            organization_id: org.clone(),
+        }),
+        |r| r.policy.is_some_and(|p| !p.require_ticket)
+    );
+    empty!(
+        seen,
+        "TicketingService/UpdateClosePolicy",
+        tickets.update_close_policy(tk::UpdateClosePolicyRequest {
+            request_id: rid(),
+            organization_id: org.clone(),
+            actor_agent_id: admin.clone(),
+            policy: Some(tk::ClosePolicy {
+                require_ticket: true,
+                ..Default::default()
+            }),
+        }),
+        |r| r.policy.is_some_and(|p| p.require_ticket)
+    );
+    empty!(
+        seen,
+        "TicketingService/CheckClosePolicy",
+        tickets.check_close_policy(tk::CheckClosePolicyRequest {
+            organization_id: org.clone(),
+            conversation_id: conversation.clone(),
+            channel_account_id: account.clone(),
+            team_id: team.clone(),
+        }),
+        |r| r.link.is_none()
+    );
+    not_found!(
+        seen,
+        "TicketingService/AppendConversationHistory",
+        tickets.append_conversation_history(tk::AppendConversationHistoryRequest {
+            request_id: rid(),
+            organization_id: org.clone(),
+            conversation_id: conversation.clone(),
+            ..Default::default()
+        })
+    );
+    not_found!(
+        seen,
+        "TicketingService/ProposeTicketLink",
+        tickets.propose_ticket_link(tk::ProposeTicketLinkRequest {
+            request_id: rid(),
+            organization_id: org.clone(),
+            conversation_id: conversation.clone(),
+            contact_id: contact.clone(),
+            ticket_number: 1,
+            proposer: "faq-bot".into(),
+        })
+    );
+    not_found!(
+        seen,
+        "TicketingService/ConfirmTicketProposal",
+        tickets.confirm_ticket_proposal(tk::ConfirmTicketProposalRequest {
+            request_id: rid(),
+            organization_id: org.clone(),
+            actor_agent_id: admin.clone(),
+            proposal_id: proposal.clone(),
+        })
+    );
+    not_found!(
+        seen,
+        "TicketingService/RejectTicketProposal",
+        tickets.reject_ticket_proposal(tk::RejectTicketProposalRequest {
+            request_id: rid(),
+            organization_id: org.clone(),
+            actor_agent_id: admin.clone(),
+            proposal_id: proposal.clone(),
+        })
+    );
+    empty!(
+        seen,
+        "TicketingService/ListTicketProposals",
+        tickets.list_ticket_proposals(tk::ListTicketProposalsRequest {
+            organization_id: org.clone(),
+            ticket_id: ta2.clone(),
+            conversation_ids: vec![conversation.clone()],
+            page: page(),
+            ..Default::default()
+        }),
+        |r| r.proposals.is_empty()
     );
 
     let after = settled(&a, &owners).await?;

@@ -132,6 +132,40 @@ impl Ticketing {
         })
     }
 
+    /// Checks `conversation` exists in the organization (another organization's is NOT_FOUND).
+    pub async fn known_conversation(
+        &self,
+        org: &OrganizationId,
+        conversation: &ConversationId,
+    ) -> Result<(), TicketingError> {
+        self.directory
+            .conversation(org, conversation)
+            .await?
+            .map(|_| ())
+            .ok_or_else(|| TicketingError::not_found("conversation", conversation))
+    }
+
+    /// Checks `conversation` exists in the organization and has ended (closed or expired):
+    /// its history is appended only then.
+    pub async fn ended(
+        &self,
+        org: &OrganizationId,
+        conversation: &ConversationId,
+    ) -> Result<(), TicketingError> {
+        let info = self
+            .directory
+            .conversation(org, conversation)
+            .await?
+            .ok_or_else(|| TicketingError::not_found("conversation", conversation))?;
+        if info.end_ms.is_none() {
+            return Err(TicketingError::FailedPrecondition {
+                reason: Some(crate::error::Reason::ConversationState),
+                message: "the conversation has not ended: its history is appended once it closes or expires".into(),
+            });
+        }
+        Ok(())
+    }
+
     async fn already(
         &self,
         org: &OrganizationId,

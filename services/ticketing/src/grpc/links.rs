@@ -194,13 +194,10 @@ pub async fn append_conversation_history(
         start_ms: r.start_time.as_ref().map(convert::ts_ms),
         end_ms: r.end_time.as_ref().map(convert::ts_ms),
     };
+    let (org, conversation) = (org.expect("validated"), conversation.expect("validated"));
+    app.ended(&org, &conversation).await?;
     let appended = app
-        .append_history(
-            &org.expect("validated"),
-            &conversation.expect("validated"),
-            ending,
-            None,
-        )
+        .append_history(&org, &conversation, ending, None)
         .await?;
     Ok(pb::AppendConversationHistoryResponse {
         linked: appended.linked,

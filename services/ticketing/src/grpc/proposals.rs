@@ -27,11 +27,13 @@ pub async fn propose_ticket_link(
     }
     let proposer = c.text("proposer", &r.proposer, 100);
     c.done()?;
+    let (org, conversation) = (org.expect("validated"), conversation.expect("validated"));
+    app.known_conversation(&org, &conversation).await?;
     let proposal = app
         .propose(
-            &org.expect("validated"),
+            &org,
             ProposalRequest {
-                conversation: conversation.expect("validated"),
+                conversation,
                 contact_id: contact.map(|c| c.to_string()).unwrap_or_default(),
                 ticket_number: r.ticket_number,
                 source: ProposalSource::InternalService,
