@@ -623,6 +623,25 @@ async fn history_is_appended_exactly_once_whatever_the_redeliveries(
         "as they were"
     );
     assert_eq!(history_count(&actions), 1);
+    // The SRE sees one append and the redeliveries found it done.
+    let text = reqwest::get(format!("http://{}/metrics", t.w.world.suite.metrics))
+        .await?
+        .text()
+        .await?;
+    let count = |outcome: &str| {
+        switchboard_runtime::metrics::sum_samples(
+            &text,
+            "switchboard_ticketing_histories_total",
+            &[("outcome", outcome)],
+        )
+        .unwrap_or(0.0)
+    };
+    assert_eq!(count("appended"), 1.0, "{text}");
+    assert!(count("already") >= 1.0, "the RPC found it done");
+    assert!(
+        text.contains("switchboard_ticketing_search_seconds"),
+        "search timing exported"
+    );
     // And the history is searchable.
     let org = t.org();
     assert_eq!(

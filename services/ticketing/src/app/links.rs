@@ -68,7 +68,16 @@ impl Ticketing {
             create_ms: now,
             history_append_ms: None,
         };
-        self.store.insert_link(tx, org, &link).await?;
+        self.store.insert_link(tx, org, &link).await.map_err(|e| {
+            if switchboard_runtime::errors::is_unique_violation(&e) {
+                // A concurrent link of the same conversation committed first.
+                TicketingError::ConcurrentUpdate(
+                    "the conversation was linked concurrently; read it again".into(),
+                )
+            } else {
+                e.into()
+            }
+        })?;
         ticket.linked_conversation_count += 1;
         self.touch(tx, ticket).await?;
         let mut action = Action::new(
