@@ -214,6 +214,39 @@ async fn search_finds_numbers_accents_comments_histories_ranked_and_scoped(
         [noted.number],
         "comment words"
     );
+    // A new subject replaces the old words and keeps the comment's.
+    let admin = t.admin();
+    t.tickets
+        .update_ticket(pb::UpdateTicketRequest {
+            request_id: rid(),
+            organization_id: org.clone(),
+            actor_agent_id: admin,
+            ticket: Some(pb::Ticket {
+                id: noted.id.clone(),
+                subject: "Mudanza urgente".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["subject".into()],
+            }),
+            expected_update_time: None,
+        })
+        .await?;
+    assert_eq!(
+        t.search(&org, "mudanza").await?.0,
+        [noted.number],
+        "new subject"
+    );
+    assert_eq!(
+        t.search(&org, "domicilio").await?.0,
+        Vec::<i64>::new(),
+        "old subject"
+    );
+    assert_eq!(
+        t.search(&org, "porteria").await?.0,
+        [noted.number],
+        "comment kept"
+    );
     assert_eq!(
         t.search(&org, "cancelación -factura").await?.0,
         [7],

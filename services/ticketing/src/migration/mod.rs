@@ -1,8 +1,8 @@
 //! Ticketing's schema migrations (in its own SQLite file or PostgreSQL schema).
 //!
 //! Search lives in the database on both backends: on PostgreSQL a `search_document` tsvector
-//! per ticket (generated from subject and description, plus the comments and appended histories
-//! a trigger on `ticket_actions` adds to `actions_document`), under a GIN index and the
+//! per ticket kept by triggers (subject and description when a ticket is written or they
+//! change; comments and appended histories as `ticket_actions` rows arrive), under a GIN index and the
 //! `switchboard_search` text search configuration (`simple` with `unaccent`, so Spanish and
 //! Portuguese accents match both ways); on SQLite an FTS5 table (`unicode61 remove_diacritics
 //! 2`) the store keeps in the same transaction as the ticket.
@@ -142,18 +142,34 @@ const POSTGRES_SEARCH: &[&str] = &[
     "CREATE TEXT SEARCH CONFIGURATION switchboard_search (COPY = simple)",
     "ALTER TEXT SEARCH CONFIGURATION switchboard_search \
      ALTER MAPPING FOR hword, hword_part, word WITH unaccent, simple",
-    "ALTER TABLE tickets ADD COLUMN actions_document tsvector NOT NULL DEFAULT ''::tsvector",
-    "ALTER TABLE tickets ADD COLUMN search_document tsvector GENERATED ALWAYS AS (
-        setweight(to_tsvector('switchboard_search'::regconfig, subject), 'A')
-        || setweight(to_tsvector('switchboard_search'::regconfig, description), 'B')
-        || actions_document) STORED",
+    // One document per ticket, kept by the database (one copy of the words: a second stored
+    // tsvector doubled the row and the time of every ranked search).
+    "ALTER TABLE tickets ADD COLUMN search_document tsvector NOT NULL DEFAULT ''::tsvector",
     "CREATE INDEX tickets_search ON tickets USING GIN (search_document)",
+    // Subject (A) and description (B), plus the words of its comments and histories (C).
+    "CREATE FUNCTION tickets_document() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       NEW.search_document :=
+            setweight(to_tsvector('switchboard_search'::regconfig, NEW.subject), 'A')
+         || setweight(to_tsvector('switchboard_search'::regconfig, NEW.description), 'B')
+         || COALESCE((SELECT setweight(to_tsvector('switchboard_search'::regconfig,
+                                                   string_agg(a.search_text, E'\\n' ORDER BY a.create_ms, a.id)), 'C')
+                        FROM ticket_actions a
+                       WHERE a.ticket_id = NEW.id AND a.search_text <> ''), ''::tsvector);
+       RETURN NEW;
+     END $$",
+    "CREATE TRIGGER tickets_document_on_insert BEFORE INSERT ON tickets \
+     FOR EACH ROW EXECUTE FUNCTION tickets_document()",
+    "CREATE TRIGGER tickets_document_on_update BEFORE UPDATE OF subject, description ON tickets \
+     FOR EACH ROW WHEN (OLD.subject IS DISTINCT FROM NEW.subject \
+                        OR OLD.description IS DISTINCT FROM NEW.description) \
+     EXECUTE FUNCTION tickets_document()",
     // Comments and appended histories join their ticket's document as they are recorded.
     "CREATE FUNCTION ticket_actions_to_document() RETURNS trigger LANGUAGE plpgsql AS $$
      BEGIN
        IF NEW.search_text <> '' THEN
          UPDATE tickets
-            SET actions_document = actions_document
+            SET search_document = search_document
                 || setweight(to_tsvector('switchboard_search'::regconfig, NEW.search_text), 'C')
           WHERE id = NEW.ticket_id;
        END IF;
@@ -187,9 +203,11 @@ impl MigrationTrait for CreateSearch {
             DbBackend::Postgres => &[
                 "DROP TRIGGER ticket_actions_document ON ticket_actions",
                 "DROP FUNCTION ticket_actions_to_document()",
+                "DROP TRIGGER tickets_document_on_update ON tickets",
+                "DROP TRIGGER tickets_document_on_insert ON tickets",
+                "DROP FUNCTION tickets_document()",
                 "DROP INDEX tickets_search",
                 "ALTER TABLE tickets DROP COLUMN search_document",
-                "ALTER TABLE tickets DROP COLUMN actions_document",
                 "DROP TEXT SEARCH CONFIGURATION switchboard_search",
             ],
             _ => &["DROP TABLE ticket_search"],

@@ -1,7 +1,7 @@
 //! Ticket search, one behaviour on two engines behind [`TicketSearch`]:
-//! - PostgreSQL: `tickets.search_document` (a tsvector the database keeps: generated from the
-//!   subject (weight A) and description (B), plus comments and appended histories (C) a
-//!   trigger adds), a GIN index, `websearch_to_tsquery('switchboard_search', …)` (`simple` with
+//! - PostgreSQL: `tickets.search_document` (a tsvector the database keeps with triggers: the
+//!   subject (weight A) and description (B), plus comments and appended histories (C)), a GIN
+//!   index, `websearch_to_tsquery('switchboard_search', …)` (`simple` with
 //!   `unaccent`), ranked by `ts_rank_cd`.
 //! - SQLite: the FTS5 table `ticket_search` (`unicode61 remove_diacritics 2`, rowid = the
 //!   ticket's rowid) the store writes in the ticket's transaction, ranked by `bm25` with the
