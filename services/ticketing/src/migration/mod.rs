@@ -15,7 +15,14 @@ use switchboard_runtime::{
 };
 
 /// Tables whose rows churn: kept vacuumed on PostgreSQL.
-pub const HOT_TABLES: &[&str] = &["outbox_events", "processed_events", "ticket_counters"];
+/// `tickets` is rewritten by every comment (update time, search document): dead rows slow the
+/// ranked search until vacuumed.
+pub const HOT_TABLES: &[&str] = &[
+    "outbox_events",
+    "processed_events",
+    "ticket_counters",
+    "tickets",
+];
 
 /// Applies ticketing's migrations in order.
 pub struct Migrator;
@@ -31,7 +38,11 @@ impl MigratorTrait for Migrator {
             Box::new(CreateSearch),
             Box::new(TuneHotTables {
                 name: "m0120_tune_hot_tables",
-                tables: &[("ticket_counters", CHURN), ("outbox_events", CHURN)],
+                tables: &[
+                    ("ticket_counters", CHURN),
+                    ("outbox_events", CHURN),
+                    ("tickets", CHURN),
+                ],
             }),
         ]
     }
@@ -151,11 +162,16 @@ const POSTGRES_SEARCH: &[&str] = &[
      BEGIN
        NEW.search_document :=
             setweight(to_tsvector('switchboard_search'::regconfig, NEW.subject), 'A')
-         || setweight(to_tsvector('switchboard_search'::regconfig, NEW.description), 'B')
-         || COALESCE((SELECT setweight(to_tsvector('switchboard_search'::regconfig,
-                                                   string_agg(a.search_text, E'\\n' ORDER BY a.create_ms, a.id)), 'C')
-                        FROM ticket_actions a
-                       WHERE a.ticket_id = NEW.id AND a.search_text <> ''), ''::tsvector);
+         || setweight(to_tsvector('switchboard_search'::regconfig, NEW.description), 'B');
+       -- A new ticket has no actions yet; a changed one keeps its comments' and histories'.
+       IF TG_OP = 'UPDATE' THEN
+         NEW.search_document := NEW.search_document
+           || COALESCE((SELECT setweight(to_tsvector('switchboard_search'::regconfig,
+                                string_agg(a.search_text, E'\\n' ORDER BY a.create_ms, a.id)), 'C')
+                          FROM ticket_actions a
+                         WHERE a.organization_id = NEW.organization_id AND a.ticket_id = NEW.id
+                           AND a.search_text <> ''), ''::tsvector);
+       END IF;
        RETURN NEW;
      END $$",
     "CREATE TRIGGER tickets_document_on_insert BEFORE INSERT ON tickets \
