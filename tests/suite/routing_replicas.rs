@@ -71,6 +71,7 @@ async fn three_replicas_never_double_assign_or_exceed_capacity() -> anyhow::Resu
         .await?;
     env.settings.endpoints.presence = format!("http://{}", first.grpc[&Service::Presence]);
     env.settings.endpoints.channel = format!("http://{}", first.grpc[&Service::Channel]);
+    env.settings.endpoints.ticketing = format!("http://{}", first.grpc[&Service::Ticketing]);
     let second = env.start(&[Service::Routing]).await?;
     let third = env.start(&[Service::Routing]).await?;
     let mut replicas = Vec::new();
