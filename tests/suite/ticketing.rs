@@ -655,6 +655,12 @@ async fn history_is_appended_exactly_once_whatever_the_redeliveries(
         ["Hola", "quiero la cancelación de mi línea"],
         "as they were"
     );
+    let transcript = history.transcript.as_ref().expect("transcript");
+    assert_eq!(
+        transcript.channel_account_id,
+        conversation.channel_account_id
+    );
+    assert_eq!(transcript.closed_by.as_ref().expect("closer").id, lucia);
     assert_eq!(history_count(&actions), 1);
     // The SRE sees one append and the redeliveries found it done.
     let text = reqwest::get(format!("http://{}/metrics", t.w.world.suite.metrics))

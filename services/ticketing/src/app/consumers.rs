@@ -134,11 +134,15 @@ impl Ticketing {
         }
         let ending = match self.directory.conversation(&org, &conversation).await {
             Ok(Some(info)) => Ending {
+                channel_account_id: info.channel_account_id,
                 closed_by: info.closed_by,
                 start_ms: info.start_ms,
                 end_ms: info.end_ms,
             },
-            Ok(None) => Ending::default(),
+            Ok(None) => Ending {
+                channel_account_id: changed.channel_account_id.clone(),
+                ..Ending::default()
+            },
             Err(e) => return Err(unhandled(e)),
         };
         match self

@@ -18,6 +18,8 @@ use crate::{
 /// What the caller knows of the conversation's end (routing's event or request).
 #[derive(Debug, Clone, Default)]
 pub struct Ending {
+    /// chacc_ id of the conversation's number, when known.
+    pub channel_account_id: String,
     pub closed_by: Option<Actor>,
     pub start_ms: Option<i64>,
     pub end_ms: Option<i64>,
@@ -64,7 +66,7 @@ impl Ticketing {
         let entries = self.messages.transcript(org, conversation).await?;
         let transcript = Transcript {
             conversation_id: conversation.to_string(),
-            channel_account_id: String::new(),
+            channel_account_id: ending.channel_account_id.clone(),
             contact_id: link.contact_id.clone(),
             start_ms: ending.start_ms,
             end_ms: ending.end_ms,
@@ -151,7 +153,7 @@ impl Ticketing {
         &self,
         org: &OrganizationId,
         conversation: &ConversationId,
-    ) -> Result<(), TicketingError> {
+    ) -> Result<super::directory::ConversationInfo, TicketingError> {
         let info = self
             .directory
             .conversation(org, conversation)
@@ -163,7 +165,7 @@ impl Ticketing {
                 message: "the conversation has not ended: its history is appended once it closes or expires".into(),
             });
         }
-        Ok(())
+        Ok(info)
     }
 
     async fn already(

@@ -189,13 +189,18 @@ pub async fn append_conversation_history(
     let org = c.org(&r.organization_id);
     let conversation: Option<ConversationId> = c.id("conversation_id", &r.conversation_id);
     c.done()?;
-    let ending = Ending {
-        closed_by: r.closed_by.as_ref().map(actor_from_proto),
-        start_ms: r.start_time.as_ref().map(convert::ts_ms),
-        end_ms: r.end_time.as_ref().map(convert::ts_ms),
-    };
     let (org, conversation) = (org.expect("validated"), conversation.expect("validated"));
-    app.ended(&org, &conversation).await?;
+    let info = app.ended(&org, &conversation).await?;
+    let ending = Ending {
+        channel_account_id: info.channel_account_id,
+        closed_by: r
+            .closed_by
+            .as_ref()
+            .map(actor_from_proto)
+            .or(info.closed_by),
+        start_ms: r.start_time.as_ref().map(convert::ts_ms).or(info.start_ms),
+        end_ms: r.end_time.as_ref().map(convert::ts_ms).or(info.end_ms),
+    };
     let appended = app
         .append_history(&org, &conversation, ending, None)
         .await?;
