@@ -1,8 +1,8 @@
 //! Ticketing's schema migrations (in its own SQLite file or PostgreSQL schema).
 //!
 //! Search lives in the database on both backends: on PostgreSQL a `search_document` tsvector
-//! per ticket kept by triggers (subject and description when a ticket is written or they
-//! change; comments and appended histories as `ticket_actions` rows arrive), under a GIN index and the
+//! per ticket (generated from subject and description, plus the comments and appended histories
+//! a trigger on `ticket_actions` adds to `actions_document`), under a GIN index and the
 //! `switchboard_search` text search configuration (`simple` with `unaccent`, so Spanish and
 //! Portuguese accents match both ways); on SQLite an FTS5 table (`unicode61 remove_diacritics
 //! 2`) the store keeps in the same transaction as the ticket.
@@ -15,8 +15,6 @@ use switchboard_runtime::{
 };
 
 /// Tables whose rows churn: kept vacuumed on PostgreSQL.
-/// `tickets` is rewritten by every comment (update time, search document): dead rows slow the
-/// ranked search until vacuumed.
 pub const HOT_TABLES: &[&str] = &[
     "outbox_events",
     "processed_events",
@@ -36,13 +34,15 @@ impl MigratorTrait for Migrator {
             Box::new(switchboard_runtime::dead_letters::migration::CreateDeadLetters),
             Box::new(CREATE_TICKETING_MODEL),
             Box::new(CreateSearch),
+            Box::new(OneSearchDocument),
             Box::new(TuneHotTables {
                 name: "m0120_tune_hot_tables",
-                tables: &[
-                    ("ticket_counters", CHURN),
-                    ("outbox_events", CHURN),
-                    ("tickets", CHURN),
-                ],
+                tables: &[("ticket_counters", CHURN), ("outbox_events", CHURN)],
+            }),
+            // Every comment rewrites its ticket (update time, search document).
+            Box::new(TuneHotTables {
+                name: "m0121_tune_tickets",
+                tables: &[("tickets", CHURN)],
             }),
         ]
     }
@@ -153,6 +153,74 @@ const POSTGRES_SEARCH: &[&str] = &[
     "CREATE TEXT SEARCH CONFIGURATION switchboard_search (COPY = simple)",
     "ALTER TEXT SEARCH CONFIGURATION switchboard_search \
      ALTER MAPPING FOR hword, hword_part, word WITH unaccent, simple",
+    "ALTER TABLE tickets ADD COLUMN actions_document tsvector NOT NULL DEFAULT ''::tsvector",
+    "ALTER TABLE tickets ADD COLUMN search_document tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('switchboard_search'::regconfig, subject), 'A')
+        || setweight(to_tsvector('switchboard_search'::regconfig, description), 'B')
+        || actions_document) STORED",
+    "CREATE INDEX tickets_search ON tickets USING GIN (search_document)",
+    // Comments and appended histories join their ticket's document as they are recorded.
+    "CREATE FUNCTION ticket_actions_to_document() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN
+       IF NEW.search_text <> '' THEN
+         UPDATE tickets
+            SET actions_document = actions_document
+                || setweight(to_tsvector('switchboard_search'::regconfig, NEW.search_text), 'C')
+          WHERE id = NEW.ticket_id;
+       END IF;
+       RETURN NEW;
+     END $$",
+    "CREATE TRIGGER ticket_actions_document AFTER INSERT ON ticket_actions \
+     FOR EACH ROW EXECUTE FUNCTION ticket_actions_to_document()",
+];
+
+const SQLITE_SEARCH: &[&str] = &["CREATE VIRTUAL TABLE ticket_search USING fts5(
+        ticket_id UNINDEXED, organization_id UNINDEXED, subject, description, actions,
+        tokenize = 'unicode61 remove_diacritics 2')"];
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateSearch {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let conn = manager.get_connection();
+        let statements = match conn.get_database_backend() {
+            DbBackend::Postgres => POSTGRES_SEARCH,
+            _ => SQLITE_SEARCH,
+        };
+        for sql in statements {
+            conn.execute_unprepared(sql).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let conn = manager.get_connection();
+        let statements: &[&str] = match conn.get_database_backend() {
+            DbBackend::Postgres => &[
+                "DROP TRIGGER ticket_actions_document ON ticket_actions",
+                "DROP FUNCTION ticket_actions_to_document()",
+                "DROP INDEX tickets_search",
+                "ALTER TABLE tickets DROP COLUMN search_document",
+                "ALTER TABLE tickets DROP COLUMN actions_document",
+                "DROP TEXT SEARCH CONFIGURATION switchboard_search",
+            ],
+            _ => &["DROP TABLE ticket_search"],
+        };
+        for sql in statements {
+            conn.execute_unprepared(sql).await?;
+        }
+        Ok(())
+    }
+}
+
+/// PostgreSQL's search document becomes one stored tsvector kept by triggers (m0111 kept a
+/// generated column over a second stored tsvector of the actions' words: two copies of every
+/// word doubled the rows and the time of every ranked search).
+const POSTGRES_ONE_DOCUMENT: &[&str] = &[
+    "DROP TRIGGER ticket_actions_document ON ticket_actions",
+    "DROP FUNCTION ticket_actions_to_document()",
+    "DROP INDEX tickets_search",
+    "ALTER TABLE tickets DROP COLUMN search_document",
+    "ALTER TABLE tickets DROP COLUMN actions_document",
     // One document per ticket, kept by the database (one copy of the words: a second stored
     // tsvector doubled the row and the time of every ranked search).
     "ALTER TABLE tickets ADD COLUMN search_document tsvector NOT NULL DEFAULT ''::tsvector",
@@ -193,44 +261,41 @@ const POSTGRES_SEARCH: &[&str] = &[
      END $$",
     "CREATE TRIGGER ticket_actions_document AFTER INSERT ON ticket_actions \
      FOR EACH ROW EXECUTE FUNCTION ticket_actions_to_document()",
+    // Tickets written before this migration.
+    "UPDATE tickets t SET search_document =
+            setweight(to_tsvector('switchboard_search'::regconfig, t.subject), 'A')
+         || setweight(to_tsvector('switchboard_search'::regconfig, t.description), 'B')
+         || COALESCE((SELECT setweight(to_tsvector('switchboard_search'::regconfig,
+                                string_agg(a.search_text, E'\\n' ORDER BY a.create_ms, a.id)), 'C')
+                        FROM ticket_actions a
+                       WHERE a.organization_id = t.organization_id AND a.ticket_id = t.id
+                         AND a.search_text <> ''), ''::tsvector)",
 ];
 
-const SQLITE_SEARCH: &[&str] = &["CREATE VIRTUAL TABLE ticket_search USING fts5(
-        ticket_id UNINDEXED, organization_id UNINDEXED, subject, description, actions,
-        tokenize = 'unicode61 remove_diacritics 2')"];
+/// m0112: see [`POSTGRES_ONE_DOCUMENT`]; nothing changes on SQLite.
+struct OneSearchDocument;
+
+impl MigrationName for OneSearchDocument {
+    fn name(&self) -> &str {
+        "m0112_one_search_document"
+    }
+}
 
 #[async_trait::async_trait]
-impl MigrationTrait for CreateSearch {
+impl MigrationTrait for OneSearchDocument {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let conn = manager.get_connection();
-        let statements = match conn.get_database_backend() {
-            DbBackend::Postgres => POSTGRES_SEARCH,
-            _ => SQLITE_SEARCH,
-        };
-        for sql in statements {
-            conn.execute_unprepared(sql).await?;
+        if conn.get_database_backend() == DbBackend::Postgres {
+            for sql in POSTGRES_ONE_DOCUMENT {
+                conn.execute_unprepared(sql).await?;
+            }
         }
         Ok(())
     }
 
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let conn = manager.get_connection();
-        let statements: &[&str] = match conn.get_database_backend() {
-            DbBackend::Postgres => &[
-                "DROP TRIGGER ticket_actions_document ON ticket_actions",
-                "DROP FUNCTION ticket_actions_to_document()",
-                "DROP TRIGGER tickets_document_on_update ON tickets",
-                "DROP TRIGGER tickets_document_on_insert ON tickets",
-                "DROP FUNCTION tickets_document()",
-                "DROP INDEX tickets_search",
-                "ALTER TABLE tickets DROP COLUMN search_document",
-                "DROP TEXT SEARCH CONFIGURATION switchboard_search",
-            ],
-            _ => &["DROP TABLE ticket_search"],
-        };
-        for sql in statements {
-            conn.execute_unprepared(sql).await?;
-        }
-        Ok(())
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        Err(DbErr::Migration(
+            "m0112_one_search_document cannot be undone (the search document would be rebuilt by m0111's down and up)".into(),
+        ))
     }
 }
