@@ -287,6 +287,20 @@ pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
     )
 }
 
+/// Whether a storage error is a transient conflict that a retry passes, by the driver's error
+/// code (never its text): SQLite busy or locked (5, 6, 517), PostgreSQL serialization failure or
+/// deadlock (40001, 40P01).
+pub fn is_transient_conflict(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
+    else {
+        return false;
+    };
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|code| matches!(code.as_ref(), "5" | "6" | "517" | "40001" | "40P01"))
+}
+
 /// Whether a storage error means the database cannot be reached (retryable).
 pub fn is_connection_error(err: &sea_orm::DbErr) -> bool {
     matches!(

@@ -64,16 +64,10 @@ impl TicketingError {
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Unavailable(_) | Self::ConcurrentUpdate(_) => true,
-            Self::Storage(e) => errors::is_connection_error(e) || is_busy(e),
+            Self::Storage(e) => errors::is_connection_error(e) || errors::is_transient_conflict(e),
             _ => false,
         }
     }
-}
-
-/// SQLite's "database is locked" and PostgreSQL serialization failures pass with a retry.
-fn is_busy(e: &sea_orm::DbErr) -> bool {
-    let text = e.to_string();
-    text.contains("database is locked") || text.contains("could not serialize")
 }
 
 impl From<Invalid> for TicketingError {

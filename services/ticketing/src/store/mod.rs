@@ -320,7 +320,7 @@ impl Store {
         }
         if !search_text.is_empty() {
             self.search
-                .action_written(tx, &a.ticket_id, &search_text)
+                .action_written(tx, org, &a.ticket_id, &search_text)
                 .await?;
         }
         Ok(true)

@@ -38,6 +38,7 @@ pub trait TicketSearch: Send + Sync {
     async fn action_written(
         &self,
         tx: &DatabaseTransaction,
+        org: &OrganizationId,
         ticket: &TicketId,
         text: &str,
     ) -> Result<(), DbErr>;
@@ -66,6 +67,7 @@ impl TicketSearch for PostgresSearch {
     async fn action_written(
         &self,
         _tx: &DatabaseTransaction,
+        _org: &OrganizationId,
         _ticket: &TicketId,
         _text: &str,
     ) -> Result<(), DbErr> {
@@ -100,10 +102,11 @@ impl TicketSearch for SqliteSearch {
         let backend = tx.get_database_backend();
         let sql = if new {
             "INSERT INTO ticket_search (rowid, ticket_id, organization_id, subject, description, actions) \
-             SELECT rowid, id, organization_id, ?, ?, '' FROM tickets WHERE id = ?"
+             SELECT rowid, id, organization_id, ?, ?, '' FROM tickets \
+             WHERE organization_id = ? AND id = ?"
         } else {
             "UPDATE ticket_search SET subject = ?, description = ? \
-             WHERE rowid = (SELECT rowid FROM tickets WHERE id = ?)"
+             WHERE rowid = (SELECT rowid FROM tickets WHERE organization_id = ? AND id = ?)"
         };
         tx.execute_raw(stmt(
             backend,
@@ -111,6 +114,7 @@ impl TicketSearch for SqliteSearch {
             vec![
                 ticket.subject.clone().into(),
                 ticket.description.clone().into(),
+                ticket.organization_id.as_str().into(),
                 ticket.id.as_str().into(),
             ],
         ))
@@ -121,14 +125,15 @@ impl TicketSearch for SqliteSearch {
     async fn action_written(
         &self,
         tx: &DatabaseTransaction,
+        org: &OrganizationId,
         ticket: &TicketId,
         text: &str,
     ) -> Result<(), DbErr> {
         tx.execute_raw(stmt(
             tx.get_database_backend(),
             "UPDATE ticket_search SET actions = actions || char(10) || ? \
-             WHERE rowid = (SELECT rowid FROM tickets WHERE id = ?)",
-            vec![text.into(), ticket.as_str().into()],
+             WHERE rowid = (SELECT rowid FROM tickets WHERE organization_id = ? AND id = ?)",
+            vec![text.into(), org.as_str().into(), ticket.as_str().into()],
         ))
         .await?;
         Ok(())
