@@ -9,6 +9,8 @@ mod channel_window;
 mod contracts_replay;
 mod contracts_tenancy;
 mod dead_letters;
+mod gateway_auth;
+mod gateway_support;
 mod health;
 mod loadgen;
 mod metrics;

@@ -32,7 +32,7 @@ pub struct Settings {
     pub redis: RedisSettings,
     pub telemetry: TelemetrySettings,
     pub server: ServerSettings,
-    pub gateway: PortSettings,
+    pub gateway: GatewaySettings,
     pub channel: ChannelSettings,
     pub routing: RoutingSettings,
     pub presence: PresenceSettings,
@@ -88,6 +88,58 @@ pub struct ServerSettings {
 #[serde(deny_unknown_fields)]
 pub struct PortSettings {
     pub port: u16,
+}
+
+/// The public API: its port, who it trusts, which browsers may call it, and its limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaySettings {
+    pub port: u16,
+    pub auth: GatewayAuthSettings,
+    pub cors: GatewayCorsSettings,
+    pub limits: GatewayLimitSettings,
+    pub inbox: GatewayInboxSettings,
+}
+
+/// How the gateway verifies bearer tokens (see the defaults file for each key).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayAuthSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub jwks_url: String,
+    pub hs256_secret: String,
+    pub leeway_secs: u64,
+    pub jwks_refetch_interval_secs: u64,
+    pub subject_cache_ttl_secs: u64,
+}
+
+/// Browser origins allowed to call the gateway through gRPC-Web.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayCorsSettings {
+    pub allowed_origins: Vec<String>,
+}
+
+/// What one client may ask of the gateway.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayLimitSettings {
+    pub max_request_bytes: usize,
+    pub max_page_size: i32,
+    pub max_streams_per_agent: usize,
+    pub requests_per_second: u32,
+    pub burst: u32,
+    pub http2_keepalive_secs: u64,
+    pub idle_timeout_secs: u64,
+}
+
+/// The live inbox stream.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayInboxSettings {
+    pub retention_secs: u64,
+    pub keepalive_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -275,6 +327,7 @@ impl Settings {
                 "must be at least 1",
             ));
         }
+        self.validate_gateway()?;
         for (key, value) in [
             ("endpoints.gateway", &self.endpoints.gateway),
             ("endpoints.channel", &self.endpoints.channel),
@@ -289,6 +342,75 @@ impl Settings {
                     reason: "expected http:// or https:// URL, or empty".into(),
                 });
             }
+        }
+        Ok(())
+    }
+
+    fn validate_gateway(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: &str| ConfigError::Invalid {
+            key,
+            reason: reason.to_string(),
+        };
+        let auth = &self.gateway.auth;
+        if auth.jwks_url.is_empty() && auth.hs256_secret.is_empty() && auth.issuer.is_empty() {
+            return Err(invalid(
+                "gateway.auth",
+                "set jwks_url or issuer (OIDC discovery) for production, or hs256_secret for development",
+            ));
+        }
+        if !auth.hs256_secret.is_empty() && auth.hs256_secret.len() < 32 {
+            return Err(invalid(
+                "gateway.auth.hs256_secret",
+                "must be at least 32 bytes",
+            ));
+        }
+        if auth.audience.is_empty() {
+            return Err(invalid("gateway.auth.audience", "must not be empty"));
+        }
+        if !auth.jwks_url.is_empty()
+            && !auth.jwks_url.starts_with("https://")
+            && !auth.jwks_url.starts_with("http://")
+        {
+            return Err(invalid("gateway.auth.jwks_url", "expected an http(s) URL"));
+        }
+        for origin in &self.gateway.cors.allowed_origins {
+            if origin != "*" && http::HeaderValue::from_str(origin).is_err() {
+                return Err(invalid(
+                    "gateway.cors.allowed_origins",
+                    "each origin must be a header value such as https://console.example.com",
+                ));
+            }
+        }
+        let limits = &self.gateway.limits;
+        if limits.max_page_size < 1 {
+            return Err(invalid(
+                "gateway.limits.max_page_size",
+                "must be at least 1",
+            ));
+        }
+        if limits.max_request_bytes < 1024 {
+            return Err(invalid(
+                "gateway.limits.max_request_bytes",
+                "must be at least 1024",
+            ));
+        }
+        if limits.max_streams_per_agent == 0 {
+            return Err(invalid(
+                "gateway.limits.max_streams_per_agent",
+                "must be at least 1",
+            ));
+        }
+        if limits.requests_per_second == 0 || limits.burst == 0 {
+            return Err(invalid(
+                "gateway.limits.requests_per_second",
+                "requests_per_second and burst must be at least 1",
+            ));
+        }
+        if self.gateway.inbox.keepalive_secs == 0 || self.gateway.inbox.retention_secs == 0 {
+            return Err(invalid(
+                "gateway.inbox",
+                "keepalive_secs and retention_secs must be at least 1",
+            ));
         }
         Ok(())
     }

@@ -34,6 +34,7 @@ pub async fn serve(
     routes: Routes,
     readiness: Readiness,
     metrics: &Metrics,
+    edge: Edge,
     shutdown: CancellationToken,
     grace: Duration,
 ) -> anyhow::Result<()> {
@@ -81,7 +82,13 @@ pub async fn serve(
 
     let server = Server::builder()
         .accept_http1(true)
+        .http2_keepalive_interval(edge.keepalive)
+        .http2_keepalive_timeout(edge.keepalive.map(|_| Duration::from_secs(20)))
+        .tcp_keepalive(edge.keepalive)
+        .http2_max_header_list_size(edge.max_header_bytes)
         .trace_fn(crate::telemetry::grpc_server_span)
+        // Outermost: a browser's preflight is answered before anything else sees it.
+        .layer(tower::util::option_layer(edge.cors))
         .layer(tonic_web::GrpcWebLayer::new())
         // Inside gRPC-Web: it sees every call as native gRPC (its status in the headers or not).
         .layer(MetricsLayer::new(metrics))
@@ -104,6 +111,60 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// What a server facing the internet (the gateway) adds: CORS for browsers calling through
+/// gRPC-Web, HTTP/2 keep-alive pings that find dead connections. Internal services use the
+/// default (none).
+#[derive(Default)]
+pub struct Edge {
+    pub cors: Option<tower_http::cors::CorsLayer>,
+    pub keepalive: Option<Duration>,
+    /// Largest header block a client may send (HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE).
+    pub max_header_bytes: Option<u32>,
+}
+
+impl Edge {
+    /// CORS for `origins` ("*" for any), exposing the gRPC status headers a gRPC-Web client
+    /// reads; keep-alive pings every `keepalive`.
+    pub fn public(origins: &[String], keepalive: Duration) -> Self {
+        use http::{HeaderName, HeaderValue, Method};
+        use tower_http::cors::{AllowOrigin, CorsLayer};
+        let cors = (!origins.is_empty()).then(|| {
+            let allow = if origins.iter().any(|o| o == "*") {
+                AllowOrigin::any()
+            } else {
+                AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+            };
+            let header = HeaderName::from_static;
+            CorsLayer::new()
+                .allow_origin(allow)
+                .allow_methods([Method::POST, Method::OPTIONS])
+                .allow_headers([
+                    header("authorization"),
+                    header("content-type"),
+                    header("x-grpc-web"),
+                    header("x-user-agent"),
+                    header("grpc-timeout"),
+                    header("x-switchboard-organization"),
+                    header("traceparent"),
+                    header("tracestate"),
+                    header("connect-protocol-version"),
+                    header("connect-timeout-ms"),
+                ])
+                .expose_headers([
+                    header("grpc-status"),
+                    header("grpc-message"),
+                    header("grpc-status-details-bin"),
+                ])
+                .max_age(Duration::from_secs(600))
+        });
+        Self {
+            cors,
+            keepalive: Some(keepalive),
+            max_header_bytes: Some(16 * 1024),
+        }
+    }
 }
 
 fn tokio_stream_listener(

@@ -93,12 +93,22 @@ pub async fn serve(
         redis: infra.redis.clone(),
     };
     let grace = Duration::from_secs(infra.settings.server.shutdown_grace_secs);
+    let edge = if service == Service::Gateway {
+        let gateway = &infra.settings.gateway;
+        crate::grpc::Edge::public(
+            &gateway.cors.allowed_origins,
+            Duration::from_secs(gateway.limits.http2_keepalive_secs),
+        )
+    } else {
+        crate::grpc::Edge::default()
+    };
     let result = crate::grpc::serve(
         service,
         listener,
         routes,
         checks,
         &infra.metrics,
+        edge,
         shutdown,
         grace,
     )

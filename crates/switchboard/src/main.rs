@@ -42,6 +42,17 @@ enum Command {
     },
     /// Print the embedded, commented default configuration.
     Defaults,
+    /// Print a development token for the gateway: HS256, signed with gateway.auth.hs256_secret,
+    /// with the configured issuer and audience. Bind SUBJECT to an agent (Agent.auth_subject)
+    /// and send it as `authorization: Bearer <token>`.
+    Token {
+        /// The identity-provider subject (`sub` claim).
+        #[arg(long)]
+        subject: String,
+        /// Seconds the token is valid.
+        #[arg(long, default_value_t = 3600)]
+        ttl_secs: u64,
+    },
     /// Events a consumer group gave up on (undecodable, or still failing after
     /// outbox.dead_letter_after_attempts): list them, or hand them back to the bus.
     DeadLetters {
@@ -114,6 +125,22 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Command::Token { subject, ttl_secs } = &cli.command {
+        return match switchboard_gateway::dev_token(
+            &settings.gateway.auth,
+            subject,
+            std::time::Duration::from_secs(*ttl_secs),
+        ) {
+            Ok(token) => {
+                println!("{token}");
+                ExitCode::SUCCESS
+            }
+            Err(err) => {
+                eprintln!("switchboard: {err:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -168,7 +195,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             eprintln!("{} quarantined outbox row(s)", rows.len());
             Ok(())
         }
-        Command::Defaults => Ok(()),
+        Command::Defaults | Command::Token { .. } => Ok(()),
     };
     telemetry.shutdown();
     result

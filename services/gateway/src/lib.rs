@@ -1,16 +1,29 @@
 //! The gateway: the public API (agents, admins, inbox views, the live inbox stream, gRPC-Web).
-//! It owns nothing durable. This crate is the library behind `switchboard serve --target gateway`.
-//! Its RPCs answer UNIMPLEMENTED until the issues behind them land; health, reflection and
-//! gRPC-Web are in place.
+//! It owns nothing durable. Every call is authenticated (a bearer JWT), scoped to the
+//! organization of `x-switchboard-organization` and forwarded to the internal services with the
+//! caller as actor. This crate is the library behind `switchboard serve --target gateway`.
+//!
+//! Layout: `auth` (tokens, JWKS), `caller` (tenancy: subject → agent), `limits`, `upstream`
+//! (internal clients, deadlines), `context` (what every RPC starts with), `grpc` (one module
+//! per section of the proto).
 
-use switchboard_proto::gateway::v1::gateway_service_server::{
-    GatewayService, GatewayServiceServer,
-};
+pub mod auth;
+pub mod caller;
+pub mod context;
+pub mod grpc;
+pub mod limits;
+pub mod upstream;
+
+use std::sync::Arc;
+
+use switchboard_proto::gateway::v1::gateway_service_server::GatewayServiceServer;
 use switchboard_runtime::{
     Infra, Service,
     host::{self, Listeners},
 };
 use tokio_util::sync::CancellationToken;
+
+pub use auth::dev_token;
 
 /// This service.
 pub const SERVICE: Service = Service::Gateway;
@@ -21,7 +34,13 @@ pub async fn run(
     listeners: Listeners,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let routes = tonic::service::Routes::new(GatewayServiceServer::new(GatewayGrpc));
+    let max_request = infra.settings.gateway.limits.max_request_bytes;
+    let ctx = Arc::new(context::Ctx::new(infra.clone())?);
+    ctx.bindings.keep_fresh(infra.bus.clone(), shutdown.clone());
+    let service = GatewayServiceServer::new(grpc::GatewayGrpc::new(ctx))
+        .max_decoding_message_size(max_request)
+        .max_encoding_message_size(16 * 1024 * 1024);
+    let routes = tonic::service::Routes::new(service);
     host::serve(
         &infra,
         SERVICE,
@@ -33,8 +52,3 @@ pub async fn run(
     )
     .await
 }
-
-/// `switchboard.gateway.v1.GatewayService` (every RPC UNIMPLEMENTED for now).
-pub struct GatewayGrpc;
-
-impl GatewayService for GatewayGrpc {}

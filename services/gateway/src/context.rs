@@ -1,0 +1,97 @@
+//! What every gateway RPC starts with: the token verified, the organization and the caller
+//! resolved, the per-token rate limit taken, and a [`Scope`] that builds the internal calls.
+
+use std::{sync::Arc, time::Duration};
+
+use switchboard_runtime::{Infra, errors};
+use tonic::{Request, Status};
+
+use crate::{
+    auth::{self, AuthError, Authenticator},
+    caller::{self, Bindings, Caller},
+    limits::Limits,
+    upstream::{self, Upstream},
+};
+
+/// Shared by every RPC of one gateway.
+pub struct Ctx {
+    pub auth: Authenticator,
+    pub bindings: Bindings,
+    pub upstream: Upstream,
+    pub limits: Limits,
+    pub infra: Infra,
+}
+
+impl Ctx {
+    pub fn new(infra: Infra) -> anyhow::Result<Self> {
+        let settings = &infra.settings.gateway;
+        let upstream = Upstream::new(&infra.endpoints)?;
+        Ok(Self {
+            auth: Authenticator::new(&settings.auth)?,
+            bindings: Bindings::new(
+                upstream.clone(),
+                Duration::from_secs(settings.auth.subject_cache_ttl_secs),
+            ),
+            limits: Limits::new(&settings.limits),
+            upstream,
+            infra,
+        })
+    }
+
+    /// Authenticates `request`: its token, its organization, the agent it is bound to, the
+    /// token's rate limit. The message comes back with the caller's scope.
+    pub async fn enter<T>(&self, request: Request<T>) -> Result<(Scope, T), Status> {
+        let metadata = request.metadata();
+        let token = auth::bearer(metadata).map_err(unauthenticated)?;
+        let claims = self.auth.verify(token).await.map_err(unauthenticated)?;
+        self.limits.take(token)?;
+        let organization_id = caller::organization(metadata)?;
+        let caller = self.bindings.resolve(&organization_id, &claims.sub).await?;
+        let deadline = upstream::deadline(metadata);
+        Ok((
+            Scope {
+                caller: Arc::new(caller),
+                deadline,
+            },
+            request.into_inner(),
+        ))
+    }
+}
+
+/// A refused token: UNAUTHENTICATED saying why (UNAVAILABLE when the keys cannot be fetched).
+fn unauthenticated(e: AuthError) -> Status {
+    tracing::info!(reason = %e, "call refused: token");
+    if e.is_unavailable() {
+        errors::unavailable(&e)
+    } else {
+        Status::unauthenticated(e.to_string())
+    }
+}
+
+/// One call's caller and deadline.
+#[derive(Clone)]
+pub struct Scope {
+    pub caller: Arc<Caller>,
+    pub deadline: Option<Duration>,
+}
+
+impl Scope {
+    /// An internal request carrying the caller's remaining deadline.
+    pub fn req<M>(&self, message: M) -> Request<M> {
+        let mut request = Request::new(message);
+        if let Some(deadline) = self.deadline {
+            request.set_timeout(deadline);
+        }
+        request
+    }
+
+    /// The organization's id.
+    pub fn org(&self) -> String {
+        self.caller.organization_id.clone()
+    }
+
+    /// My agent id (the actor of every internal call).
+    pub fn me(&self) -> String {
+        self.caller.agent.id.clone()
+    }
+}

@@ -1,0 +1,97 @@
+//! The internal services the gateway forwards to, and how a forwarded call is built: the
+//! caller's remaining deadline, the trace context (by the channels' interceptor) and nothing a
+//! client sent about who it is.
+
+use std::time::Duration;
+
+use switchboard_proto::{
+    channel::v1::channel_service_client::ChannelServiceClient,
+    presence::v1::presence_service_client::PresenceServiceClient,
+    routing::v1::routing_service_client::RoutingServiceClient,
+    ticketing::v1::ticketing_service_client::TicketingServiceClient,
+};
+use switchboard_runtime::{
+    Service,
+    clients::{Endpoints, TracedChannel},
+};
+
+/// Clients of routing, channel, presence and ticketing (cheap to clone).
+#[derive(Clone)]
+pub struct Upstream {
+    routing: RoutingServiceClient<TracedChannel>,
+    channel: ChannelServiceClient<TracedChannel>,
+    presence: PresenceServiceClient<TracedChannel>,
+    ticketing: TicketingServiceClient<TracedChannel>,
+}
+
+/// Largest message the gateway accepts back from an internal service.
+const MAX_DECODING: usize = 16 * 1024 * 1024;
+
+impl Upstream {
+    pub fn new(endpoints: &Endpoints) -> anyhow::Result<Self> {
+        Ok(Self {
+            routing: RoutingServiceClient::new(endpoints.channel(Service::Routing)?)
+                .max_decoding_message_size(MAX_DECODING),
+            channel: ChannelServiceClient::new(endpoints.channel(Service::Channel)?)
+                .max_decoding_message_size(MAX_DECODING),
+            presence: PresenceServiceClient::new(endpoints.channel(Service::Presence)?)
+                .max_decoding_message_size(MAX_DECODING),
+            ticketing: TicketingServiceClient::new(endpoints.channel(Service::Ticketing)?)
+                .max_decoding_message_size(MAX_DECODING),
+        })
+    }
+
+    pub fn routing(&self) -> RoutingServiceClient<TracedChannel> {
+        self.routing.clone()
+    }
+
+    pub fn channel(&self) -> ChannelServiceClient<TracedChannel> {
+        self.channel.clone()
+    }
+
+    pub fn presence(&self) -> PresenceServiceClient<TracedChannel> {
+        self.presence.clone()
+    }
+
+    pub fn ticketing(&self) -> TicketingServiceClient<TracedChannel> {
+        self.ticketing.clone()
+    }
+}
+
+/// The deadline a client set (`grpc-timeout`), to pass on to every internal call it causes.
+pub fn deadline(metadata: &tonic::metadata::MetadataMap) -> Option<Duration> {
+    let raw = metadata.get("grpc-timeout")?.to_str().ok()?;
+    let (digits, unit) = raw.split_at(raw.len().checked_sub(1)?);
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeout_is_read_in_every_unit() {
+        let mut md = tonic::metadata::MetadataMap::new();
+        assert_eq!(deadline(&md), None);
+        for (raw, want) in [
+            ("2S", Duration::from_secs(2)),
+            ("150m", Duration::from_millis(150)),
+            ("1M", Duration::from_secs(60)),
+            ("500000u", Duration::from_millis(500)),
+        ] {
+            md.insert("grpc-timeout", raw.parse().expect("ascii"));
+            assert_eq!(deadline(&md), Some(want), "{raw}");
+        }
+        md.insert("grpc-timeout", "12X".parse().expect("ascii"));
+        assert_eq!(deadline(&md), None);
+    }
+}
