@@ -9,6 +9,7 @@ use tonic::{Request, Status};
 use crate::{
     auth::{self, AuthError, Authenticator},
     caller::{self, Bindings, Caller},
+    directory::Directory,
     limits::Limits,
     upstream::{self, Upstream},
 };
@@ -18,6 +19,7 @@ pub struct Ctx {
     pub auth: Authenticator,
     pub bindings: Bindings,
     pub upstream: Upstream,
+    pub directory: Directory,
     pub limits: Limits,
     pub infra: Infra,
 }
@@ -33,6 +35,7 @@ impl Ctx {
                 Duration::from_secs(settings.auth.subject_cache_ttl_secs),
             ),
             limits: Limits::new(&settings.limits),
+            directory: Directory::new(upstream.clone()),
             upstream,
             infra,
         })
