@@ -344,7 +344,10 @@ mod jwks {
             let status = call(&gw, token.clone(), &org).await.expect_err(case);
             assert_eq!(status.code(), Code::Unauthenticated, "{case}: {status:?}");
             assert!(
-                status.message().to_lowercase().contains(&why.to_lowercase()),
+                status
+                    .message()
+                    .to_lowercase()
+                    .contains(&why.to_lowercase()),
                 "{case}: {:?} should say {why}",
                 status.message()
             );
