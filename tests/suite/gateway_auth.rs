@@ -78,6 +78,19 @@ async fn missing_credentials_are_refused(backend: Backend) -> anyhow::Result<()>
             .expect_err("refused");
         assert_eq!(status.code(), code, "{credentials:?}: {status:?}");
     }
+    // Each refusal is counted by reason for an SRE's dashboard.
+    let scrape = gw.world.suite.infra().expect("running").metrics.render();
+    for reason in ["token_missing", "token_malformed", "organization_header"] {
+        assert_eq!(
+            switchboard_runtime::metrics::sum_samples(
+                &scrape,
+                "switchboard_gateway_refusals_total",
+                &[("reason", reason)]
+            ),
+            Some(1.0),
+            "{reason}"
+        );
+    }
     Ok(())
 }
 on_both_backends!(missing_credentials_are_refused);
