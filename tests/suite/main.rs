@@ -12,6 +12,7 @@ mod dead_letters;
 mod gateway_auth;
 mod gateway_console;
 mod gateway_forwarding;
+mod gateway_messages;
 mod gateway_support;
 mod health;
 mod loadgen;
