@@ -808,7 +808,11 @@ async fn channel_account_and_its_routing(backend: Backend) -> anyhow::Result<()>
         .into_inner()
         .routing
         .expect("routing");
-    assert!(empty.linked_team_ids.is_empty() && empty.default_target.is_none());
+    assert!(empty.linked_team_ids.is_empty() && empty.linked_agent_ids.is_empty());
+    assert!(matches!(
+        empty.default_target.and_then(|t| t.kind),
+        None | Some(rpb::target::Kind::None(_))
+    ));
     refused(
         "routing of an unknown number",
         agent
@@ -1114,9 +1118,10 @@ async fn transfer_report(backend: Backend) -> anyhow::Result<()> {
     let mut gw = GatewayWorld::new(backend).await?;
     let mut agent = gw.member("Ana", Role::Agent, 2).await?.gateway;
     let mut operator = gw.member("Olga", Role::Operator, 2).await?.gateway;
+    let holder = gw.world.agent("Bea", 3).await?;
     let first = gw
         .world
-        .team("Primera", rpb::TeamStrategy::Manual, &[], |_| {})
+        .team("Primera", rpb::TeamStrategy::LeastOpen, &[&holder], |_| {})
         .await?;
     let second = gw
         .world
@@ -1127,11 +1132,16 @@ async fn transfer_report(backend: Backend) -> anyhow::Result<()> {
         .await?;
     let conversation = gw.world.start().await?;
     gw.world
+        .until(&conversation.id, "assigned to Bea", |c| {
+            c.assignee_agent_id == holder
+        })
+        .await?;
+    gw.world
         .routing
         .transfer_conversation(rpb::TransferConversationRequest {
             request_id: rid(),
             organization_id: gw.world.org.clone(),
-            actor_agent_id: gw.world.admin.clone(),
+            actor_agent_id: holder.clone(),
             conversation_id: conversation.id.clone(),
             target: Some(team_target(&second)),
             reason: "ventas".into(),
