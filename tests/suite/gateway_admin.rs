@@ -908,12 +908,13 @@ async fn channel_account_and_its_routing(backend: Backend) -> anyhow::Result<()>
         vec![team.clone()],
         "refusals change nothing"
     );
-    admin
-        .delete_channel_account(pb::DeleteChannelAccountRequest {
-            request_id: rid(),
-            channel_account_id: account.id.clone(),
-        })
-        .await?;
+    let removal = pb::DeleteChannelAccountRequest {
+        request_id: rid(),
+        channel_account_id: account.id.clone(),
+    };
+    admin.delete_channel_account(removal.clone()).await?;
+    // A retried removal is safe: the same answer.
+    admin.delete_channel_account(removal).await?;
     refused(
         "a removed number",
         agent
@@ -932,6 +933,47 @@ async fn channel_account_and_its_routing(backend: Backend) -> anyhow::Result<()>
             team_id: team.clone(),
         })
         .await?;
+
+    // A number with an active conversation stays, and so do its links.
+    let busy = gw
+        .world
+        .team("Ventas", rpb::TeamStrategy::Manual, &[&ana.id], |_| {})
+        .await?;
+    gw.world
+        .link(&[&busy], &[&ana.id], Some(team_target(&busy)))
+        .await?;
+    gw.world.start().await?;
+    refused(
+        "removing a number with an active conversation",
+        admin
+            .delete_channel_account(pb::DeleteChannelAccountRequest {
+                request_id: rid(),
+                channel_account_id: gw.world.account.clone(),
+            })
+            .await,
+        Code::FailedPrecondition,
+    );
+    let kept = agent
+        .get_channel_account_routing(pb::GetChannelAccountRoutingRequest {
+            channel_account_id: gw.world.account.clone(),
+        })
+        .await?
+        .into_inner()
+        .routing
+        .expect("routing");
+    assert_eq!(
+        (
+            kept.linked_team_ids,
+            kept.linked_agent_ids,
+            kept.default_target
+        ),
+        (
+            vec![busy.clone()],
+            vec![ana.id.clone()],
+            Some(team_target(&busy))
+        ),
+        "a refused removal keeps the links"
+    );
     Ok(())
 }
 on_both_backends!(channel_account_and_its_routing);
