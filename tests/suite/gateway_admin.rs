@@ -160,6 +160,13 @@ async fn organization_settings_and_close_policy(backend: Backend) -> anyhow::Res
         operator.update_organization(change("Operator Corp")).await,
         Code::PermissionDenied,
     );
+    let still = agent
+        .get_organization(pb::GetOrganizationRequest {})
+        .await?
+        .into_inner()
+        .organization
+        .expect("organization");
+    assert_eq!(still.name, "Acme", "refused changes changed nothing");
     let updated = admin
         .update_organization(change("Acme Renamed"))
         .await?
@@ -404,6 +411,31 @@ async fn agent_lifecycle_and_disabling(backend: Backend) -> anyhow::Result<()> {
                     ..Default::default()
                 }),
                 update_mask: mask(&["display_name"]),
+            })
+            .await,
+        Code::PermissionDenied,
+    );
+    refused(
+        "operator changes an agent's role",
+        operator
+            .update_agent(pb::UpdateAgentRequest {
+                request_id: rid(),
+                agent: Some(rpb::Agent {
+                    id: x.id.clone(),
+                    role: Role::Operator as i32,
+                    ..Default::default()
+                }),
+                update_mask: mask(&["role"]),
+            })
+            .await,
+        Code::PermissionDenied,
+    );
+    refused(
+        "operator disables an agent",
+        operator
+            .delete_agent(pb::DeleteAgentRequest {
+                request_id: rid(),
+                agent_id: x.id.clone(),
             })
             .await,
         Code::PermissionDenied,
@@ -1481,6 +1513,29 @@ async fn another_organization_sees_and_changes_nothing(backend: Backend) -> anyh
             }],
         })
     );
+    // B's own team, A's agent.
+    let b_team = b
+        .create_team(pb::CreateTeamRequest {
+            request_id: rid(),
+            team: Some(rpb::Team {
+                name: "B team".into(),
+                ..Default::default()
+            }),
+            member_agent_ids: vec![],
+        })
+        .await?
+        .into_inner()
+        .team
+        .expect("team")
+        .id;
+    hidden!(
+        "AddTeamMember (B's team, A's agent)",
+        b.add_team_member(pb::AddTeamMemberRequest {
+            request_id: rid(),
+            team_id: b_team.clone(),
+            agent_id: ana.id.clone()
+        })
+    );
     let mut leaks = Vec::new();
     for (name, outcome, codes) in outcomes {
         match outcome {
@@ -1548,6 +1603,14 @@ async fn another_organization_sees_and_changes_nothing(backend: Backend) -> anyh
         })
         .await
         .map(|r| r.into_inner().rows.len());
+    let report_of_ana = b
+        .get_transfer_report(pb::GetTransferReportRequest {
+            time_range: Some(around_now(&gw.world)),
+            agent_id: ana.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .map(|r| r.into_inner().rows.len());
     for (name, outcome) in [
         ("ListAgents(team_id)", agents),
         ("ListTeamMembers(team_id)", members),
@@ -1557,6 +1620,7 @@ async fn another_organization_sees_and_changes_nothing(backend: Backend) -> anyh
         ("ListCampaigns(channel_account_id)", campaigns),
         ("ListCampaignMessages(campaign_id)", messages),
         ("GetTransferReport(team_id)", report),
+        ("GetTransferReport(agent_id)", report_of_ana),
     ] {
         match outcome {
             Ok(0) => {}
