@@ -9,6 +9,7 @@ use tonic::{Request, Status};
 use crate::{
     auth::{self, AuthError, Authenticator},
     caller::{self, Bindings, Caller},
+    inbox::Inbox,
     limits::Limits,
     upstream::{self, Upstream},
 };
@@ -19,6 +20,8 @@ pub struct Ctx {
     pub bindings: Bindings,
     pub upstream: Upstream,
     pub limits: Limits,
+    /// The live inbox log and its shutdown signal.
+    pub inbox: Inbox,
     pub infra: Infra,
 }
 
@@ -33,6 +36,7 @@ impl Ctx {
                 Duration::from_secs(settings.auth.subject_cache_ttl_secs),
             ),
             limits: Limits::new(&settings.limits),
+            inbox: Inbox::new(&infra)?,
             upstream,
             infra,
         })
