@@ -375,3 +375,97 @@ async fn an_agent_resumes_on_another_replica_after_its_replica_stopped() -> anyh
     two.stop().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cursor_from_before_an_embedded_restart_starts_with_resync_required() -> anyhow::Result<()>
+{
+    use switchboard_proto::routing::v1::{
+        self as rpb, routing_service_client::RoutingServiceClient,
+    };
+
+    use crate::routing_support::rid;
+    let mut env = TestEnv::new(Backend::Embedded).await?;
+    env.settings.gateway.inbox.keepalive_secs = 1;
+    let all = [
+        Service::Presence,
+        Service::Routing,
+        Service::Channel,
+        Service::Ticketing,
+        Service::Gateway,
+    ];
+    let before = env.start(&all).await?;
+    let mut routing = RoutingServiceClient::new(before.channel(Service::Routing).await?);
+    let org = routing
+        .create_organization(rpb::CreateOrganizationRequest {
+            request_id: rid(),
+            name: "Acme".into(),
+            default_agent_capacity: 3,
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .organization
+        .expect("organization")
+        .id;
+    let subject = format!("idp|ana-{}", rid());
+    routing
+        .create_agent(rpb::CreateAgentRequest {
+            request_id: rid(),
+            organization_id: org.clone(),
+            agent: Some(rpb::Agent {
+                display_name: "Ana".into(),
+                email: format!("ana-{}@acme.test", rid()),
+                role: Role::Agent as i32,
+                capacity: 2,
+                auth_subject: subject.clone(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await?;
+    let credentials = Credentials {
+        token: Some(switchboard_gateway::dev_token(
+            &env.settings.gateway.auth,
+            &subject,
+            Duration::from_secs(600),
+        )?),
+        organization: Some(org),
+    };
+    let mut inbox = open(
+        &restarted_client(&before, &credentials).await?,
+        "",
+        InboxScope::Mine,
+        &[],
+    )
+    .await?;
+    let keepalive = next_of(&mut inbox, Kind::Keepalive, WAIT).await?;
+    drop(inbox);
+    before.stop().await?;
+
+    let after = env.start(&all).await?;
+    let mut inbox = open(
+        &restarted_client(&after, &credentials).await?,
+        &keepalive.cursor,
+        InboxScope::Mine,
+        &[],
+    )
+    .await?;
+    let first = next(&mut inbox, WAIT).await?;
+    assert_eq!(first.kind, Kind::ResyncRequired as i32, "{first:?}");
+    let Some(Payload::ResyncRequired(why)) = &first.payload else {
+        anyhow::bail!("no resync payload: {first:?}");
+    };
+    assert!(why.reason.contains("restarted"), "{why:?}");
+    after.stop().await?;
+    Ok(())
+}
+
+async fn restarted_client(
+    suite: &switchboard_testkit::Suite,
+    credentials: &Credentials,
+) -> anyhow::Result<Gateway> {
+    Ok(GatewayServiceClient::with_interceptor(
+        suite.channel(Service::Gateway).await?,
+        credentials.clone(),
+    ))
+}
