@@ -469,3 +469,102 @@ async fn restarted_client(
         credentials.clone(),
     ))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redis_inbox_log_appends_each_event_once_and_wakes_live_readers() -> anyhow::Result<()>
+{
+    use switchboard_gateway::inbox::{
+        Entry,
+        cursor::{Cursor, Position},
+        log::{InboxLog, RedisLog},
+    };
+    let env = TestEnv::new(Backend::Cluster).await?;
+    let client = redis::Client::open(switchboard_testkit::redis_url())?;
+    let conn = client.get_connection_manager().await?;
+    let clock = switchboard_runtime::clock::Clock::default();
+    let closing = tokio_util::sync::CancellationToken::new();
+    let log = RedisLog::new(
+        client,
+        conn,
+        &env.redis_prefix,
+        60_000,
+        clock.clone(),
+        closing.clone(),
+    );
+    let entry = |id: &str| Entry {
+        event: Some(pb::InboxEvent {
+            event_id: id.into(),
+            ..Default::default()
+        }),
+        audience: None,
+    };
+    let org = "org_01a22b097b077686aedf97d4b480e21e";
+    let start = log.head(org).await?;
+    assert_eq!(start, Position::Redis { ms: 0, seq: 0 });
+    let first = log.append(org, &entry("evt_a")).await?.expect("appended");
+    assert_eq!(
+        log.append(org, &entry("evt_a")).await?,
+        None,
+        "a redelivery"
+    );
+    log.append(org, &entry("evt_b")).await?.expect("appended");
+    let ids = |read: Vec<switchboard_gateway::inbox::log::Read>| {
+        read.into_iter()
+            .map(|(_, _, e)| e.event_id().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(log.read_after(org, start, 10).await?),
+        ["evt_a", "evt_b"]
+    );
+    assert_eq!(ids(log.read_after(org, first, 10).await?), ["evt_b"]);
+
+    let current = Cursor {
+        position: first,
+        asof_ms: clock.now_ms(),
+    };
+    assert_eq!(log.check(org, &current).await?, None);
+    let unknown = Cursor {
+        position: Position::Redis {
+            ms: u64::try_from(clock.now_ms())? + 3_600_000,
+            seq: 0,
+        },
+        asof_ms: clock.now_ms(),
+    };
+    assert_eq!(
+        log.check(org, &unknown).await?.as_deref(),
+        Some("unknown cursor")
+    );
+
+    // A live reader is woken by an append made elsewhere (another replica's projector).
+    let mut changes = log.changes(org);
+    let other = RedisLog::new(
+        redis::Client::open(switchboard_testkit::redis_url())?,
+        redis::Client::open(switchboard_testkit::redis_url())?
+            .get_connection_manager()
+            .await?,
+        &env.redis_prefix,
+        60_000,
+        clock.clone(),
+        closing.clone(),
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    other.append(org, &entry("evt_c")).await?.expect("appended");
+    tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            changes.changed().await;
+            if log.read_after(org, first, 10).await.expect("read").len() >= 2 {
+                break;
+            }
+        }
+    })
+    .await?;
+
+    clock.advance(Duration::from_secs(61));
+    assert_eq!(
+        log.check(org, &current).await?.as_deref(),
+        Some("cursor older than retention")
+    );
+    closing.cancel();
+    Ok(())
+}

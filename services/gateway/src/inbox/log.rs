@@ -368,19 +368,12 @@ impl InboxLog for RedisLog {
     }
 
     async fn head(&self, org: &str) -> Result<Position, LogError> {
+        // The last generated id, not the last entry's: a stream trimmed empty still knows it,
+        // so a cursor taken then is not mistaken for one from before the trimmed entries.
         let mut conn = self.conn.clone();
-        let last: redis::streams::StreamRangeReply = redis::cmd("XREVRANGE")
-            .arg(self.key(org))
-            .arg("+")
-            .arg("-")
-            .arg("COUNT")
-            .arg(1)
-            .query_async(&mut conn)
-            .await?;
-        match last.ids.first() {
-            Some(e) => redis_position(&e.id),
-            None => Ok(Position::Redis { ms: 0, seq: 0 }),
-        }
+        let (last, _): (String, String) =
+            self.info.key(self.key(org)).invoke_async(&mut conn).await?;
+        Ok(Position::parse_redis_id(&last).unwrap_or(Position::Redis { ms: 0, seq: 0 }))
     }
 
     async fn check(&self, org: &str, cursor: &Cursor) -> Result<Option<String>, LogError> {
