@@ -125,6 +125,17 @@ async fn a_conversation_routed_to_an_agent_reaches_its_stream(
     assert!(event.event_id.starts_with("evt_"), "{event:?}");
     assert!(!event.cursor.is_empty());
     assert!(event.event_time.is_some());
+    let metrics = gw.world.suite.infra().expect("running").metrics.render();
+    let sum = |name: &str, label: (&str, &str)| {
+        switchboard_runtime::metrics::sum_samples(&metrics, name, &[label]).unwrap_or(0.0)
+    };
+    assert!(sum("switchboard_gateway_inbox_streams", ("scope", "mine")) >= 1.0);
+    assert!(
+        sum(
+            "switchboard_gateway_inbox_projected_total",
+            ("outcome", "appended")
+        ) >= 1.0
+    );
     Ok(())
 }
 on_both_backends!(a_conversation_routed_to_an_agent_reaches_its_stream);

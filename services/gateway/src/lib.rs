@@ -54,7 +54,7 @@ pub async fn run(
     let projector = tokio::spawn(inbox::project::run(
         infra.clone(),
         ctx.upstream.clone(),
-        ctx.inbox.log.clone(),
+        ctx.inbox.clone(),
         shutdown.clone(),
     ));
     let service = GatewayServiceServer::new(grpc::GatewayGrpc::new(ctx))

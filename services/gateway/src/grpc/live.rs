@@ -35,11 +35,15 @@ pub async fn stream_inbox_events(
     let log = ctx.inbox.log.clone();
     let org = scope.org();
     let unavailable = |e: crate::inbox::log::LogError| errors::unavailable(&e);
+    let metrics = &ctx.inbox.metrics;
     let (start, resync) = match cursor {
         None => (log.head(&org).await.map_err(unavailable)?, None),
         Some(c) => match log.check(&org, &c).await.map_err(unavailable)? {
             None => (c.position, None),
-            Some(reason) => (log.head(&org).await.map_err(unavailable)?, Some(reason)),
+            Some(reason) => {
+                metrics.resyncs.with_label_values(&["cursor"]).inc();
+                (log.head(&org).await.map_err(unavailable)?, Some(reason))
+            }
         },
     };
     let run = Run {
@@ -49,12 +53,22 @@ pub async fn stream_inbox_events(
         clock: ctx.infra.clock.clone(),
         keepalive: Duration::from_secs(ctx.infra.settings.gateway.inbox.keepalive_secs),
         closing: ctx.inbox.closing.clone(),
+        resyncs: metrics.resyncs.clone(),
     };
+    let open = metrics
+        .streams
+        .with_label_values(&[if inbox_scope == InboxScope::Organization {
+            "organization"
+        } else {
+            "mine"
+        }]);
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     tokio::spawn(async move {
         // The agent's stream slot is held for as long as the stream runs.
         let _permit = permit;
+        open.inc();
         run.stream(start, resync, tx).await;
+        open.dec();
     });
     Ok(Box::pin(ReceiverStream::new(rx)))
 }

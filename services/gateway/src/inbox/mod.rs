@@ -49,12 +49,45 @@ impl Entry {
     }
 }
 
+/// What the live inbox records: `switchboard_gateway_inbox_streams{scope}`,
+/// `switchboard_gateway_inbox_projected_total{outcome}`,
+/// `switchboard_gateway_inbox_resyncs_total{cause}`.
+#[derive(Clone)]
+pub struct InboxMetrics {
+    pub streams: prometheus::IntGaugeVec,
+    pub projected: prometheus::IntCounterVec,
+    pub resyncs: prometheus::IntCounterVec,
+}
+
+impl InboxMetrics {
+    pub fn new(metrics: &switchboard_runtime::metrics::Metrics) -> Self {
+        Self {
+            streams: metrics.gauge_vec(
+                "switchboard_gateway_inbox_streams",
+                "Live inbox streams open on this gateway, by scope (mine, organization)",
+                &["scope"],
+            ),
+            projected: metrics.counter_vec(
+                "switchboard_gateway_inbox_projected_total",
+                "Bus events the inbox projector handled, by outcome (appended, duplicate: a redelivery already in the log, ignored: no tab changes)",
+                &["outcome"],
+            ),
+            resyncs: metrics.counter_vec(
+                "switchboard_gateway_inbox_resyncs_total",
+                "RESYNC_REQUIRED events sent, by cause (cursor: the resume cursor could not be honoured, behind: a live reader fell behind the log)",
+                &["cause"],
+            ),
+        }
+    }
+}
+
 /// The inbox of one gateway process: its log and what streams need to run.
 #[derive(Clone)]
 pub struct Inbox {
     pub log: Arc<dyn log::InboxLog>,
     /// Cancelled when the server shuts down: every stream ends cleanly.
     pub closing: CancellationToken,
+    pub metrics: InboxMetrics,
 }
 
 impl Inbox {
@@ -75,6 +108,10 @@ impl Inbox {
             )),
             None => Arc::new(log::MemoryLog::new(retention_ms, infra.clock.clone())),
         };
-        Ok(Self { log, closing })
+        Ok(Self {
+            log,
+            closing,
+            metrics: InboxMetrics::new(&infra.metrics),
+        })
     }
 }

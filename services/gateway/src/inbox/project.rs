@@ -175,18 +175,28 @@ fn unhandled(what: &str, status: &tonic::Status) -> Unhandled {
 pub struct Projector {
     pub upstream: Upstream,
     pub log: Arc<dyn InboxLog>,
+    /// `switchboard_gateway_inbox_projected_total{outcome}`.
+    pub projected: prometheus::IntCounterVec,
 }
 
 impl Projector {
     /// Handles one bus event of [`INBOX_EVENTS`].
     pub async fn handle(&self, event: &Event) -> Result<(), Unhandled> {
         let Some(entry) = self.project(event).await? else {
+            self.projected.with_label_values(&["ignored"]).inc();
             return Ok(());
         };
-        self.log
+        let appended = self
+            .log
             .append(&event.organization_id, &entry)
             .await
             .map_err(|e| Unhandled::Retry(format!("inbox log: {e}")))?;
+        let outcome = if appended.is_some() {
+            "appended"
+        } else {
+            "duplicate"
+        };
+        self.projected.with_label_values(&[outcome]).inc();
         Ok(())
     }
 
@@ -471,10 +481,14 @@ impl DeadLetterSink for LoggedDeadLetters {
 pub async fn run(
     infra: Infra,
     upstream: Upstream,
-    log: Arc<dyn InboxLog>,
+    inbox: super::Inbox,
     shutdown: CancellationToken,
 ) {
-    let projector = Projector { upstream, log };
+    let projector = Projector {
+        upstream,
+        log: inbox.log,
+        projected: inbox.metrics.projected,
+    };
     let spec = Consumers {
         group: INBOX_EVENTS,
         consumer: format!("gateway-{}", switchboard_runtime::ids::EventId::generate()),

@@ -121,6 +121,8 @@ pub struct Run {
     pub clock: Clock,
     pub keepalive: Duration,
     pub closing: CancellationToken,
+    /// `switchboard_gateway_inbox_resyncs_total{cause}`.
+    pub resyncs: prometheus::IntCounterVec,
 }
 
 /// Entries read from the log at once.
@@ -221,6 +223,7 @@ impl Run {
                         asof_ms: self.clock.now_ms(),
                     };
                     let reason = "the stream fell behind retention";
+                    self.resyncs.with_label_values(&["behind"]).inc();
                     if tx.send(response(resync(at, reason))).await.is_err() {
                         return;
                     }
