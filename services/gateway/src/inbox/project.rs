@@ -159,6 +159,16 @@ fn timestamp(at: chrono::DateTime<chrono::Utc>) -> Timestamp {
     }
 }
 
+/// How long the projector waits for one internal call before retrying the event.
+const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// An internal request of the projector (the system: no caller), with its timeout.
+fn internal<M>(message: M) -> tonic::Request<M> {
+    let mut request = tonic::Request::new(message);
+    request.set_timeout(CALL_TIMEOUT);
+    request
+}
+
 /// A gRPC failure of an internal call: retried while it may pass, dropped otherwise.
 fn unhandled(what: &str, status: &tonic::Status) -> Unhandled {
     let why = format!("{what}: {} {}", status.code(), status.message());
@@ -351,11 +361,11 @@ impl Projector {
         match self
             .upstream
             .routing()
-            .get_conversation(rpb::GetConversationRequest {
+            .get_conversation(internal(rpb::GetConversationRequest {
                 organization_id: org.to_string(),
                 conversation_id: id.to_string(),
                 actor_agent_id: String::new(),
-            })
+            }))
             .await
         {
             Ok(r) => Ok(r.into_inner().conversation),
@@ -381,10 +391,10 @@ impl Projector {
         match self
             .upstream
             .routing()
-            .get_work_item(rpb::GetWorkItemRequest {
+            .get_work_item(internal(rpb::GetWorkItemRequest {
                 organization_id: org.to_string(),
                 work_item_id: changed.work_item_id.clone(),
-            })
+            }))
             .await
         {
             Ok(r) => Ok(r.into_inner().work_item.unwrap_or_else(fallback)),
@@ -406,10 +416,10 @@ impl Projector {
             match self
                 .upstream
                 .channel()
-                .get_message(cpb::GetMessageRequest {
+                .get_message(internal(cpb::GetMessageRequest {
                     organization_id: org.to_string(),
                     message_id: message_id.to_string(),
-                })
+                }))
                 .await
             {
                 Ok(r) => Ok(r.into_inner().message),
