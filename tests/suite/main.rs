@@ -13,6 +13,7 @@ mod gateway_admin;
 mod gateway_auth;
 mod gateway_console;
 mod gateway_forwarding;
+mod gateway_inbox;
 mod gateway_limits;
 mod gateway_messages;
 mod gateway_support;

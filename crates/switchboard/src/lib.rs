@@ -217,6 +217,11 @@ pub async fn start_with_groups(
             bus.declare_group(group.name, group.topics).await?;
         }
     }
+    if targets.contains(&Service::Gateway) {
+        for group in switchboard_gateway::CONSUMER_GROUPS {
+            bus.declare_group(group.name, group.topics).await?;
+        }
+    }
     let infra = Infra {
         settings,
         bus,

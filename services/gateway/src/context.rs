@@ -10,6 +10,7 @@ use crate::{
     auth::{self, AuthError, Authenticator},
     caller::{self, Bindings, Caller},
     directory::Directory,
+    inbox::Inbox,
     limits::Limits,
     upstream::{self, Upstream},
 };
@@ -21,6 +22,8 @@ pub struct Ctx {
     pub upstream: Upstream,
     pub directory: Directory,
     pub limits: Limits,
+    /// The live inbox log and its shutdown signal.
+    pub inbox: Inbox,
     pub infra: Infra,
     /// `switchboard_gateway_refusals_total{reason}`: calls refused before reaching a service.
     pub refusals: prometheus::IntCounterVec,
@@ -38,6 +41,7 @@ impl Ctx {
             ),
             limits: Limits::new(&settings.limits),
             directory: Directory::new(upstream.clone()),
+            inbox: Inbox::new(&infra)?,
             upstream,
             refusals: infra.metrics.counter_vec(
                 "switchboard_gateway_refusals_total",

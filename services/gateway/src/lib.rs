@@ -5,13 +5,14 @@
 //!
 //! Layout: `auth` (tokens, JWKS), `caller` (tenancy: subject → agent), `limits`, `upstream`
 //! (internal clients, deadlines), `context` (what every RPC starts with), `grpc` (one module
-//! per section of the proto).
+//! per section of the proto), `inbox` (the live inbox: projector, log, streams).
 
 pub mod auth;
 pub mod caller;
 pub mod context;
 pub mod directory;
 pub mod grpc;
+pub mod inbox;
 pub mod limits;
 pub mod size;
 pub mod upstream;
@@ -30,6 +31,11 @@ pub use auth::dev_token;
 /// This service.
 pub const SERVICE: Service = Service::Gateway;
 
+/// The consumer groups the gateway reads; declared on the bus before any service starts so no
+/// event is published before its group exists.
+pub const CONSUMER_GROUPS: &[switchboard_runtime::bus::ConsumerGroup] =
+    &[inbox::project::INBOX_EVENTS];
+
 /// Runs the gateway on `listeners` until `shutdown`.
 pub async fn run(
     infra: Infra,
@@ -39,12 +45,26 @@ pub async fn run(
     let max_request = infra.settings.gateway.limits.max_request_bytes;
     let ctx = Arc::new(context::Ctx::new(infra.clone())?);
     ctx.bindings.keep_fresh(infra.bus.clone(), shutdown.clone());
+    // Live streams end as soon as shutdown starts, so the drain does not wait for them.
+    tokio::spawn({
+        let (shutdown, closing) = (shutdown.clone(), ctx.inbox.closing.clone());
+        async move {
+            shutdown.cancelled().await;
+            closing.cancel();
+        }
+    });
+    let projector = tokio::spawn(inbox::project::run(
+        infra.clone(),
+        ctx.upstream.clone(),
+        ctx.inbox.clone(),
+        shutdown.clone(),
+    ));
     // tonic's own decoder limit stays as a backstop (a compressed message can grow on decoding).
     let service = GatewayServiceServer::new(grpc::GatewayGrpc::new(ctx))
         .max_decoding_message_size(max_request)
         .max_encoding_message_size(16 * 1024 * 1024);
     let routes = tonic::service::Routes::new(size::MaxRequest::new(service, max_request));
-    host::serve(
+    let result = host::serve(
         &infra,
         SERVICE,
         listeners.grpc,
@@ -53,5 +73,7 @@ pub async fn run(
         None,
         shutdown,
     )
-    .await
+    .await;
+    let _ = projector.await;
+    result
 }
