@@ -63,7 +63,8 @@ try {
   });
   const page = await browser.newPage();
   page.on("console", (msg) => {
-    if (msg.type() === "error" || msg.type() === "warning") {
+    // "Failed to load resource" repeats what requestfailed says.
+    if ((msg.type() === "error" || msg.type() === "warning") && !msg.text().startsWith("Failed to load resource")) {
       console.error(`page ${msg.type()}: ${msg.text()}`);
     }
   });

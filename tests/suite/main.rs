@@ -10,6 +10,7 @@ mod contracts_replay;
 mod contracts_tenancy;
 mod dead_letters;
 mod gateway_auth;
+mod gateway_browser;
 mod gateway_support;
 mod health;
 mod loadgen;

@@ -40,13 +40,26 @@ interface State {
     /** Resume cursor of the last event handled. */
     cursor: string;
     connects: number;
+    /** Messages received on the stream (any kind, keepalives included): once > 0, the gateway
+     * is delivering to this subscription. */
+    messages: number;
     keepalives: number;
+  };
+  /** A gRPC-Web server stream through the same edge, independent of the inbox RPCs: the
+   * gateway's grpc.health.v1.Health/Watch, read frame by frame with fetch. */
+  healthWatch: {
+    state: "pending" | "streaming" | "closed" | "error";
+    /** Data frames read before the probe stopped. */
+    frames: number;
+    /** HealthCheckResponse.status of the first frame (1 = SERVING). */
+    firstStatus: number | null;
+    error: string;
   };
   /** Every non-keepalive event received (JSON), deduplicated by event_id. */
   events: unknown[];
   errors: PageError[];
-  /** True once GetMe, the Assigned tab and the stream each settled (ok, unimplemented or
-   * error). */
+  /** True once GetMe, the Assigned tab, the stream (delivering, unimplemented or failed) and
+   * the Health/Watch probe each settled. */
   ready: boolean;
 }
 
@@ -62,7 +75,8 @@ const state: State = {
   assigned: [],
   assignedState: "pending",
   assignedLoads: 0,
-  stream: { state: "connecting", cursor: "", connects: 0, keepalives: 0 },
+  stream: { state: "connecting", cursor: "", connects: 0, messages: 0, keepalives: 0 },
+  healthWatch: { state: "pending", frames: 0, firstStatus: null, error: "" },
   events: [],
   errors: [],
   ready: false,
@@ -90,7 +104,11 @@ function settle() {
   state.ready =
     state.meState !== "pending" &&
     state.assignedState !== "pending" &&
-    state.stream.state !== "connecting";
+    state.stream.state !== "connecting" &&
+    // An open stream counts once something came through it (the first KEEPALIVE at the
+    // latest): the subscription is live, later events reach this page.
+    (state.stream.state !== "open" || state.stream.messages > 0) &&
+    state.healthWatch.state !== "pending";
   render();
 }
 
@@ -128,6 +146,8 @@ function handle(event: InboxEvent) {
   if (event.cursor) state.stream.cursor = event.cursor;
   if (event.kind === InboxEventKind.KEEPALIVE) {
     state.stream.keepalives += 1;
+    // Quiet for a while: refresh the Assigned tab too (offers may also time out).
+    if (state.assignedState === "ok") void loadAssigned();
     render();
     return;
   }
@@ -172,7 +192,9 @@ async function follow() {
           settle();
         }
         attempt = 0;
+        state.stream.messages += 1;
         if (res.event) handle(res.event);
+        settle();
       }
       state.stream.state = "closed";
     } catch (err) {
@@ -196,6 +218,66 @@ async function follow() {
   }
 }
 
+/** Reads grpc.health.v1.Health/Watch as gRPC-Web frames (5-byte header: flag, big-endian
+ * length) until the first data frame, then checks the response stays open briefly. */
+async function probeStreaming() {
+  const probe = state.healthWatch;
+  const abort = new AbortController();
+  try {
+    const res = await fetch(`${gateway}/grpc.health.v1.Health/Watch`, {
+      method: "POST",
+      headers: { "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
+      // HealthCheckRequest{service: ""}: one data frame with an empty message.
+      body: new Uint8Array([0, 0, 0, 0, 0]),
+      signal: abort.signal,
+    });
+    if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+    const grpcStatus = res.headers.get("grpc-status");
+    if (grpcStatus !== null && grpcStatus !== "0") throw new Error(`grpc-status ${grpcStatus}`);
+    const reader = res.body.getReader();
+    let buf = new Uint8Array(0);
+    for (;;) {
+      const next = await Promise.race([
+        reader.read(),
+        new Promise<"quiet">((r) => setTimeout(() => r("quiet"), probe.frames > 0 ? 300 : 10000)),
+      ]);
+      if (next === "quiet") {
+        // Still open after the first frame: a live server stream.
+        probe.state = probe.frames > 0 ? "streaming" : "error";
+        if (probe.frames === 0) probe.error = "no frame within 10 s";
+        break;
+      }
+      if (next.done) {
+        probe.state = "closed";
+        break;
+      }
+      const joined = new Uint8Array(buf.length + next.value.length);
+      joined.set(buf);
+      joined.set(next.value, buf.length);
+      buf = joined;
+      while (buf.length >= 5) {
+        const len = new DataView(buf.buffer, buf.byteOffset + 1, 4).getUint32(0);
+        if (buf.length < 5 + len) break;
+        const flag = buf[0];
+        const msg = buf.subarray(5, 5 + len);
+        if ((flag & 0x80) === 0) {
+          probe.frames += 1;
+          // HealthCheckResponse: field 1 (status) as a varint, absent when 0 (UNKNOWN).
+          if (probe.firstStatus === null) probe.firstStatus = msg[0] === 0x08 ? msg[1] : 0;
+        }
+        buf = buf.subarray(5 + len);
+      }
+    }
+  } catch (err) {
+    probe.state = "error";
+    probe.error = String(err);
+  } finally {
+    abort.abort();
+    settle();
+  }
+}
+
+void probeStreaming();
 void loadMe();
 void loadAssigned();
 void follow();
