@@ -17,7 +17,7 @@ function files(dir) {
   });
 }
 
-cpSync(gen, saved, { recursive: true });
+cpSync(gen, saved, { recursive: true, preserveTimestamps: true });
 let stale = [];
 try {
   execFileSync("npx", ["--no-install", "buf", "generate"], { cwd: root, stdio: "inherit" });
@@ -29,12 +29,12 @@ try {
 } finally {
   // Leave the committed files as they were, whatever happened.
   rmSync(gen, { recursive: true, force: true });
-  cpSync(saved, gen, { recursive: true });
+  cpSync(saved, gen, { recursive: true, preserveTimestamps: true });
   rmSync(saved, { recursive: true, force: true });
 }
 if (stale.length > 0) {
   console.error(
-    `src/gen is stale (differs from ../../proto): ${stale.join(", ")}\n` +
+    `src/gen is stale (differs from ../../proto and proto/): ${stale.join(", ")}\n` +
       "run `npm run generate` in clients/typescript and commit src/gen",
   );
   process.exit(1);

@@ -10,6 +10,8 @@ export * as routing from "./gen/switchboard/routing/v1/routing_pb.js";
 export * as channel from "./gen/switchboard/channel/v1/channel_pb.js";
 export * as presence from "./gen/switchboard/presence/v1/presence_pb.js";
 export * as ticketing from "./gen/switchboard/ticketing/v1/ticketing_pb.js";
+// The error details of grpc-status-details-bin (google.rpc.ErrorInfo, google.rpc.BadRequest).
+export * as rpc from "./gen/google/rpc/error_details_pb.js";
 
 export {
   createSwitchboardClient,
@@ -18,6 +20,7 @@ export {
   type SwitchboardClient,
   type SwitchboardClientOptions,
 } from "./client.js";
+export { describeError, type SwitchboardError } from "./errors.js";
 
 // Re-exported so an application needs no direct dependency (and no second copy) of these.
 export { create, toJson, toJsonString, fromJson, clone, equals } from "@bufbuild/protobuf";

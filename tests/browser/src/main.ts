@@ -12,6 +12,7 @@ import {
   InboxEventSchema,
   InboxItemSchema,
   createSwitchboardClient,
+  describeError,
   toJson,
   type InboxEvent,
 } from "@switchboard/client";
@@ -20,8 +21,11 @@ type CallState = "pending" | "ok" | "unimplemented" | "error";
 
 interface PageError {
   call: string;
+  /** Status code name, e.g. "Unimplemented". */
   code: string;
   message: string;
+  /** ErrorInfo reason (ErrorReason number; 0 when none). */
+  reason: number;
 }
 
 interface State {
@@ -89,13 +93,9 @@ const client = createSwitchboardClient({
   organizationId: org,
 });
 
-function codeName(code: Code): string {
-  return Code[code] ?? String(code);
-}
-
 function record(call: string, err: unknown): CallState {
-  const e = ConnectError.from(err);
-  state.errors.push({ call, code: codeName(e.code), message: e.rawMessage });
+  const e = describeError(err);
+  state.errors.push({ call, code: e.codeName, message: e.message, reason: e.reason });
   render();
   return e.code === Code.Unimplemented ? "unimplemented" : "error";
 }
