@@ -202,7 +202,11 @@ async function follow() {
       if (s === "unimplemented") {
         state.stream.state = "unimplemented";
         settle();
-        return; // nothing to follow until the gateway has the RPC
+        // No live events from this gateway: poll the Assigned tab instead.
+        setInterval(() => {
+          if (state.assignedState === "ok") void loadAssigned();
+        }, 1000);
+        return;
       }
       const code = ConnectError.from(err).code;
       if (code === Code.Unauthenticated || code === Code.PermissionDenied || code === Code.InvalidArgument) {
