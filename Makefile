@@ -7,8 +7,8 @@ CARGO ?= cargo
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
 
-run: ## Run all five services in one process on SQLite in ./data (prints every address)
-	$(CARGO) run -p switchboard -- serve --target all
+run: ## Run all five services in one process on SQLite in ./data; seeds a demo organization once, prints a dev token and how to call the gateway
+	$(CARGO) run -p switchboard -- serve --target all --demo
 
 sim: ## The Graph API simulator on 127.0.0.1:8089 (dev only), webhooks to make run-sim's 8080
 	$(CARGO) run -p switchboard-graph-sim -- --port 8089 --app-secret dev-app-secret \
@@ -19,7 +19,7 @@ run-sim: ## As make run, sending through the simulator of make sim instead of Me
 	SWITCHBOARD__CHANNEL__WHATSAPP__APP_SECRET=dev-app-secret \
 	SWITCHBOARD__CHANNEL__WHATSAPP__VERIFY_TOKEN=dev-verify-token \
 	SWITCHBOARD_SECRET_DEV_TOKEN=dev-token \
-	$(CARGO) run -p switchboard -- serve --target all
+	$(CARGO) run -p switchboard -- serve --target all --demo
 
 test: test-rust clients-check smoke ## Run every test (starts throwaway PostgreSQL/Redis when none answer)
 

@@ -150,10 +150,10 @@ env \
     SWITCHBOARD__TICKETING__PORT="$TICKETING_PORT" \
     SWITCHBOARD__CHANNEL__WEBHOOK_PORT="$WEBHOOK_PORT" \
     SWITCHBOARD__SERVER__METRICS_PORT="$METRICS_PORT" \
-    "$BIN" serve --target all </dev/null >"$TMP/server.log" 2>&1 &
+    "$BIN" serve --target all --demo --demo-state "$TMP/demo.json" </dev/null >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 set +m
-log "started $BIN serve --target all (pid $SERVER_PID, log $TMP/server.log)"
+log "started $BIN serve --target all --demo (pid $SERVER_PID, log $TMP/server.log)"
 
 ADDRS=(
     --addr "gateway=127.0.0.1:$GATEWAY_PORT"
@@ -198,6 +198,35 @@ then
     pass "metrics"
 else
     fail "metrics"
+fi
+
+# The first run a newcomer sees: the demo organization, its printed development token, and
+# the printed Python example calling the gateway with it (GetMe answers the demo agent).
+if ! server_alive; then
+    fail "demo: server process is not running"
+else
+    for _ in $(seq 1 50); do
+        grep -q "TOKEN=" "$TMP/server.log" && break
+        sleep 0.1
+    done
+    ORG="$(grep -o 'organization org_[0-9a-f]*' "$TMP/server.log" | head -1 | cut -d' ' -f2)"
+    TOKEN="$(grep -o 'TOKEN=[^ ]*' "$TMP/server.log" | head -1 | cut -d= -f2)"
+    if [ -z "$ORG" ] || [ -z "$TOKEN" ]; then
+        fail "demo: no organization or token printed"
+    elif ME="$("$PY" scripts/gateway_example.py --addr "127.0.0.1:$GATEWAY_PORT" --org "$ORG" --token "$TOKEN" GetMe)" \
+        && grep -q '"authSubject": "demo|ana"' <<<"$ME"; then
+        pass "demo (printed token calls the gateway: GetMe is demo|ana)"
+    else
+        log "GetMe answered: ${ME:-nothing}"
+        fail "demo: GetMe through the gateway with the printed token"
+    fi
+    if "$PY" scripts/gateway_example.py --addr "127.0.0.1:$GATEWAY_PORT" --org "$ORG" --token "not-a-token" GetMe 2>"$TMP/bad.txt" >/dev/null; then
+        fail "demo: a bad token was accepted"
+    elif grep -q "UNAUTHENTICATED" "$TMP/bad.txt"; then
+        pass "demo (a bad token is UNAUTHENTICATED)"
+    else
+        fail "demo: a bad token answered $(cat "$TMP/bad.txt")"
+    fi
 fi
 
 # -------------------------------------------------------------- shutdown ---

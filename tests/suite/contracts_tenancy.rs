@@ -1200,6 +1200,16 @@ async fn another_organizations_ids_are_not_found(backend: Backend) -> anyhow::Re
     );
     empty!(
         seen,
+        "ChannelService/GetInboxDetails",
+        channel.get_inbox_details(ch::GetInboxDetailsRequest {
+            organization_id: org.clone(),
+            conversation_ids: vec![conversation.clone()],
+            contact_ids: vec![contact.clone()],
+        }),
+        |r| r.contacts.is_empty() && r.conversations.is_empty()
+    );
+    empty!(
+        seen,
         "ChannelService/ListTemplates",
         channel.list_templates(ch::ListTemplatesRequest {
             organization_id: org.clone(),

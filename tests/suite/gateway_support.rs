@@ -100,8 +100,7 @@ impl GatewayWorld {
 
     /// The gateway settings' development token for `subject`, valid `ttl`.
     pub fn token_for(&self, subject: &str, ttl: Duration) -> String {
-        let settings = &self.world.suite.infra().expect("running").settings;
-        switchboard_gateway::dev_token(&settings.gateway.auth, subject, ttl).expect("dev token")
+        token_for(&self.world, subject, ttl)
     }
 
     /// A gateway client with these credentials.
@@ -129,31 +128,60 @@ impl GatewayWorld {
         role: Role,
         capacity: i32,
     ) -> anyhow::Result<Member> {
-        let subject = format!("idp|{}-{}", name.to_lowercase(), rid());
-        let agent = self
-            .world
-            .routing
-            .create_agent(rpb::CreateAgentRequest {
-                request_id: rid(),
-                organization_id: self.world.org.clone(),
-                agent: Some(rpb::Agent {
-                    display_name: name.into(),
-                    email: format!("{}-{}@acme.test", name.to_lowercase(), rid()),
-                    role: role as i32,
-                    capacity,
-                    auth_subject: subject.clone(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            })
-            .await?
-            .into_inner()
-            .agent
-            .expect("agent");
-        Ok(Member {
-            id: agent.id,
-            gateway: self.signed_in(&subject).await?,
-            subject,
-        })
+        sign_up(&mut self.world, name, role, capacity).await
     }
+}
+
+/// The development token of `world`'s gateway for `subject`, valid `ttl`.
+pub fn token_for(world: &World, subject: &str, ttl: Duration) -> String {
+    let settings = &world.suite.infra().expect("running").settings;
+    switchboard_gateway::dev_token(&settings.gateway.auth, subject, ttl).expect("dev token")
+}
+
+/// A new agent of `world`'s organization (created through routing) bound to a fresh subject,
+/// and its client signed in to `world`'s gateway.
+pub async fn sign_up(
+    world: &mut World,
+    name: &str,
+    role: Role,
+    capacity: i32,
+) -> anyhow::Result<Member> {
+    let subject = format!("idp|{}-{}", name.to_lowercase(), rid());
+    let agent = world
+        .routing
+        .create_agent(rpb::CreateAgentRequest {
+            request_id: rid(),
+            organization_id: world.org.clone(),
+            agent: Some(rpb::Agent {
+                display_name: name.into(),
+                email: format!("{}-{}@acme.test", name.to_lowercase(), rid()),
+                role: role as i32,
+                capacity,
+                auth_subject: subject.clone(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .agent
+        .expect("agent");
+    let gateway = GatewayServiceClient::with_interceptor(
+        world.suite.channel(Service::Gateway).await?,
+        Credentials {
+            // None when development tokens are off (tests of JWKS tokens sign their own).
+            token: switchboard_gateway::dev_token(
+                &world.suite.infra().expect("running").settings.gateway.auth,
+                &subject,
+                Duration::from_secs(3600),
+            )
+            .ok(),
+            organization: Some(world.org.clone()),
+        },
+    );
+    Ok(Member {
+        id: agent.id,
+        subject,
+        gateway,
+    })
 }

@@ -34,9 +34,8 @@ pub async fn serve(
     routes: Routes,
     readiness: Readiness,
     metrics: &Metrics,
-    edge: Edge,
     shutdown: CancellationToken,
-    grace: Duration,
+    Serving { grace, edge }: Serving,
 ) -> anyhow::Result<()> {
     let (reporter, health) = tonic_health::server::health_reporter();
     let first = readiness.check().await;
@@ -111,6 +110,14 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// How a server serves: the drain grace after SIGTERM and what it adds at its edge.
+#[derive(Default)]
+pub struct Serving {
+    /// Time in-flight calls get to finish after shutdown starts.
+    pub grace: Duration,
+    pub edge: Edge,
 }
 
 /// What a server facing the internet (the gateway) adds: CORS for browsers calling through

@@ -108,9 +108,8 @@ pub async fn serve(
         routes,
         checks,
         &infra.metrics,
-        edge,
         shutdown,
-        grace,
+        crate::grpc::Serving { grace, edge },
     )
     .await;
     if let Some(outbox) = outbox {

@@ -89,9 +89,7 @@ pub mod calls {
     use std::future::Future;
 
     use prost::Message;
-    use sea_orm::{
-        ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value as DbValue,
-    };
+    use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement, Value as DbValue};
     use sha2::{Digest, Sha256};
     use tonic::Status;
 
@@ -345,24 +343,7 @@ pub mod calls {
         }
 
         fn stmt(&self, sql: &str, values: Vec<DbValue>) -> Statement {
-            let backend = self.db.get_database_backend();
-            let sql = match backend {
-                DbBackend::Postgres => {
-                    let mut out = String::new();
-                    let mut n = 0;
-                    for ch in sql.chars() {
-                        if ch == '?' {
-                            n += 1;
-                            out.push_str(&format!("${n}"));
-                        } else {
-                            out.push(ch);
-                        }
-                    }
-                    out
-                }
-                _ => sql.to_string(),
-            };
-            Statement::from_sql_and_values(backend, sql, values)
+            crate::db::statement(self.db.get_database_backend(), sql, values)
         }
 
         async fn claim(

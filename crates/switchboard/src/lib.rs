@@ -1,6 +1,8 @@
 //! Starting any set of Switchboard services in one process: the `serve`, `migrate` and
 //! `healthcheck` behind the `switchboard` binary, and what tests use to start targets in-process.
 
+pub mod demo;
+
 use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
 
 use switchboard_runtime::{

@@ -26,6 +26,14 @@ enum Command {
     Serve {
         #[arg(long, default_value = "all", value_parser = parse_targets)]
         target: std::vec::Vec<Service>,
+        /// Seed (once) a demo organization with an admin, two agents, a team and a number, and
+        /// print a development token and how to call the gateway. Needs routing, channel and
+        /// gateway in this process.
+        #[arg(long)]
+        demo: bool,
+        /// Where --demo remembers what it created (reused while it exists).
+        #[arg(long, default_value = "data/demo.json")]
+        demo_state: PathBuf,
     },
     /// Apply the database migrations of the targets' services, then exit.
     Migrate {
@@ -163,7 +171,11 @@ fn main() -> ExitCode {
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     let telemetry = telemetry::init(&settings.telemetry)?;
     let result = match command {
-        Command::Serve { target } => serve(settings, &target).await,
+        Command::Serve {
+            target,
+            demo,
+            demo_state,
+        } => serve(settings, &target, demo.then_some(demo_state)).await,
         Command::Migrate { target } => {
             let done = switchboard::migrate(&settings, &target).await?;
             for svc in done {
@@ -234,7 +246,11 @@ async fn dead_letters(settings: &Settings, action: DeadLetterAction) -> anyhow::
     Ok(())
 }
 
-async fn serve(settings: Settings, targets: &[Service]) -> anyhow::Result<()> {
+async fn serve(
+    settings: Settings,
+    targets: &[Service],
+    demo_state: Option<PathBuf>,
+) -> anyhow::Result<()> {
     let token = shutdown::on_signal();
     let database = settings.database.url.clone();
     let redis = if settings.redis.url.is_empty() {
@@ -242,10 +258,16 @@ async fn serve(settings: Settings, targets: &[Service]) -> anyhow::Result<()> {
     } else {
         "redis (redis.url)".to_string()
     };
-    let running = switchboard::start(settings, targets, token).await?;
+    let running = switchboard::start(settings.clone(), targets, token).await?;
     println!("switchboard serving:");
     for line in running.describe() {
         println!("  {line}");
+    }
+    if let Some(state) = demo_state {
+        let demo = switchboard::demo::seed(&running, &state).await?;
+        for line in switchboard::demo::instructions(&demo, &settings, &running) {
+            println!("  {line}");
+        }
     }
     println!("  storage   {database}");
     println!("  events    {redis}");

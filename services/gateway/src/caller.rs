@@ -83,12 +83,15 @@ pub fn organization(metadata: &tonic::metadata::MetadataMap) -> Result<String, S
     Ok(value.to_string())
 }
 
+/// (organization, subject) → the agent and when it was looked up.
+type Cache = HashMap<(String, String), (Agent, Instant)>;
+
 /// Subject → agent bindings, cached.
 #[derive(Clone)]
 pub struct Bindings {
     upstream: Upstream,
     ttl: Duration,
-    cache: Arc<RwLock<HashMap<(String, String), (Agent, Instant)>>>,
+    cache: Arc<RwLock<Cache>>,
 }
 
 impl Bindings {

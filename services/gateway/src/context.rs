@@ -9,6 +9,7 @@ use tonic::{Request, Status};
 use crate::{
     auth::{self, AuthError, Authenticator},
     caller::{self, Bindings, Caller},
+    directory::Directory,
     limits::Limits,
     upstream::{self, Upstream},
 };
@@ -18,8 +19,11 @@ pub struct Ctx {
     pub auth: Authenticator,
     pub bindings: Bindings,
     pub upstream: Upstream,
+    pub directory: Directory,
     pub limits: Limits,
     pub infra: Infra,
+    /// `switchboard_gateway_refusals_total{reason}`: calls refused before reaching a service.
+    pub refusals: prometheus::IntCounterVec,
 }
 
 impl Ctx {
@@ -33,7 +37,14 @@ impl Ctx {
                 Duration::from_secs(settings.auth.subject_cache_ttl_secs),
             ),
             limits: Limits::new(&settings.limits),
+            directory: Directory::new(upstream.clone()),
             upstream,
+            refusals: infra.metrics.counter_vec(
+                "switchboard_gateway_refusals_total",
+                "Gateway calls refused before any internal call, by reason (token_expired, \
+                 token_signature, not_a_member, rate_limited, ...).",
+                &["reason"],
+            ),
             infra,
         })
     }
@@ -42,11 +53,29 @@ impl Ctx {
     /// token's rate limit. The message comes back with the caller's scope.
     pub async fn enter<T>(&self, request: Request<T>) -> Result<(Scope, T), Status> {
         let metadata = request.metadata();
-        let token = auth::bearer(metadata).map_err(unauthenticated)?;
-        let claims = self.auth.verify(token).await.map_err(unauthenticated)?;
-        self.limits.take(token)?;
-        let organization_id = caller::organization(metadata)?;
-        let caller = self.bindings.resolve(&organization_id, &claims.sub).await?;
+        let refused = |reason: &str| self.refusals.with_label_values(&[reason]).inc();
+        let token = auth::bearer(metadata).map_err(|e| {
+            refused(e.label());
+            unauthenticated(e)
+        })?;
+        let claims = self.auth.verify(token).await.map_err(|e| {
+            refused(e.label());
+            unauthenticated(e)
+        })?;
+        self.limits
+            .take(token)
+            .inspect_err(|_| refused("rate_limited"))?;
+        let organization_id =
+            caller::organization(metadata).inspect_err(|_| refused("organization_header"))?;
+        let caller = self
+            .bindings
+            .resolve(&organization_id, &claims.sub)
+            .await
+            .inspect_err(|s| {
+                if s.code() == tonic::Code::PermissionDenied {
+                    refused("not_a_member");
+                }
+            })?;
         let deadline = upstream::deadline(metadata);
         Ok((
             Scope {

@@ -10,6 +10,7 @@
 pub mod auth;
 pub mod caller;
 pub mod context;
+pub mod directory;
 pub mod grpc;
 pub mod limits;
 pub mod upstream;

@@ -9,11 +9,11 @@ use switchboard_runtime::{
 use super::Channel;
 use crate::{
     domain::{
-        model::{Direction, Message},
+        model::{Contact, Direction, Message},
         window::Window,
     },
     error::ChannelError,
-    store::messages::MessageScope,
+    store::messages::{ConversationSummary, MessageScope},
 };
 
 /// A window as the API shows it.
@@ -46,6 +46,21 @@ impl Channel {
             .messages(org, &scope, newest_first, page, false)
             .await?
             .0)
+    }
+
+    /// What an inbox page shows of `conversations` and `contacts` (both of `org`).
+    pub async fn inbox_details(
+        &self,
+        org: &OrganizationId,
+        conversations: &[String],
+        contacts: &[String],
+    ) -> Result<(Vec<Contact>, Vec<ConversationSummary>), ChannelError> {
+        let contacts = self.store.contacts_by_ids(org, contacts).await?;
+        let summaries = self
+            .store
+            .conversation_summaries(org, conversations)
+            .await?;
+        Ok((contacts, summaries))
     }
 
     /// A page of a contact's messages across its conversations.

@@ -5,7 +5,7 @@ use switchboard_proto::channel::v1::{self as pb, get_conversation_window_request
 use switchboard_runtime::ids::{ChannelAccountId, ContactId, ConversationId, MessageId};
 use switchboard_runtime::page_filter;
 
-use super::convert::{Check, message_to_pb, messages_to_pb, valid, window_to_pb};
+use super::convert::{Check, contact_to_pb, message_to_pb, messages_to_pb, valid, window_to_pb};
 use crate::{app::Channel, error::ChannelError};
 
 /// Whether a listing goes newest first; `default_newest` when the order is unspecified.
@@ -116,4 +116,56 @@ pub async fn get_conversation_window(
         Of::Contact(account, contact) => app.contact_window(&org, &account, &contact).await?,
     };
     Ok(window_to_pb(&view))
+}
+
+/// Contacts and conversation summaries for an inbox page, in one call.
+pub async fn get_inbox_details(
+    app: &Channel,
+    req: pb::GetInboxDetailsRequest,
+) -> Result<pb::GetInboxDetailsResponse, ChannelError> {
+    let mut check = Check::default();
+    let org = check.org(&req.organization_id);
+    for (field, ids) in [
+        ("conversation_ids", &req.conversation_ids),
+        ("contact_ids", &req.contact_ids),
+    ] {
+        if ids.len() > 500 {
+            check.bad(field, "at most 500 ids");
+        }
+    }
+    let conversations: Vec<String> = req
+        .conversation_ids
+        .iter()
+        .enumerate()
+        .filter_map(|(i, id)| {
+            check
+                .id::<ConversationId>(&format!("conversation_ids[{i}]"), id)
+                .map(|id| id.to_string())
+        })
+        .collect();
+    let contacts: Vec<String> = req
+        .contact_ids
+        .iter()
+        .enumerate()
+        .filter_map(|(i, id)| {
+            check
+                .id::<ContactId>(&format!("contact_ids[{i}]"), id)
+                .map(|id| id.to_string())
+        })
+        .collect();
+    check.done()?;
+    let (contacts, summaries) = app
+        .inbox_details(&valid(org)?, &conversations, &contacts)
+        .await?;
+    Ok(pb::GetInboxDetailsResponse {
+        contacts: contacts.iter().map(contact_to_pb).collect(),
+        conversations: summaries
+            .iter()
+            .map(|s| pb::ConversationSummary {
+                conversation_id: s.conversation_id.clone(),
+                last_message: s.last_message.as_ref().map(message_to_pb),
+                unanswered_count: s.unanswered,
+            })
+            .collect(),
+    })
 }

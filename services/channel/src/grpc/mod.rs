@@ -253,6 +253,13 @@ impl ChannelService for ChannelGrpc {
         rpc!(self, history::get_conversation_window, request)
     }
 
+    async fn get_inbox_details(
+        &self,
+        request: Request<pb::GetInboxDetailsRequest>,
+    ) -> Result<Response<pb::GetInboxDetailsResponse>, Status> {
+        rpc!(self, history::get_inbox_details, request)
+    }
+
     // ---- Templates (templates.rs) ----
 
     async fn list_templates(

@@ -287,6 +287,22 @@ impl Store {
         one_with_tags(&self.db, org, row).await
     }
 
+    /// The contacts of `org` among `ids` (unknown ids are left out), with their tags.
+    pub async fn contacts_by_ids(
+        &self,
+        org: &OrganizationId,
+        ids: &[String],
+    ) -> Result<Vec<Contact>, ChannelError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = of_org::<ct::Entity>(org)
+            .filter(ct::Column::Id.is_in(ids.iter().map(String::as_str)))
+            .all(&self.db)
+            .await?;
+        with_tags(&self.db, org, rows).await
+    }
+
     /// One contact by WhatsApp id.
     pub async fn contact_by_wa_id(
         &self,

@@ -1,5 +1,7 @@
 //! Messages: reads, outbound sends and their status, lists.
 
+use std::collections::HashMap;
+
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Select, TransactionTrait, sea_query::ExprTrait,
@@ -604,5 +606,80 @@ impl Store {
             .exec(&self.db)
             .await?;
         Ok(())
+    }
+}
+
+/// What an inbox row shows of one conversation's messages.
+#[derive(Debug, Clone)]
+pub struct ConversationSummary {
+    pub conversation_id: String,
+    pub last_message: Option<Message>,
+    pub unanswered: i32,
+}
+
+impl Store {
+    /// For each of `conversations` (of `org`) that has messages: its latest message and how many
+    /// inbound messages came after its last outbound one. Two statements whatever the count,
+    /// both on the `(organization_id, conversation_id, created_ms)` index.
+    pub async fn conversation_summaries(
+        &self,
+        org: &OrganizationId,
+        conversations: &[String],
+    ) -> Result<Vec<ConversationSummary>, ChannelError> {
+        if conversations.is_empty() {
+            return Ok(Vec::new());
+        }
+        let backend = self.db.get_database_backend();
+        let marks = vec!["?"; conversations.len()].join(", ");
+        let mut values: Vec<sea_orm::Value> = vec![org.to_string().into()];
+        values.extend(conversations.iter().map(|c| c.clone().into()));
+        let latest = m::Entity::find()
+            .from_raw_sql(switchboard_runtime::db::statement(
+                backend,
+                &format!(
+                    "SELECT * FROM (SELECT messages.*, ROW_NUMBER() OVER (PARTITION BY conversation_id \
+                     ORDER BY created_ms DESC, id DESC) AS latest_rank FROM messages \
+                     WHERE organization_id = ? AND conversation_id IN ({marks})) ranked \
+                     WHERE latest_rank = 1"
+                ),
+                values.clone(),
+            ))
+            .all(&self.db)
+            .await?;
+        #[derive(Debug, sea_orm::FromQueryResult)]
+        struct Unanswered {
+            conversation_id: String,
+            unanswered: i64,
+        }
+        let counts = <Unanswered as sea_orm::FromQueryResult>::find_by_statement(switchboard_runtime::db::statement(
+            backend,
+            &format!(
+                "SELECT i.conversation_id AS conversation_id, COUNT(*) AS unanswered FROM messages i \
+                 WHERE i.organization_id = ? AND i.conversation_id IN ({marks}) \
+                 AND i.direction = 'inbound' AND i.created_ms > COALESCE((SELECT MAX(o.created_ms) \
+                 FROM messages o WHERE o.organization_id = i.organization_id \
+                 AND o.conversation_id = i.conversation_id AND o.direction = 'outbound'), -1) \
+                 GROUP BY i.conversation_id"
+            ),
+            values,
+        ))
+        .all(&self.db)
+        .await?;
+        let mut counts: HashMap<String, i64> = counts
+            .into_iter()
+            .map(|c| (c.conversation_id, c.unanswered))
+            .collect();
+        latest
+            .into_iter()
+            .map(|row| {
+                let conversation_id = row.conversation_id.clone().unwrap_or_default();
+                let unanswered = counts.remove(&conversation_id).unwrap_or(0);
+                Ok(ConversationSummary {
+                    conversation_id,
+                    unanswered: i32::try_from(unanswered).unwrap_or(i32::MAX),
+                    last_message: Some(from_row(row)?),
+                })
+            })
+            .collect()
     }
 }

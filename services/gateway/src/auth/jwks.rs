@@ -86,10 +86,10 @@ impl Jwks {
     pub async fn key(&self, kid: Option<&str>, alg: Algorithm) -> Result<DecodingKey, AuthError> {
         let stale = {
             let keys = self.inner.keys.read().await;
-            if let Some(found) = pick(&keys, kid, alg)? {
-                if keys.fetched_at.is_some_and(|t| t.elapsed() < MAX_AGE) {
-                    return Ok(found);
-                }
+            if let Some(found) = pick(&keys, kid, alg)?
+                && keys.fetched_at.is_some_and(|t| t.elapsed() < MAX_AGE)
+            {
+                return Ok(found);
             }
             keys.fetched_at.is_none_or(|t| t.elapsed() >= MAX_AGE)
         };

@@ -58,6 +58,22 @@ impl AuthError {
     pub fn is_unavailable(&self) -> bool {
         matches!(self, Self::KeysUnavailable(_))
     }
+
+    /// The `reason` label of `switchboard_gateway_refusals_total`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::Missing => "token_missing",
+            Self::Malformed(_) => "token_malformed",
+            Self::Expired => "token_expired",
+            Self::NotYetValid => "token_not_yet_valid",
+            Self::WrongIssuer => "token_issuer",
+            Self::WrongAudience => "token_audience",
+            Self::Algorithm(_) => "token_algorithm",
+            Self::BadSignature => "token_signature",
+            Self::UnknownKey(_) => "token_unknown_key",
+            Self::KeysUnavailable(_) => "keys_unavailable",
+        }
+    }
 }
 
 /// Verifies bearer tokens.

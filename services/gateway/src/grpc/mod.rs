@@ -6,6 +6,7 @@ mod accounts;
 mod actions;
 mod contacts;
 mod inbox;
+mod items;
 mod live;
 mod me;
 mod messages;

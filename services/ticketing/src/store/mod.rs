@@ -33,23 +33,7 @@ pub struct Store {
 
 /// A statement with `?` placeholders, numbered for PostgreSQL.
 pub(crate) fn stmt(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
-    let sql = match backend {
-        DbBackend::Postgres => {
-            let mut out = String::with_capacity(sql.len() + 16);
-            let mut n = 0;
-            for ch in sql.chars() {
-                if ch == '?' {
-                    n += 1;
-                    out.push_str(&format!("${n}"));
-                } else {
-                    out.push(ch);
-                }
-            }
-            out
-        }
-        _ => sql.to_string(),
-    };
-    Statement::from_sql_and_values(backend, sql, values)
+    switchboard_runtime::db::statement(backend, sql, values)
 }
 
 fn json<T: serde::Serialize>(value: &T) -> String {
