@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run run-sim sim test test-rust browser-deps clients-check smoke lint fmt build migrate bench bench-soak bench-presence bench-search clean
+.PHONY: help run run-sim sim test test-rust browser-deps clients-check smoke lint fmt build migrate bench bench-soak bench-presence bench-search bench-gateway clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ bench-presence: ## Presence reserve+release through gRPC vs raw Redis EVAL, as r
 
 bench-search: ## Ticket search p99 over 100,000 tickets through gRPC vs a raw GIN tsvector query, as ratios (BENCH_TICKETS=…)
 	scripts/with-test-services.sh $(CARGO) bench -p switchboard-tests --bench ticket_search
+
+bench-gateway: ## The same RPC through the gateway and directly to routing (latency and throughput), as ratios
+	scripts/with-test-services.sh $(CARGO) bench -p switchboard-tests --bench gateway_overhead
 
 clean: ## Remove build output and the local ./data
 	$(CARGO) clean

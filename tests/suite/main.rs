@@ -9,6 +9,7 @@ mod channel_window;
 mod contracts_replay;
 mod contracts_tenancy;
 mod dead_letters;
+mod gateway_admin;
 mod gateway_auth;
 mod gateway_browser;
 mod gateway_console;

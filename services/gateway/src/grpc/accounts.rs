@@ -1,142 +1,479 @@
-//! accounts RPCs.
+//! Administration of channel accounts (the account lives in channel, its routing in
+//! routing), campaigns (definition in routing, sends and sent messages in channel), the
+//! transfer report (routing) and the close policy (ticketing).
+//!
+//! The internal services check roles from the actor (the caller), except where a request has
+//! no actor: ListCampaignMessages is checked here. DeleteChannelAccount spans both services and
+//! is checked here first (admin), so nothing changes when it is refused.
 
-use switchboard_proto::gateway::v1 as pb;
+use switchboard_proto::{
+    channel::v1 as cpb, common::v1::Role, gateway::v1 as pb, routing::v1 as rpb,
+    ticketing::v1 as tpb,
+};
+use switchboard_runtime::ids::EventId;
 use tonic::Status;
 
 use super::{Ctx, Scope};
 
 pub async fn create_channel_account(
-    _ctx: &Ctx,
-    _scope: &Scope,
-    _request: pb::CreateChannelAccountRequest,
+    ctx: &Ctx,
+    scope: &Scope,
+    request: pb::CreateChannelAccountRequest,
 ) -> Result<pb::CreateChannelAccountResponse, Status> {
-    Err(Status::unimplemented("CreateChannelAccount"))
+    let channel_account = ctx
+        .upstream
+        .channel()
+        .create_channel_account(scope.req(cpb::CreateChannelAccountRequest {
+            request_id: request.request_id,
+            organization_id: scope.org(),
+            actor_agent_id: scope.me(),
+            channel_account: request.channel_account,
+        }))
+        .await?
+        .into_inner()
+        .channel_account;
+    Ok(pb::CreateChannelAccountResponse { channel_account })
 }
 
 pub async fn get_channel_account(
-    _ctx: &Ctx,
-    _scope: &Scope,
-    _request: pb::GetChannelAccountRequest,
+    ctx: &Ctx,
+    scope: &Scope,
+    request: pb::GetChannelAccountRequest,
 ) -> Result<pb::GetChannelAccountResponse, Status> {
-    Err(Status::unimplemented("GetChannelAccount"))
+    let channel_account = ctx
+        .upstream
+        .channel()
+        .get_channel_account(scope.req(cpb::GetChannelAccountRequest {
+            organization_id: scope.org(),
+            channel_account_id: request.channel_account_id,
+        }))
+        .await?
+        .into_inner()
+        .channel_account;
+    Ok(pb::GetChannelAccountResponse { channel_account })
 }
 
 pub async fn list_channel_accounts(
-    _ctx: &Ctx,
-    _scope: &Scope,
-    _request: pb::ListChannelAccountsRequest,
+    ctx: &Ctx,
+    scope: &Scope,
+    request: pb::ListChannelAccountsRequest,
 ) -> Result<pb::ListChannelAccountsResponse, Status> {
-    Err(Status::unimplemented("ListChannelAccounts"))
+    let page = ctx
+        .upstream
+        .channel()
+        .list_channel_accounts(scope.req(cpb::ListChannelAccountsRequest {
+            organization_id: scope.org(),
+            page: ctx.limits.page(request.page),
+            include_disabled: request.include_disabled,
+        }))
+        .await?
+        .into_inner();
+    Ok(pb::ListChannelAccountsResponse {
+        channel_accounts: page.channel_accounts,
+        page: page.page,
+    })
 }
 
 pub async fn update_channel_account(
-    _ctx: &Ctx,
-    _scope: &Scope,
-    _request: pb::UpdateChannelAccountRequest,
+    ctx: &Ctx,
+    scope: &Scope,
+    request: pb::UpdateChannelAccountRequest,
 ) -> Result<pb::UpdateChannelAccountResponse, Status> {
-    Err(Status::unimplemented("UpdateChannelAccount"))
+    let channel_account = ctx
+        .upstream
+        .channel()
+        .update_channel_account(scope.req(cpb::UpdateChannelAccountRequest {
+            request_id: request.request_id,
+            organization_id: scope.org(),
+            actor_agent_id: scope.me(),
+            channel_account: request.channel_account,
+            update_mask: request.update_mask,
+        }))
+        .await?
+        .into_inner()
+        .channel_account;
+    Ok(pb::UpdateChannelAccountResponse { channel_account })
 }
 
+/// Removes the account (channel) and its routing links (routing): a removed number must not
+/// keep teams and agents linked, nor stay a team's default target (which would keep DeleteTeam
+/// refusing with IN_USE forever). Routing accepts a routing change only while channel still
+/// knows the account, so the links are dropped first and put back when channel refuses the
+/// removal (e.g. IN_USE: active conversations). A retry after success finds no links and gets
+/// channel's replayed answer. The routing steps use keys of their own (replacing a routing is
+/// naturally idempotent), so a retried removal never replays an earlier attempt's unlink.
 pub async fn delete_channel_account(
-    _ctx: &Ctx,
-    _scope: &Scope,
-    _request: pb::DeleteChannelAccountRequest,
+    ctx: &Ctx,
+    scope: &Scope,
+    request: pb::DeleteChannelAccountRequest,
 ) -> Result<pb::DeleteChannelAccountResponse, Status> {
-    Err(Status::unimplemented("DeleteChannelAccount"))
+    if scope.caller.role() != Role::Admin {
+        return Err(Status::permission_denied(
+            "DeleteChannelAccount needs the admin role",
+        ));
+    }
+    if request.request_id.is_empty() {
+        // Refused by channel (the key is required) before anything changes.
+        delete_account(ctx, scope, &request).await?;
+        return Ok(pb::DeleteChannelAccountResponse {});
+    }
+    // Another organization's or an unknown id has no routing here (an empty configuration):
+    // nothing is unlinked and channel answers NOT_FOUND.
+    let before = ctx
+        .upstream
+        .routing()
+        .get_channel_account_routing(scope.req(rpb::GetChannelAccountRoutingRequest {
+            organization_id: scope.org(),
+            channel_account_id: request.channel_account_id.clone(),
+        }))
+        .await?
+        .into_inner()
+        .routing
+        .unwrap_or_default();
+    let has_target = before
+        .default_target
+        .as_ref()
+        .and_then(|t| t.kind.as_ref())
+        .is_some_and(|k| !matches!(k, rpb::target::Kind::None(_)));
+    let linked =
+        !before.linked_team_ids.is_empty() || !before.linked_agent_ids.is_empty() || has_target;
+    if linked {
+        replace_routing(
+            ctx,
+            scope,
+            rpb::ChannelAccountRouting {
+                channel_account_id: request.channel_account_id.clone(),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    if let Err(refused) = delete_account(ctx, scope, &request).await {
+        if linked && let Err(e) = replace_routing(ctx, scope, before).await {
+            tracing::warn!(
+                channel_account_id = %request.channel_account_id,
+                error = %e,
+                "channel account kept but its routing links could not be restored"
+            );
+        }
+        return Err(refused);
+    }
+    Ok(pb::DeleteChannelAccountResponse {})
 }
 
+/// Removes the account in channel, as the caller.
+async fn delete_account(
+    ctx: &Ctx,
+    scope: &Scope,
+    request: &pb::DeleteChannelAccountRequest,
+) -> Result<(), Status> {
+    ctx.upstream
+        .channel()
+        .delete_channel_account(scope.req(cpb::DeleteChannelAccountRequest {
+            request_id: request.request_id.clone(),
+            organization_id: scope.org(),
+            actor_agent_id: scope.me(),
+            channel_account_id: request.channel_account_id.clone(),
+        }))
+        .await?;
+    Ok(())
+}
+
+/// Replaces a channel account's routing as the caller.
+async fn replace_routing(
+    ctx: &Ctx,
+    scope: &Scope,
+    routing: rpb::ChannelAccountRouting,
+) -> Result<(), Status> {
+    ctx.upstream
+        .routing()
+        .update_channel_account_routing(scope.req(rpb::UpdateChannelAccountRoutingRequest {
+            request_id: EventId::generate().to_string(),
+            organization_id: scope.org(),
+            actor_agent_id: scope.me(),
+            routing: Some(routing),
+        }))
+        .await?;
+    Ok(())
+}
+
+/// The routing of an account of my organization: NOT_FOUND when channel does not know the
+/// account here (routing alone answers an empty configuration for any id).
 pub async fn get_channel_account_routing(
-    _ctx: &Ctx,
-    _scope: &Scope,
-    _request: pb::GetChannelAccountRoutingRequest,
+    ctx: &Ctx,
+    scope: &Scope,
+    request: pb::GetChannelAccountRoutingRequest,
 ) -> Result<pb::GetChannelAccountRoutingResponse, Status> {
-    Err(Status::unimplemented("GetChannelAccountRouting"))
+    let (mut channel, mut routing) = (ctx.upstream.channel(), ctx.upstream.routing());
+    let (_, routing) = tokio::try_join!(
+        channel.get_channel_account(scope.req(cpb::GetChannelAccountRequest {
+            organization_id: scope.org(),
+            channel_account_id: request.channel_account_id.clone(),
+        })),
+        routing.get_channel_account_routing(scope.req(rpb::GetChannelAccountRoutingRequest {
+            organization_id: scope.org(),
+            channel_account_id: request.channel_account_id.clone(),
+        })),
+    )?;
+    Ok(pb::GetChannelAccountRoutingResponse {
+        routing: routing.into_inner().routing,
+    })
 }
 
 pub async fn update_channel_account_routing(
-    _ctx: &Ctx,
-    _scope: &Scope,
-    _request: pb::UpdateChannelAccountRoutingRequest,
+    ctx: &Ctx,
+    scope: &Scope,
+    request: pb::UpdateChannelAccountRoutingRequest,
 ) -> Result<pb::UpdateChannelAccountRoutingResponse, Status> {
-    Err(Status::unimplemented("UpdateChannelAccountRouting"))
+    let routing = ctx
+        .upstream
+        .routing()
+        .update_channel_account_routing(scope.req(rpb::UpdateChannelAccountRoutingRequest {
+            request_id: request.request_id,
+            organization_id: scope.org(),
+            actor_agent_id: scope.me(),
+            routing: request.routing,
+        }))
+        .await?
+        .into_inner()
+        .routing;
+    Ok(pb::UpdateChannelAccountRoutingResponse { routing })
 }
 
 pub async fn create_campaign(
-    _ctx: &Ctx,
-    _scope: &Scope,
-    _request: pb::CreateCampaignRequest,
+    ctx: &Ctx,
+    scope: &Scope,
+    request: pb::CreateCampaignRequest,
 ) -> Result<pb::CreateCampaignResponse, Status> {
-    Err(Status::unimplemented("CreateCampaign"))
+    if let Some(campaign) = &request.campaign {
+        require_account(ctx, scope, &campaign.channel_account_id).await?;
+    }
+    let campaign = ctx
+        .upstream
+        .routing()
+        .create_campaign(scope.req(rpb::CreateCampaignRequest {
+            request_id: request.request_id,
+            organization_id: scope.org(),
+            actor_agent_id: scope.me(),
+            campaign: request.campaign,
+        }))
+        .await?
+        .into_inner()
+        .campaign;
+    Ok(pb::CreateCampaignResponse { campaign })
+}
+
+/// NOT_FOUND unless `channel_account_id` is an account of my organization. Routing does not
+/// ask channel when a campaign names a number, so without this a campaign could name another
+/// organization's number. An empty id is left to routing (a required field).
+async fn require_account(ctx: &Ctx, scope: &Scope, channel_account_id: &str) -> Result<(), Status> {
+    if channel_account_id.is_empty() {
+        return Ok(());
+    }
+    ctx.upstream
+        .channel()
+        .get_channel_account(scope.req(cpb::GetChannelAccountRequest {
+            organization_id: scope.org(),
+            channel_account_id: channel_account_id.to_string(),
+        }))
+        .await?;
+    Ok(())
 }
 
 pub async fn get_campaign(
-    _ctx: &Ctx,
-    _scope: &Scope,
-    _request: pb::GetCampaignRequest,
+    ctx: &Ctx,
+    scope: &Scope,
+    request: pb::GetCampaignRequest,
 ) -> Result<pb::GetCampaignResponse, Status> {
-    Err(Status::unimplemented("GetCampaign"))
+    let campaign = ctx
+        .upstream
+        .routing()
+        .get_campaign(scope.req(rpb::GetCampaignRequest {
+            organization_id: scope.org(),
+            campaign_id: request.campaign_id,
+        }))
+        .await?
+        .into_inner()
+        .campaign;
+    Ok(pb::GetCampaignResponse { campaign })
 }
 
 pub async fn list_campaigns(
-    _ctx: &Ctx,
-    _scope: &Scope,
-    _request: pb::ListCampaignsRequest,
+    ctx: &Ctx,
+    scope: &Scope,
+    request: pb::ListCampaignsRequest,
 ) -> Result<pb::ListCampaignsResponse, Status> {
-    Err(Status::unimplemented("ListCampaigns"))
+    let page = ctx
+        .upstream
+        .routing()
+        .list_campaigns(scope.req(rpb::ListCampaignsRequest {
+            organization_id: scope.org(),
+            page: ctx.limits.page(request.page),
+            channel_account_id: request.channel_account_id,
+            include_archived: request.include_archived,
+        }))
+        .await?
+        .into_inner();
+    Ok(pb::ListCampaignsResponse {
+        campaigns: page.campaigns,
+        page: page.page,
+    })
 }
 
 pub async fn update_campaign(
-    _ctx: &Ctx,
-    _scope: &Scope,
-    _request: pb::UpdateCampaignRequest,
+    ctx: &Ctx,
+    scope: &Scope,
+    request: pb::UpdateCampaignRequest,
 ) -> Result<pb::UpdateCampaignResponse, Status> {
-    Err(Status::unimplemented("UpdateCampaign"))
+    let moves = request
+        .update_mask
+        .as_ref()
+        .is_some_and(|m| m.paths.iter().any(|p| p == "channel_account_id"));
+    if moves && let Some(campaign) = &request.campaign {
+        require_account(ctx, scope, &campaign.channel_account_id).await?;
+    }
+    let campaign = ctx
+        .upstream
+        .routing()
+        .update_campaign(scope.req(rpb::UpdateCampaignRequest {
+            request_id: request.request_id,
+            organization_id: scope.org(),
+            actor_agent_id: scope.me(),
+            campaign: request.campaign,
+            update_mask: request.update_mask,
+        }))
+        .await?
+        .into_inner()
+        .campaign;
+    Ok(pb::UpdateCampaignResponse { campaign })
 }
 
 pub async fn delete_campaign(
-    _ctx: &Ctx,
-    _scope: &Scope,
-    _request: pb::DeleteCampaignRequest,
+    ctx: &Ctx,
+    scope: &Scope,
+    request: pb::DeleteCampaignRequest,
 ) -> Result<pb::DeleteCampaignResponse, Status> {
-    Err(Status::unimplemented("DeleteCampaign"))
+    let campaign = ctx
+        .upstream
+        .routing()
+        .delete_campaign(scope.req(rpb::DeleteCampaignRequest {
+            request_id: request.request_id,
+            organization_id: scope.org(),
+            actor_agent_id: scope.me(),
+            campaign_id: request.campaign_id,
+        }))
+        .await?
+        .into_inner()
+        .campaign;
+    Ok(pb::DeleteCampaignResponse { campaign })
 }
 
 pub async fn send_campaign(
-    _ctx: &Ctx,
-    _scope: &Scope,
-    _request: pb::SendCampaignRequest,
+    ctx: &Ctx,
+    scope: &Scope,
+    request: pb::SendCampaignRequest,
 ) -> Result<pb::SendCampaignResponse, Status> {
-    Err(Status::unimplemented("SendCampaign"))
+    let sent = ctx
+        .upstream
+        .channel()
+        .send_campaign(scope.req(cpb::SendCampaignRequest {
+            request_id: request.request_id,
+            organization_id: scope.org(),
+            actor_agent_id: scope.me(),
+            campaign_id: request.campaign_id,
+            template: request.template,
+            recipients: request.recipients,
+        }))
+        .await?
+        .into_inner();
+    Ok(pb::SendCampaignResponse {
+        results: sent.results,
+        accepted_count: sent.accepted_count,
+        rejected_count: sent.rejected_count,
+    })
 }
 
+/// Operator or admin, checked here: channel's request carries no actor.
 pub async fn list_campaign_messages(
-    _ctx: &Ctx,
-    _scope: &Scope,
-    _request: pb::ListCampaignMessagesRequest,
+    ctx: &Ctx,
+    scope: &Scope,
+    request: pb::ListCampaignMessagesRequest,
 ) -> Result<pb::ListCampaignMessagesResponse, Status> {
-    Err(Status::unimplemented("ListCampaignMessages"))
+    scope.caller.require_supervisor("ListCampaignMessages")?;
+    let page = ctx
+        .upstream
+        .channel()
+        .list_campaign_messages(scope.req(cpb::ListCampaignMessagesRequest {
+            organization_id: scope.org(),
+            page: ctx.limits.page(request.page),
+            campaign_id: request.campaign_id,
+            statuses: request.statuses,
+        }))
+        .await?
+        .into_inner();
+    Ok(pb::ListCampaignMessagesResponse {
+        messages: page.messages,
+        page: page.page,
+    })
 }
 
 pub async fn get_transfer_report(
-    _ctx: &Ctx,
-    _scope: &Scope,
-    _request: pb::GetTransferReportRequest,
+    ctx: &Ctx,
+    scope: &Scope,
+    request: pb::GetTransferReportRequest,
 ) -> Result<pb::GetTransferReportResponse, Status> {
-    Err(Status::unimplemented("GetTransferReport"))
+    let page = ctx
+        .upstream
+        .routing()
+        .get_transfer_report(scope.req(rpb::GetTransferReportRequest {
+            organization_id: scope.org(),
+            page: ctx.limits.page(request.page),
+            actor_agent_id: scope.me(),
+            time_range: request.time_range,
+            team_id: request.team_id,
+            agent_id: request.agent_id,
+        }))
+        .await?
+        .into_inner();
+    Ok(pb::GetTransferReportResponse {
+        rows: page.rows,
+        page: page.page,
+    })
 }
 
 pub async fn get_close_policy(
-    _ctx: &Ctx,
-    _scope: &Scope,
+    ctx: &Ctx,
+    scope: &Scope,
     _request: pb::GetClosePolicyRequest,
 ) -> Result<pb::GetClosePolicyResponse, Status> {
-    Err(Status::unimplemented("GetClosePolicy"))
+    let policy = ctx
+        .upstream
+        .ticketing()
+        .get_close_policy(scope.req(tpb::GetClosePolicyRequest {
+            organization_id: scope.org(),
+        }))
+        .await?
+        .into_inner()
+        .policy;
+    Ok(pb::GetClosePolicyResponse { policy })
 }
 
 pub async fn update_close_policy(
-    _ctx: &Ctx,
-    _scope: &Scope,
-    _request: pb::UpdateClosePolicyRequest,
+    ctx: &Ctx,
+    scope: &Scope,
+    request: pb::UpdateClosePolicyRequest,
 ) -> Result<pb::UpdateClosePolicyResponse, Status> {
-    Err(Status::unimplemented("UpdateClosePolicy"))
+    let policy = ctx
+        .upstream
+        .ticketing()
+        .update_close_policy(scope.req(tpb::UpdateClosePolicyRequest {
+            request_id: request.request_id,
+            organization_id: scope.org(),
+            actor_agent_id: scope.me(),
+            policy: request.policy,
+        }))
+        .await?
+        .into_inner()
+        .policy;
+    Ok(pb::UpdateClosePolicyResponse { policy })
 }

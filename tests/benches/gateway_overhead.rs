@@ -1,0 +1,227 @@
+//! Benchmark: what the gateway adds to a call. The same RPC (GetInboxCounts: auth, tenancy,
+//! one routing call) through the gateway with a real token and directly to routing, in one run
+//! on one PostgreSQL/Redis: sequential latency (p50/p99) and throughput at a concurrency, then
+//! `ratio …` lines (direct / gateway for throughput, gateway / direct for latency). Run with
+//! `make bench-gateway`.
+//!
+//! Environment: BENCH_CALLS (sequential calls per side, default 2000), BENCH_SECONDS (per
+//! throughput phase, default 5), BENCH_CONCURRENCY (default 32). The per-token rate limit is
+//! lifted for the run (it would measure the limiter, not the path).
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use switchboard_proto::{
+    common::v1::Role,
+    gateway::v1::{self as gpb, gateway_service_client::GatewayServiceClient},
+    routing::v1::{self as rpb, routing_service_client::RoutingServiceClient},
+};
+use switchboard_runtime::Service;
+use switchboard_testkit::{Backend, TestEnv};
+use tonic::{
+    metadata::MetadataValue,
+    service::{Interceptor, interceptor::InterceptedService},
+    transport::Channel,
+};
+
+fn env_num(key: &str, default: u64) -> u64 {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[derive(Clone)]
+struct Credentials(
+    MetadataValue<tonic::metadata::Ascii>,
+    MetadataValue<tonic::metadata::Ascii>,
+);
+
+impl Interceptor for Credentials {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        req.metadata_mut().insert("authorization", self.0.clone());
+        req.metadata_mut()
+            .insert("x-switchboard-organization", self.1.clone());
+        Ok(req)
+    }
+}
+
+type Gateway = GatewayServiceClient<InterceptedService<Channel, Credentials>>;
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// `calls` sequential calls of `op`; sorted latencies.
+async fn latencies<F, Fut>(calls: u64, op: F) -> Vec<Duration>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut out = Vec::with_capacity(calls as usize);
+    for _ in 0..calls {
+        let t = Instant::now();
+        op().await;
+        out.push(t.elapsed());
+    }
+    out.sort();
+    out
+}
+
+/// Calls per second of `op` from `concurrency` tasks for `seconds`.
+async fn throughput<F, Fut>(concurrency: u64, seconds: u64, op: F) -> f64
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let op = Arc::new(op);
+    let count = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(seconds);
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (op, count) = (op.clone(), count.clone());
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    op().await;
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        let _ = t.await;
+    }
+    count.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let calls = env_num("BENCH_CALLS", 2000);
+    let seconds = env_num("BENCH_SECONDS", 5);
+    let concurrency = env_num("BENCH_CONCURRENCY", 32);
+    let mut env = TestEnv::new(Backend::Cluster).await?;
+    env.settings.gateway.limits.requests_per_second = 1_000_000;
+    env.settings.gateway.limits.burst = 1_000_000;
+    env.settings.telemetry.log_filter = "warn".into();
+    let suite = env
+        .start(&[
+            Service::Presence,
+            Service::Routing,
+            Service::Channel,
+            Service::Ticketing,
+            Service::Gateway,
+        ])
+        .await?;
+    let mut routing = RoutingServiceClient::new(suite.channel(Service::Routing).await?);
+    let org = routing
+        .create_organization(rpb::CreateOrganizationRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            name: "Bench".into(),
+            default_agent_capacity: 3,
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .organization
+        .expect("org")
+        .id;
+    let agent = routing
+        .create_agent(rpb::CreateAgentRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            organization_id: org.clone(),
+            agent: Some(rpb::Agent {
+                display_name: "Ana".into(),
+                email: "ana@bench.test".into(),
+                role: Role::Agent as i32,
+                capacity: 3,
+                auth_subject: "bench|ana".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .agent
+        .expect("agent")
+        .id;
+    let token = switchboard_gateway::dev_token(
+        &env.settings.gateway.auth,
+        "bench|ana",
+        Duration::from_secs(3600),
+    )?;
+    let gateway: Gateway = GatewayServiceClient::with_interceptor(
+        suite.channel(Service::Gateway).await?,
+        Credentials(format!("Bearer {token}").parse()?, org.parse()?),
+    );
+    let direct_request = rpb::GetInboxCountsRequest {
+        organization_id: org.clone(),
+        actor_agent_id: agent.clone(),
+        agent_id: agent.clone(),
+    };
+    let direct = {
+        let routing = routing.clone();
+        let request = direct_request.clone();
+        move || {
+            let (mut routing, request) = (routing.clone(), request.clone());
+            async move {
+                routing
+                    .get_inbox_counts(request)
+                    .await
+                    .expect("direct call");
+            }
+        }
+    };
+    let through = {
+        let gateway = gateway.clone();
+        move || {
+            let mut gateway = gateway.clone();
+            async move {
+                gateway
+                    .get_inbox_counts(gpb::GetInboxCountsRequest {})
+                    .await
+                    .expect("gateway call");
+            }
+        }
+    };
+    // Warm both paths (connections, the subject binding, prepared statements).
+    latencies(200, &direct).await;
+    latencies(200, &through).await;
+    let d = latencies(calls, &direct).await;
+    let g = latencies(calls, &through).await;
+    let d_tp = throughput(concurrency, seconds, direct.clone()).await;
+    let g_tp = throughput(concurrency, seconds, through.clone()).await;
+    let ms = |x: Duration| x.as_secs_f64() * 1e3;
+    println!(
+        "GetInboxCounts, {calls} sequential calls, then {concurrency} concurrent for {seconds} s (PostgreSQL + Redis)"
+    );
+    println!(
+        "{:<10} {:>9} {:>9} {:>12}",
+        "path", "p50 ms", "p99 ms", "calls/s"
+    );
+    for (name, lat, tp) in [("direct", &d, d_tp), ("gateway", &g, g_tp)] {
+        println!(
+            "{:<10} {:>9.3} {:>9.3} {:>12.0}",
+            name,
+            ms(percentile(lat, 0.5)),
+            ms(percentile(lat, 0.99)),
+            tp
+        );
+    }
+    println!(
+        "ratio gateway_vs_direct_p50_latency={:.3}",
+        ms(percentile(&g, 0.5)) / ms(percentile(&d, 0.5))
+    );
+    println!(
+        "ratio gateway_vs_direct_p99_latency={:.3}",
+        ms(percentile(&g, 0.99)) / ms(percentile(&d, 0.99))
+    );
+    println!("ratio gateway_vs_direct_throughput={:.3}", g_tp / d_tp);
+    suite.stop().await?;
+    Ok(())
+}
