@@ -38,7 +38,10 @@ async fn a_token_over_its_rate_or_size_is_resource_exhausted(
     assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
     let retry = refused.get_details_retry_info().expect("RetryInfo");
     let delay = retry.retry_delay.expect("a delay");
-    assert!(delay > Duration::ZERO && delay <= Duration::from_secs(1), "{delay:?}");
+    assert!(
+        delay > Duration::ZERO && delay <= Duration::from_secs(1),
+        "{delay:?}"
+    );
     // Another token (the admin's) has its own bucket.
     gw.admin.gateway.clone().get_me(pb::GetMeRequest {}).await?;
 

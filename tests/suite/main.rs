@@ -14,6 +14,7 @@ mod gateway_auth;
 mod gateway_browser;
 mod gateway_console;
 mod gateway_forwarding;
+mod gateway_limits;
 mod gateway_messages;
 mod gateway_support;
 mod health;

@@ -13,6 +13,7 @@ pub mod context;
 pub mod directory;
 pub mod grpc;
 pub mod limits;
+pub mod size;
 pub mod upstream;
 
 use std::sync::Arc;
@@ -38,10 +39,11 @@ pub async fn run(
     let max_request = infra.settings.gateway.limits.max_request_bytes;
     let ctx = Arc::new(context::Ctx::new(infra.clone())?);
     ctx.bindings.keep_fresh(infra.bus.clone(), shutdown.clone());
+    // tonic's own decoder limit stays as a backstop (a compressed message can grow on decoding).
     let service = GatewayServiceServer::new(grpc::GatewayGrpc::new(ctx))
         .max_decoding_message_size(max_request)
         .max_encoding_message_size(16 * 1024 * 1024);
-    let routes = tonic::service::Routes::new(service);
+    let routes = tonic::service::Routes::new(size::MaxRequest::new(service, max_request));
     host::serve(
         &infra,
         SERVICE,
