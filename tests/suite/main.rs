@@ -11,6 +11,7 @@ mod contracts_tenancy;
 mod dead_letters;
 mod gateway_admin;
 mod gateway_auth;
+mod gateway_browser;
 mod gateway_console;
 mod gateway_forwarding;
 mod gateway_inbox;
