@@ -29,6 +29,32 @@ async fn get_me_answers_the_caller(backend: Backend) -> anyhow::Result<()> {
         me.organization.as_ref().map(|o| o.id.as_str()),
         Some(gw.world.org.as_str())
     );
+    // My heartbeat keeps me online with the status my console shows; GetMe reflects it.
+    let beat = ana
+        .gateway
+        .clone()
+        .heartbeat(pb::HeartbeatRequest {
+            request_id: String::new(),
+            status: switchboard_proto::common::v1::AgentStatus::Available as i32,
+            status_reason: String::new(),
+        })
+        .await?
+        .into_inner();
+    assert!(beat.heartbeat_interval.is_some_and(|d| d.seconds > 0));
+    assert_eq!(
+        beat.presence.as_ref().map(|p| p.agent_id.as_str()),
+        Some(ana.id.as_str())
+    );
+    let me = ana
+        .gateway
+        .clone()
+        .get_me(pb::GetMeRequest {})
+        .await?
+        .into_inner();
+    assert_eq!(
+        me.presence.map(|p| p.status()),
+        Some(switchboard_proto::common::v1::AgentStatus::Available)
+    );
     let admin = gw
         .admin
         .gateway

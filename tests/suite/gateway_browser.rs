@@ -5,11 +5,6 @@
 //! Needs `scripts/browser-deps.sh` (Debian's chromium, npm ci, the page built); `make test`
 //! runs it first. Without it the test fails saying so. Embedded backend only: a browser run is
 //! slow and the gateway's gRPC-Web edge does not depend on the backend.
-//!
-//! Gate: the inbox RPCs (ListAssignedConversations, StreamInboxEvents) are landing separately.
-//! While the gateway answers UNIMPLEMENTED for one of them, the part of the final acceptance
-//! that needs it is skipped with a note on stderr ("GATE: ..."); every other answer is asserted.
-//! Set [`REQUIRE_INBOX_RPCS`] to true once they are on main: UNIMPLEMENTED then fails the test.
 
 use std::{
     net::SocketAddr,
@@ -33,11 +28,6 @@ use crate::{
     gateway_support::GatewayWorld,
     routing_support::team_target,
 };
-
-/// False while ListAssignedConversations / StreamInboxEvents may still answer UNIMPLEMENTED
-/// (the inbox work lands on main separately): that part is then skipped with a "GATE:" note.
-/// True: UNIMPLEMENTED fails the test. Flip it when merging the inbox RPCs.
-const REQUIRE_INBOX_RPCS: bool = true;
 
 /// How long the driver waits for each condition.
 const DRIVER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -237,19 +227,12 @@ async fn preflight(
     ))
 }
 
-/// Whether the page got an answer from `rpc` (`value` is what it recorded: "ok"/"open"),
-/// UNIMPLEMENTED (false, gated unless [`REQUIRE_INBOX_RPCS`]) or anything else (a failure).
-fn inbox_rpc_live(state: &Value, value: &Value, rpc: &str) -> anyhow::Result<bool> {
+/// Whether the page got an answer from `rpc` (`value` is what it recorded: "ok"/"open");
+/// anything else (UNIMPLEMENTED included) fails the test.
+fn inbox_rpc_live(state: &Value, value: &Value, rpc: &str) -> anyhow::Result<()> {
     let value = value.as_str().unwrap_or_default();
     match value {
-        "ok" | "open" => Ok(true),
-        "unimplemented" if !REQUIRE_INBOX_RPCS => {
-            eprintln!(
-                "GATE: the gateway answers UNIMPLEMENTED for {rpc}: its part of the browser \
-                 acceptance is skipped (REQUIRE_INBOX_RPCS = false in tests/suite/gateway_browser.rs)"
-            );
-            Ok(false)
-        }
+        "ok" | "open" => Ok(()),
         _ => anyhow::bail!(
             "{rpc} from the browser: {value}; errors: {:#}",
             state["errors"]
@@ -351,15 +334,13 @@ async fn gateway_from_a_browser(backend: Backend) -> anyhow::Result<()> {
         ready["healthWatch"]
     );
     assert_eq!(ready["healthWatch"]["firstStatus"], json!(1), "SERVING");
-    let stream_live = inbox_rpc_live(&ready, &ready["stream"]["state"], "StreamInboxEvents")?;
-    let list_live = inbox_rpc_live(&ready, &ready["assignedState"], "ListAssignedConversations")?;
-    if list_live {
-        assert_eq!(
-            ready["assigned"],
-            json!([]),
-            "nothing is assigned to Bruno yet"
-        );
-    }
+    inbox_rpc_live(&ready, &ready["stream"]["state"], "StreamInboxEvents")?;
+    inbox_rpc_live(&ready, &ready["assignedState"], "ListAssignedConversations")?;
+    assert_eq!(
+        ready["assigned"],
+        json!([]),
+        "nothing is assigned to Bruno yet"
+    );
 
     // A customer writes to the number: the webhook stores the message and routing offers the
     // conversation to Bruno.
@@ -398,7 +379,7 @@ async fn gateway_from_a_browser(backend: Backend) -> anyhow::Result<()> {
 
     // The final acceptance: the page got CONVERSATION_ASSIGNED for it and lists it.
     let last = driver.next().await?;
-    if stream_live {
+    {
         let event = last["events"]
             .as_array()
             .into_iter()
@@ -414,7 +395,7 @@ async fn gateway_from_a_browser(backend: Backend) -> anyhow::Result<()> {
             "events carry a resume cursor: {event:#}"
         );
     }
-    if list_live {
+    {
         let ids: Vec<&Value> = last["assigned"]
             .as_array()
             .into_iter()
@@ -439,10 +420,8 @@ async fn gateway_from_a_browser(backend: Backend) -> anyhow::Result<()> {
     refused.finish().await?;
 
     eprintln!(
-        "gateway_browser: done in {:.1} s (stream {}, list {})",
-        started.elapsed().as_secs_f64(),
-        if stream_live { "asserted" } else { "GATED" },
-        if list_live { "asserted" } else { "GATED" },
+        "gateway_browser: done in {:.1} s",
+        started.elapsed().as_secs_f64()
     );
     gw.world.suite.stop().await
 }

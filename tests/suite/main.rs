@@ -13,6 +13,7 @@ mod gateway_admin;
 mod gateway_auth;
 mod gateway_browser;
 mod gateway_console;
+mod gateway_coverage;
 mod gateway_forwarding;
 mod gateway_inbox;
 mod gateway_limits;
