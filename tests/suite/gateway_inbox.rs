@@ -579,3 +579,50 @@ async fn the_redis_inbox_log_appends_each_event_once_and_wakes_live_readers() ->
     closing.cancel();
     Ok(())
 }
+
+/// Three gateways share one Redis: one projects at a time (a lease), so a conversation's
+/// events are in the log in the order they happened — ASSIGNED before OPENED for each of 20
+/// conversations opened as soon as they are offered — and each appears once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_several_replicas_each_conversations_events_stay_in_order() -> anyhow::Result<()> {
+    let mut gw = GatewayWorld::new(Backend::Cluster).await?;
+    let ana = agent_taking_everything(&mut gw, "Ana").await?;
+    let (_env_one, one) = gateway_replica(&gw).await?;
+    let (_env_two, two) = gateway_replica(&gw).await?;
+    let mut inbox = open(
+        &ana.gateway,
+        "",
+        InboxScope::Mine,
+        &[Kind::ConversationAssigned, Kind::ConversationOpened],
+    )
+    .await?;
+    let mut caused = Vec::new();
+    for _ in 0..20 {
+        let c = gw.world.start().await?;
+        gw.world.open(&ana.id, &c.id).await?;
+        caused.push(c.id);
+    }
+    let events = conversation_events(&mut inbox, 40, Duration::from_secs(30)).await?;
+    let mut ids: Vec<&str> = events.iter().map(|e| e.event_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 40, "each event once");
+    for id in &caused {
+        let kinds: Vec<i32> = events
+            .iter()
+            .filter(|e| conversation_of(e) == Some(id.as_str()))
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                Kind::ConversationAssigned as i32,
+                Kind::ConversationOpened as i32
+            ],
+            "{id}"
+        );
+    }
+    one.stop().await?;
+    two.stop().await?;
+    Ok(())
+}

@@ -4,7 +4,7 @@
 //! event does not carry it, and its audience; it is appended to the organization's log. With
 //! several gateway replicas the group hands each bus event to one of them.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use prost_types::Timestamp;
 use switchboard_proto::{
@@ -160,7 +160,7 @@ fn timestamp(at: chrono::DateTime<chrono::Utc>) -> Timestamp {
 }
 
 /// How long the projector waits for one internal call before retrying the event.
-const CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An internal request of the projector (the system: no caller), with its timeout.
 fn internal<M>(message: M) -> tonic::Request<M> {
@@ -499,9 +499,45 @@ pub async fn run(
         log: inbox.log,
         projected: inbox.metrics.projected,
     };
+    let consumer = format!("gateway-{}", switchboard_runtime::ids::EventId::generate());
+    let Some(redis) = infra.redis.clone() else {
+        // One process: nobody else appends.
+        consume(&infra, &projector, &consumer, shutdown).await;
+        return;
+    };
+    // Several replicas: the one holding the lease consumes, so the log is appended in bus
+    // order (two replicas projecting at once could append a conversation's events out of
+    // order). The others wait to take over when the lease lapses.
+    let lease = Lease {
+        key: format!("{}:gw:inbox:projector", infra.settings.redis.key_prefix),
+        holder: consumer.clone(),
+        conn: redis,
+    };
+    while !shutdown.is_cancelled() {
+        match lease.acquire().await {
+            Ok(true) => {
+                tracing::info!(%consumer, "inbox projector lease taken");
+                let held = shutdown.child_token();
+                let keeper = tokio::spawn(lease.clone().keep(held.clone()));
+                consume(&infra, &projector, &consumer, held.clone()).await;
+                held.cancel();
+                let _ = keeper.await;
+                lease.release().await;
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "inbox projector lease unavailable"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(LEASE_RETRY) => {}
+        }
+    }
+}
+
+async fn consume(infra: &Infra, projector: &Projector, consumer: &str, stop: CancellationToken) {
     let spec = Consumers {
         group: INBOX_EVENTS,
-        consumer: format!("gateway-{}", switchboard_runtime::ids::EventId::generate()),
+        consumer: consumer.to_string(),
         concurrency: 1,
         span_name: "gateway.inbox",
         dead_letters: DeadLetterPolicy {
@@ -510,11 +546,80 @@ pub async fn run(
             min_failing: switchboard_runtime::dead_letters::DEFAULT_MIN_FAILING,
         },
     };
-    run_consumers(infra.bus.clone(), &infra.metrics, spec, shutdown, |event| {
+    run_consumers(infra.bus.clone(), &infra.metrics, spec, stop, |event| {
         let projector = projector.clone();
         async move { projector.handle(&event).await }
     })
     .await;
+}
+
+/// How long the projector lease lasts without renewal, how often it is renewed, and how
+/// often a waiting replica tries to take it.
+const LEASE_TTL: Duration = Duration::from_secs(10);
+const LEASE_RENEW: Duration = Duration::from_secs(3);
+const LEASE_RETRY: Duration = Duration::from_secs(1);
+
+/// The Redis lease naming the one replica that projects.
+#[derive(Clone)]
+struct Lease {
+    key: String,
+    holder: String,
+    conn: redis::aio::ConnectionManager,
+}
+
+impl Lease {
+    async fn acquire(&self) -> redis::RedisResult<bool> {
+        let mut conn = self.conn.clone();
+        let set: Option<String> = redis::cmd("SET")
+            .arg(&self.key)
+            .arg(&self.holder)
+            .arg("NX")
+            .arg("PX")
+            .arg(LEASE_TTL.as_millis() as u64)
+            .query_async(&mut conn)
+            .await?;
+        Ok(set.is_some())
+    }
+
+    /// Renews the lease until `held` is cancelled; cancels `held` when the lease is lost.
+    async fn keep(self, held: CancellationToken) {
+        let renew = redis::Script::new(
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then \
+               return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end",
+        );
+        loop {
+            tokio::select! {
+                _ = held.cancelled() => return,
+                _ = tokio::time::sleep(LEASE_RENEW) => {}
+            }
+            let mut conn = self.conn.clone();
+            let kept: redis::RedisResult<i64> = renew
+                .key(&self.key)
+                .arg(&self.holder)
+                .arg(LEASE_TTL.as_millis() as u64)
+                .invoke_async(&mut conn)
+                .await;
+            if !matches!(kept, Ok(1)) {
+                tracing::warn!(holder = %self.holder, "inbox projector lease lost; stopping");
+                held.cancel();
+                return;
+            }
+        }
+    }
+
+    /// Gives the lease up (a restart hands over at once instead of after the TTL).
+    async fn release(&self) {
+        let release = redis::Script::new(
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) \
+             else return 0 end",
+        );
+        let mut conn = self.conn.clone();
+        let _: redis::RedisResult<i64> = release
+            .key(&self.key)
+            .arg(&self.holder)
+            .invoke_async(&mut conn)
+            .await;
+    }
 }
 
 #[cfg(test)]
