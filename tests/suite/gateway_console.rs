@@ -369,3 +369,238 @@ async fn the_console_works_a_conversation_through_the_gateway(
     cw.stop().await
 }
 on_both_backends!(the_console_works_a_conversation_through_the_gateway);
+
+/// Another organization's admin naming this organization's conversation and contact in every
+/// inbox and conversation RPC gets NOT_FOUND or an empty answer, and the conversation does not
+/// change.
+async fn another_organizations_conversations_are_not_served(
+    backend: Backend,
+) -> anyhow::Result<()> {
+    use crate::gateway_support::{Credentials, GatewayWorld};
+    let mut gw = GatewayWorld::new(backend).await?;
+    let ana = gw.member("Ana", Role::Agent, 3).await?;
+    gw.world.set_status(&ana.id, AgentStatus::Available).await?;
+    gw.world
+        .link(&[], &[&ana.id], Some(agent_target(&ana.id)))
+        .await?;
+    let c = gw.world.start().await?;
+    let before = gw.world.get(&c.id).await?;
+
+    // Organization B and its admin, signed in to B.
+    let org_b = gw
+        .world
+        .routing
+        .create_organization(rpb::CreateOrganizationRequest {
+            request_id: rid(),
+            name: "Globex".into(),
+            default_agent_capacity: 3,
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .organization
+        .expect("org")
+        .id;
+    let subject = format!("idp|bruno-{}", rid());
+    gw.world
+        .routing
+        .create_agent(rpb::CreateAgentRequest {
+            request_id: rid(),
+            organization_id: org_b.clone(),
+            agent: Some(rpb::Agent {
+                display_name: "Bruno".into(),
+                email: format!("bruno-{}@globex.test", rid()),
+                role: Role::Admin as i32,
+                capacity: 3,
+                auth_subject: subject.clone(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await?;
+    let mut b = gw
+        .client(Credentials {
+            token: Some(gw.token_for(&subject, Duration::from_secs(600))),
+            organization: Some(org_b),
+        })
+        .await?;
+    let conv = || c.id.clone();
+    let not_found = |what: &str, r: Result<(), tonic::Status>| match r {
+        Err(s) if s.code() == Code::NotFound => Ok(()),
+        other => Err(anyhow::anyhow!("{what}: NOT_FOUND expected, got {other:?}")),
+    };
+    not_found(
+        "GetConversation",
+        b.get_conversation(pb::GetConversationRequest {
+            conversation_id: conv(),
+        })
+        .await
+        .map(drop),
+    )?;
+    not_found(
+        "PickConversation",
+        b.pick_conversation(pb::PickConversationRequest {
+            request_id: rid(),
+            conversation_id: conv(),
+        })
+        .await
+        .map(drop),
+    )?;
+    not_found(
+        "OpenConversation",
+        b.open_conversation(pb::OpenConversationRequest {
+            request_id: rid(),
+            conversation_id: conv(),
+        })
+        .await
+        .map(drop),
+    )?;
+    not_found(
+        "CloseConversation",
+        b.close_conversation(pb::CloseConversationRequest {
+            request_id: rid(),
+            conversation_id: conv(),
+            close_note: String::new(),
+        })
+        .await
+        .map(drop),
+    )?;
+    not_found(
+        "FinalizeConversation",
+        b.finalize_conversation(pb::FinalizeConversationRequest {
+            request_id: rid(),
+            conversation_id: conv(),
+        })
+        .await
+        .map(drop),
+    )?;
+    let transferred = b
+        .transfer_conversation(pb::TransferConversationRequest {
+            request_id: rid(),
+            conversation_id: conv(),
+            target: Some(agent_target(&ana.id)),
+            reason: String::new(),
+        })
+        .await;
+    assert!(
+        matches!(&transferred, Err(s) if matches!(s.code(), Code::NotFound | Code::InvalidArgument)),
+        "TransferConversation: {transferred:?}"
+    );
+    not_found(
+        "UpdateConversationForm",
+        b.update_conversation_form(pb::UpdateConversationFormRequest {
+            request_id: rid(),
+            conversation_id: conv(),
+            values: Default::default(),
+        })
+        .await
+        .map(drop),
+    )?;
+    for (what, result) in [
+        (
+            "ListConversationTransfers",
+            b.list_conversation_transfers(pb::ListConversationTransfersRequest {
+                conversation_id: conv(),
+                ..Default::default()
+            })
+            .await
+            .map(|r| r.into_inner().transfers.len()),
+        ),
+        (
+            "ListConversationTransitions",
+            b.list_conversation_transitions(pb::ListConversationTransitionsRequest {
+                conversation_id: conv(),
+                ..Default::default()
+            })
+            .await
+            .map(|r| r.into_inner().transitions.len()),
+        ),
+        (
+            "ExplainRouting",
+            b.explain_routing(pb::ExplainRoutingRequest {
+                subject: Some(pb::explain_routing_request::Subject::ConversationId(conv())),
+            })
+            .await
+            .map(|r| r.into_inner().decisions.len()),
+        ),
+        (
+            "ListContactConversations",
+            b.list_contact_conversations(pb::ListContactConversationsRequest {
+                contact_id: c.contact_id.clone(),
+                ..Default::default()
+            })
+            .await
+            .map(|r| r.into_inner().items.len()),
+        ),
+    ] {
+        match result {
+            Err(s) if s.code() == Code::NotFound => {}
+            Ok(0) => {}
+            other => anyhow::bail!("{what}: NOT_FOUND or empty expected, got {other:?}"),
+        }
+    }
+    // B's own lists hold nothing of A.
+    for (what, n) in [
+        (
+            "ListConversations",
+            b.list_conversations(pb::ListConversationsRequest::default())
+                .await?
+                .into_inner()
+                .items
+                .len(),
+        ),
+        (
+            "ListWaitingConversations",
+            b.list_waiting_conversations(pb::ListWaitingConversationsRequest {
+                all_queues: true,
+                ..Default::default()
+            })
+            .await?
+            .into_inner()
+            .items
+            .len(),
+        ),
+        (
+            "ListAssignedConversations",
+            b.list_assigned_conversations(pb::ListAssignedConversationsRequest::default())
+                .await?
+                .into_inner()
+                .items
+                .len(),
+        ),
+        (
+            "ListOpenConversations",
+            b.list_open_conversations(pb::ListOpenConversationsRequest::default())
+                .await?
+                .into_inner()
+                .items
+                .len(),
+        ),
+        (
+            "ListExpiredConversations",
+            b.list_expired_conversations(pb::ListExpiredConversationsRequest {
+                all_agents: true,
+                ..Default::default()
+            })
+            .await?
+            .into_inner()
+            .items
+            .len(),
+        ),
+    ] {
+        assert_eq!(n, 0, "{what}");
+    }
+    let counts = b
+        .get_inbox_counts(pb::GetInboxCountsRequest {})
+        .await?
+        .into_inner()
+        .counts
+        .expect("counts");
+    assert_eq!((counts.waiting, counts.assigned, counts.open), (0, 0, 0));
+    // Nothing of A changed.
+    let after = gw.world.get(&c.id).await?;
+    assert_eq!(after, before);
+    let _ = ConversationState::Assigned;
+    Ok(())
+}
+on_both_backends!(another_organizations_conversations_are_not_served);
