@@ -194,11 +194,17 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     };
-    // Warm both paths (connections, the subject binding, prepared statements).
+    // Warm both paths (connections, the subject binding, prepared statements), then measure
+    // them alternately, call by call, so neither gets a warmer or quieter machine.
     latencies(200, &direct).await;
     latencies(200, &through).await;
-    let d = latencies(calls, &direct).await;
-    let g = latencies(calls, &through).await;
+    let (mut d, mut g) = (Vec::new(), Vec::new());
+    for _ in 0..calls {
+        d.extend(latencies(1, &direct).await);
+        g.extend(latencies(1, &through).await);
+    }
+    d.sort();
+    g.sort();
     let d_tp = throughput(concurrency, seconds, direct.clone()).await;
     let g_tp = throughput(concurrency, seconds, through.clone()).await;
     let ms = |x: Duration| x.as_secs_f64() * 1e3;
