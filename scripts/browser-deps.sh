@@ -44,7 +44,15 @@ if [ ! -x "$CHROMIUM" ]; then
     fi
 fi
 
-command -v npm >/dev/null 2>&1 || die "npm is missing (Node 20+ and npm: apt-get install -y nodejs npm)"
+if ! command -v npm >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        log "installing Debian's nodejs and npm with apt-get"
+        { apt-get install -y --no-install-recommends nodejs npm >/dev/null 2>&1 \
+            || { apt-get update >/dev/null && apt-get install -y --no-install-recommends nodejs npm >/dev/null; }; } \
+            || die "apt-get install nodejs npm failed"
+    fi
+    command -v npm >/dev/null 2>&1 || die "npm is missing (Node 20+ and npm: apt-get install -y nodejs npm)"
+fi
 
 # ---- npm ci, when the lockfile changed since the last install
 npm_ci() {
