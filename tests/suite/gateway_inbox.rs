@@ -626,3 +626,108 @@ async fn with_several_replicas_each_conversations_events_stay_in_order() -> anyh
     two.stop().await?;
     Ok(())
 }
+
+/// A transfer reaches the new holder with its transfer (reason, who); a ticket a customer
+/// names reaches the holder as the conversation with the proposed ticket; more live streams
+/// than the agent's limit are RESOURCE_EXHAUSTED with a retry delay.
+async fn transfers_proposals_and_the_stream_limit(backend: Backend) -> anyhow::Result<()> {
+    use switchboard_proto::ticketing::v1::{
+        self as tk, ticketing_service_client::TicketingServiceClient,
+    };
+    use tonic_types::StatusExt;
+
+    use crate::routing_support::rid;
+    let mut gw = GatewayWorld::with_settings(backend, |s| {
+        s.gateway.limits.max_streams_per_agent = 2;
+    })
+    .await?;
+    let ana = agent_taking_everything(&mut gw, "Ana").await?;
+    let beto = gw.member("Beto", Role::Agent, 3).await?;
+    gw.world
+        .set_status(&beto.id, AgentStatus::Available)
+        .await?;
+    gw.world
+        .link(&[], &[&ana.id, &beto.id], Some(agent_target(&ana.id)))
+        .await?;
+    let c = gw.world.start().await?;
+    gw.world.open(&ana.id, &c.id).await?;
+
+    let mut beto_inbox = open(&beto.gateway, "", InboxScope::Mine, &[]).await?;
+    let _second = open(&beto.gateway, "", InboxScope::Mine, &[]).await?;
+    let refused = open(&beto.gateway, "", InboxScope::Mine, &[])
+        .await
+        .expect_err("a third stream");
+    assert_eq!(
+        refused.code(),
+        tonic::Code::ResourceExhausted,
+        "{refused:?}"
+    );
+    assert!(refused.get_details_retry_info().is_some(), "{refused:?}");
+
+    ana.gateway
+        .clone()
+        .transfer_conversation(pb::TransferConversationRequest {
+            request_id: rid(),
+            conversation_id: c.id.clone(),
+            target: Some(agent_target(&beto.id)),
+            reason: "facturación".into(),
+        })
+        .await?;
+    let event = next_of(&mut beto_inbox, Kind::ConversationTransferred, WAIT).await?;
+    let Some(Payload::Conversation(payload)) = &event.payload else {
+        anyhow::bail!("no conversation payload: {event:?}");
+    };
+    let transfer = payload.transfer.as_ref().expect("the transfer");
+    assert_eq!(transfer.reason, "facturación");
+    assert_eq!(transfer.conversation_id, c.id);
+    assert!(event.actor.is_some(), "who transferred: {event:?}");
+
+    // The customer names ticket #N: Beto (the holder now) sees the proposal.
+    let ticket = beto
+        .gateway
+        .clone()
+        .create_ticket(pb::CreateTicketRequest {
+            request_id: rid(),
+            ticket: Some(tk::NewTicket {
+                subject: "Factura duplicada".into(),
+                requester: Some(tk::Requester {
+                    name: "Carla".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+        })
+        .await?
+        .into_inner()
+        .ticket
+        .expect("ticket");
+    TicketingServiceClient::new(gw.world.suite.channel(Service::Ticketing).await?)
+        .propose_ticket_link(tk::ProposeTicketLinkRequest {
+            request_id: rid(),
+            organization_id: gw.world.org.clone(),
+            conversation_id: c.id.clone(),
+            contact_id: c.contact_id.clone(),
+            ticket_number: ticket.number,
+            proposer: "faq-bot".into(),
+        })
+        .await?;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let event = next_of(&mut beto_inbox, Kind::ConversationUpdated, left).await?;
+        let proposed = match &event.payload {
+            Some(Payload::Conversation(p)) => p
+                .conversation
+                .as_ref()
+                .and_then(|c| c.proposed_ticket.clone()),
+            _ => None,
+        };
+        if let Some(proposed) = proposed {
+            assert_eq!(proposed.number, ticket.number);
+            assert_eq!(proposed.ticket_id, ticket.id);
+            break;
+        }
+    }
+    Ok(())
+}
+on_both_backends!(transfers_proposals_and_the_stream_limit);

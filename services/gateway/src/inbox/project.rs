@@ -159,6 +159,27 @@ fn timestamp(at: chrono::DateTime<chrono::Utc>) -> Timestamp {
     }
 }
 
+/// The log entry of bus event `event`: the same event id, its time, what happened and to whom.
+fn entry(
+    event: &Event,
+    kind: Kind,
+    payload: Payload,
+    audience: Audience,
+    actor: Option<switchboard_proto::common::v1::Actor>,
+) -> Entry {
+    Entry {
+        event: Some(pb::InboxEvent {
+            event_id: event.id.to_string(),
+            cursor: String::new(),
+            kind: kind as i32,
+            event_time: Some(timestamp(event.occurred_at)),
+            actor,
+            payload: Some(payload),
+        }),
+        audience: Some(audience),
+    }
+}
+
 /// How long the projector waits for one internal call before retrying the event.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -223,10 +244,22 @@ impl Projector {
                     .map(|c| c.participant_agent_ids.clone())
                     .unwrap_or_default();
                 let audience = conversation_audience(&changed, &participants);
-                let actor = conversation
-                    .as_ref()
-                    .filter(|_| kind == Kind::ConversationClosed)
-                    .and_then(|c| c.closed_by.clone());
+                // A transfer names its transfer (reason, target, who): the newest of the
+                // conversation's, one more call only for this kind.
+                let transfer = if kind == Kind::ConversationTransferred {
+                    self.last_transfer(org, &changed.conversation_id).await?
+                } else {
+                    None
+                };
+                let actor = match kind {
+                    Kind::ConversationClosed => {
+                        conversation.as_ref().and_then(|c| c.closed_by.clone())
+                    }
+                    Kind::ConversationTransferred => {
+                        transfer.as_ref().and_then(|t| t.actor.clone())
+                    }
+                    _ => None,
+                };
                 let transition = (changed.cause != 0).then(|| rpb::Transition {
                     conversation_id: changed.conversation_id.clone(),
                     to_state: changed.state,
@@ -250,7 +283,7 @@ impl Projector {
                 let payload = Payload::Conversation(pb::ConversationEvent {
                     conversation: Some(conversation),
                     transition,
-                    transfer: None,
+                    transfer,
                 });
                 (kind, payload, audience, actor)
             }
@@ -316,8 +349,43 @@ impl Projector {
                 let linked = match e.change() {
                     LinkChange::Linked => true,
                     LinkChange::Unlinked => false,
-                    // Proposals are not links; the conversation's own event shows them.
-                    _ => return Ok(None),
+                    LinkChange::Proposed | LinkChange::ProposalRejected => {
+                        // A customer named a ticket (or the agent turned the proposal down):
+                        // the conversation with the tickets picture of this version, which
+                        // routing may not have applied yet.
+                        let Some(mut conversation) =
+                            self.conversation(org, &e.conversation_id).await?
+                        else {
+                            return Ok(None);
+                        };
+                        let current = e.current.clone().unwrap_or_default();
+                        conversation.ticket =
+                            (!current.linked_ticket_id.is_empty()).then(|| rpb::TicketRef {
+                                ticket_id: current.linked_ticket_id.clone(),
+                                number: current.linked_ticket_number,
+                                proposal_id: String::new(),
+                            });
+                        conversation.proposed_ticket =
+                            (!current.proposal_id.is_empty()).then(|| rpb::TicketRef {
+                                ticket_id: current.proposed_ticket_id.clone(),
+                                number: current.proposed_ticket_number,
+                                proposal_id: current.proposal_id.clone(),
+                            });
+                        let audience = holder_audience(Some(&conversation));
+                        let payload = Payload::Conversation(pb::ConversationEvent {
+                            conversation: Some(conversation),
+                            transition: None,
+                            transfer: None,
+                        });
+                        return Ok(Some(entry(
+                            event,
+                            Kind::ConversationUpdated,
+                            payload,
+                            audience,
+                            None,
+                        )));
+                    }
+                    LinkChange::Unspecified => return Ok(None),
                 };
                 let conversation = self.conversation(org, &e.conversation_id).await?;
                 let audience = holder_audience(conversation.as_ref());
@@ -336,17 +404,42 @@ impl Projector {
             }
             _ => return Ok(None),
         };
-        Ok(Some(Entry {
-            event: Some(pb::InboxEvent {
-                event_id: event.id.to_string(),
-                cursor: String::new(),
-                kind: kind as i32,
-                event_time: Some(timestamp(event.occurred_at)),
-                actor,
-                payload: Some(payload),
-            }),
-            audience: Some(audience),
-        }))
+        Ok(Some(entry(event, kind, payload, audience, actor)))
+    }
+
+    /// The newest transfer of a conversation (as the system), `None` when it has none.
+    async fn last_transfer(
+        &self,
+        org: &str,
+        conversation_id: &str,
+    ) -> Result<Option<rpb::Transfer>, Unhandled> {
+        let mut last = None;
+        let mut page_token = String::new();
+        loop {
+            let page = match self
+                .upstream
+                .routing()
+                .list_conversation_transfers(internal(rpb::ListConversationTransfersRequest {
+                    organization_id: org.to_string(),
+                    page: Some(switchboard_proto::common::v1::PageRequest {
+                        page_size: 100,
+                        page_token: page_token.clone(),
+                    }),
+                    actor_agent_id: String::new(),
+                    conversation_id: conversation_id.to_string(),
+                }))
+                .await
+            {
+                Ok(r) => r.into_inner(),
+                Err(s) if s.code() == Code::NotFound => return Ok(None),
+                Err(s) => return Err(unhandled("routing ListConversationTransfers", &s)),
+            };
+            last = page.transfers.into_iter().last().or(last);
+            page_token = page.page.map(|p| p.next_page_token).unwrap_or_default();
+            if page_token.is_empty() {
+                return Ok(last);
+            }
+        }
     }
 
     /// The conversation as routing has it now (as the system), `None` when unknown.
