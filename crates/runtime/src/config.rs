@@ -132,6 +132,7 @@ pub struct GatewayLimitSettings {
     pub burst: u32,
     pub http2_keepalive_secs: u64,
     pub idle_timeout_secs: u64,
+    pub first_request_timeout_secs: u64,
 }
 
 /// The live inbox stream.
@@ -404,6 +405,12 @@ impl Settings {
             return Err(invalid(
                 "gateway.limits.requests_per_second",
                 "requests_per_second and burst must be at least 1",
+            ));
+        }
+        if limits.idle_timeout_secs == 0 || limits.first_request_timeout_secs == 0 {
+            return Err(invalid(
+                "gateway.limits.idle_timeout_secs",
+                "idle_timeout_secs and first_request_timeout_secs must be at least 1",
             ));
         }
         if self.gateway.inbox.keepalive_secs == 0 || self.gateway.inbox.retention_secs == 0 {

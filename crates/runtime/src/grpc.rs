@@ -65,7 +65,7 @@ pub async fn serve(
         .build_v1alpha()?;
 
     let local = listener.local_addr()?;
-    let incoming = tokio_stream_listener(listener);
+    let incoming = tokio_stream_listener(listener, edge.timeouts);
     let drain_started = CancellationToken::new();
     let signal = {
         let shutdown = shutdown.clone();
@@ -86,7 +86,9 @@ pub async fn serve(
         .tcp_keepalive(edge.keepalive)
         .http2_max_header_list_size(edge.max_header_bytes)
         .trace_fn(crate::telemetry::grpc_server_span)
-        // Outermost: a browser's preflight is answered before anything else sees it.
+        // Outermost: every call counts as in flight on its connection (the idle timeout).
+        .layer(crate::conn::CallsLayer)
+        // A browser's preflight is answered before anything else sees it.
         .layer(tower::util::option_layer(edge.cors))
         .layer(tonic_web::GrpcWebLayer::new())
         // Inside gRPC-Web: it sees every call as native gRPC (its status in the headers or not).
@@ -129,12 +131,18 @@ pub struct Edge {
     pub keepalive: Option<Duration>,
     /// Largest header block a client may send (HTTP/2 SETTINGS_MAX_HEADER_LIST_SIZE).
     pub max_header_bytes: Option<u32>,
+    /// Connections idle (no call) or without a first call for too long are closed.
+    pub timeouts: crate::conn::Timeouts,
 }
 
 impl Edge {
     /// CORS for `origins` ("*" for any), exposing the gRPC status headers a gRPC-Web client
     /// reads; keep-alive pings every `keepalive`.
-    pub fn public(origins: &[String], keepalive: Duration) -> Self {
+    pub fn public(
+        origins: &[String],
+        keepalive: Duration,
+        timeouts: crate::conn::Timeouts,
+    ) -> Self {
         use http::{HeaderName, HeaderValue, Method};
         use tower_http::cors::{AllowOrigin, CorsLayer};
         let cors = (!origins.is_empty()).then(|| {
@@ -170,17 +178,19 @@ impl Edge {
             cors,
             keepalive: Some(keepalive),
             max_header_bytes: Some(16 * 1024),
+            timeouts,
         }
     }
 }
 
 fn tokio_stream_listener(
     listener: TcpListener,
-) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-    futures::stream::unfold(listener, |listener| async move {
-        let res = listener.accept().await.map(|(stream, _)| {
+    timeouts: crate::conn::Timeouts,
+) -> impl futures::Stream<Item = std::io::Result<crate::conn::Guarded<tokio::net::TcpStream>>> {
+    futures::stream::unfold(listener, move |listener| async move {
+        let res = listener.accept().await.map(|(stream, remote)| {
             let _ = stream.set_nodelay(true);
-            stream
+            crate::conn::Guarded::new(stream, Some(remote), timeouts)
         });
         Some((res, listener))
     })

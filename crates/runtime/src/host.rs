@@ -98,6 +98,12 @@ pub async fn serve(
         crate::grpc::Edge::public(
             &gateway.cors.allowed_origins,
             Duration::from_secs(gateway.limits.http2_keepalive_secs),
+            crate::conn::Timeouts {
+                idle: Some(Duration::from_secs(gateway.limits.idle_timeout_secs)),
+                first_request: Some(Duration::from_secs(
+                    gateway.limits.first_request_timeout_secs,
+                )),
+            },
         )
     } else {
         crate::grpc::Edge::default()

@@ -6,6 +6,7 @@ pub mod bus;
 pub mod clients;
 pub mod clock;
 pub mod config;
+pub mod conn;
 pub mod db;
 pub mod dead_letters;
 pub mod errors;

@@ -129,6 +129,7 @@ mod tests {
             burst: 3,
             http2_keepalive_secs: 30,
             idle_timeout_secs: 300,
+            first_request_timeout_secs: 10,
         }
     }
 
