@@ -24,6 +24,11 @@ pub enum ConfigError {
     },
 }
 
+/// The HS256 secret of the embedded defaults: public (it is in the source), so it only signs
+/// tokens for the embedded default on a laptop (SQLite, no Redis); validation refuses it with
+/// PostgreSQL or Redis.
+pub const DEVELOPMENT_HS256_SECRET: &str = "switchboard-development-secret-change-me";
+
 /// The whole configuration of a Switchboard process.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -365,6 +370,15 @@ impl Settings {
                 "must be at least 32 bytes",
             ));
         }
+        let clustered = !self.redis.url.is_empty() || !self.database.url.starts_with("sqlite:");
+        if auth.hs256_secret == DEVELOPMENT_HS256_SECRET && clustered {
+            return Err(invalid(
+                "gateway.auth.hs256_secret",
+                "the built-in development secret is public and only serves the embedded default \
+                 (SQLite, no Redis): set a secret of your own (at least 32 bytes) or leave it \
+                 empty and verify tokens with jwks_url / issuer",
+            ));
+        }
         if auth.audience.is_empty() {
             return Err(invalid("gateway.auth.audience", "must not be empty"));
         }
@@ -523,14 +537,60 @@ mod tests {
     }
 
     #[test]
+    fn the_public_development_secret_serves_only_the_embedded_default() {
+        let err = Settings::load_from(None, env(&[("DATABASE_URL", "postgres://a/b")]))
+            .expect_err("public secret with PostgreSQL");
+        assert!(
+            err.to_string().contains("gateway.auth.hs256_secret"),
+            "{err}"
+        );
+        let err = Settings::load_from(None, env(&[("SWITCHBOARD__REDIS__URL", "redis://r:6379")]))
+            .expect_err("public secret with Redis");
+        assert!(
+            err.to_string().contains("gateway.auth.hs256_secret"),
+            "{err}"
+        );
+        Settings::load_from(
+            None,
+            env(&[
+                ("DATABASE_URL", "postgres://a/b"),
+                (
+                    "SWITCHBOARD__GATEWAY__AUTH__HS256_SECRET",
+                    "a-secret-of-our-own-32-bytes-long!",
+                ),
+            ]),
+        )
+        .expect("an own secret");
+        Settings::load_from(
+            None,
+            env(&[
+                ("DATABASE_URL", "postgres://a/b"),
+                ("SWITCHBOARD__GATEWAY__AUTH__HS256_SECRET", ""),
+                (
+                    "SWITCHBOARD__GATEWAY__AUTH__JWKS_URL",
+                    "https://id.example/jwks.json",
+                ),
+            ]),
+        )
+        .expect("no development tokens");
+        Settings::load_from(None, env(&[])).expect("the embedded default keeps it");
+    }
+
+    #[test]
     fn database_url_is_honoured_below_switchboard_env() {
-        let s = Settings::load_from(None, env(&[("DATABASE_URL", "postgres://a/b")])).expect("ok");
+        let own = (
+            "SWITCHBOARD__GATEWAY__AUTH__HS256_SECRET",
+            "a-secret-of-our-own-32-bytes-long!",
+        );
+        let s =
+            Settings::load_from(None, env(&[("DATABASE_URL", "postgres://a/b"), own])).expect("ok");
         assert_eq!(s.database.url, "postgres://a/b");
         let s = Settings::load_from(
             None,
             env(&[
                 ("DATABASE_URL", "postgres://a/b"),
                 ("SWITCHBOARD__DATABASE__URL", "postgres://c/d"),
+                own,
             ]),
         )
         .expect("ok");

@@ -62,6 +62,11 @@ impl TestEnv {
             ("ROUTING__PORT", "0"),
             ("PRESENCE__PORT", "0"),
             ("TICKETING__PORT", "0"),
+            // Not the public development secret: the cluster backend refuses that one.
+            (
+                "GATEWAY__AUTH__HS256_SECRET",
+                "switchboard-test-secret-at-least-32-bytes",
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (format!("SWITCHBOARD__{k}"), v.to_string()))
