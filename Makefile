@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run run-sim sim test test-rust browser-deps clients-check smoke lint fmt build migrate bench bench-soak bench-presence bench-search bench-gateway demo clean
+.PHONY: help run run-sim sim test test-rust browser-deps clients-check chart-check smoke lint fmt build migrate bench bench-soak bench-presence bench-search bench-gateway demo clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,7 +24,7 @@ run-sim: ## As make run, sending through the simulator of make sim instead of Me
 	SWITCHBOARD_SECRET_DEV_TOKEN=dev-token \
 	$(CARGO) run -p switchboard -- serve --target all --demo
 
-test: test-rust clients-check smoke ## Run every test (starts throwaway PostgreSQL/Redis when none answer)
+test: test-rust clients-check chart-check smoke ## Run every test (starts throwaway PostgreSQL/Redis when none answer)
 
 test-rust: browser-deps ## The Rust unit and integration tests against SQLite and PostgreSQL + Redis
 	scripts/with-test-services.sh $(CARGO) test --workspace --no-fail-fast
@@ -35,6 +35,9 @@ browser-deps: ## What the browser test needs: Debian's chromium, npm ci, the Typ
 clients-check: browser-deps ## clients/typescript/src/gen matches proto/ (regenerated with buf) and the test page type-checks
 	cd clients/typescript && npm run --silent check-generated
 	cd tests/browser && npm run --silent typecheck
+
+chart-check: ## Helm chart and k8s/ manifests: helm lint/template, kustomize, kubernetes-validate --strict (1.30, 1.35), tests/chart (offline once tools are cached)
+	scripts/chart-check.sh
 
 smoke: ## An independent Python gRPC client checks health, reflection and Ctrl-C of `serve --target all`
 	$(CARGO) build -p switchboard
