@@ -253,6 +253,44 @@ def check_helm(args: argparse.Namespace) -> None:
     check(bool(base) and base == same, "checksum/config ignores values outside the configuration")
 
 
+def documented_values(readme: str) -> set[str]:
+    """Value paths named in the README's values table; `.x` after `a.b` means `a.x`."""
+    import re
+    names = set()
+    for line in readme.splitlines():
+        if not line.startswith("| `"):
+            continue
+        first_cell = line.split("|")[1]
+        last = None
+        for token in re.findall(r"`([^`]+)`", first_cell):
+            if token.startswith(".") and last:
+                token = last.rsplit(".", 1)[0] + token
+            names.add(token)
+            last = token
+    return names
+
+
+def check_readme(chart: str) -> None:
+    from pathlib import Path
+    values = yaml.safe_load((Path(chart) / "values.yaml").read_text())
+    documented = documented_values((Path(chart) / "README.md").read_text())
+
+    def leaves(d, prefix=""):
+        for k, v in d.items():
+            path = f"{prefix}{k}"
+            if prefix == "services.":
+                path = "services.<name>"
+            if isinstance(v, dict) and v:
+                yield from leaves(v, path + ".")
+            else:
+                yield path
+
+    for leaf in leaves(values):
+        parts = leaf.split(".")
+        covered = any(".".join(parts[:i]) in documented for i in range(1, len(parts) + 1))
+        check(covered, f"charts/switchboard/README.md documents the value {leaf}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--helm", required=True)
@@ -267,6 +305,7 @@ def main() -> int:
         check_containers(path, objs)
         check_objects(path, objs, mode or "distributed")
     check_helm(args)
+    check_readme(args.chart)
     for f in failures:
         print(f"FAIL {f}", file=sys.stderr)
     status = "ok" if not failures else f"{len(failures)} FAILED"
