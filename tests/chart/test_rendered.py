@@ -51,6 +51,10 @@ def selects(selector: dict, labels: dict) -> bool:
     return all(labels.get(k) == v for k, v in (selector.get("matchLabels") or {}).items())
 
 
+def c0(d: dict) -> dict:
+    return d["spec"]["template"]["spec"]["containers"][0]
+
+
 def pod_specs(objs):
     for o in objs:
         if o["kind"] in ("Deployment", "Job"):
@@ -87,7 +91,7 @@ def check_containers(src: str, objs: list[dict]) -> None:
                     check("valueFrom" in e and "secretKeyRef" in e["valueFrom"],
                           f"{cw}: {e['name']} must come from a Secret")
             if o["kind"] == "Deployment":
-                ports = {p["containerPort"] for p in c.get("ports", [])}
+                ports = {p["containerPort"] for p in c.get("ports", [])} | {p["name"] for p in c.get("ports", [])}
                 for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
                     p = c.get(probe)
                     if check(bool(p), f"{cw}: {probe}"):
@@ -160,10 +164,13 @@ def check_objects(src: str, objs: list[dict], mode: str) -> None:
         for port in (53, 5432):
             check(port in egress_ports, f"{src}: {name(d)} may reach port {port}")
         component = labels.get("app.kubernetes.io/component")
-        if component in ("channel", "all"):
-            check(443 in egress_ports, f"{src}: {name(d)} may reach the Graph API (443)")
+        if component in ("channel", "gateway", "all"):
+            check(443 in egress_ports, f"{src}: {name(d)} may reach HTTPS (Graph API / identity provider)")
         else:
             check(443 not in egress_ports, f"{src}: {name(d)} must not reach port 443")
+        if component in ("channel", "all"):
+            check(c0(d).get("livenessProbe", {}).get("httpGet", {}).get("path") == "/healthz",
+                  f"{src}: {name(d)} liveness is the webhook's /healthz")
         # Ingress: only the gateway and the webhook port are open beyond the suite's own pods.
         for n in allowing:
             for rule in n["spec"]["ingress"]:
