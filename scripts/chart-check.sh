@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make chart-check`: the Helm chart and the kustomize manifests, checked offline with real tools
 # (scripts/k8s-tools.sh fetches them once):
-#   helm lint --strict and helm template of charts/switchboard with the default values,
+#   helm lint --strict, helm template and a client-side dry-run install (NOTES.txt) of charts/switchboard with the default values,
 #     ci/production-values.yaml (distributed, HPAs, ingress, ServiceMonitor) and ci/single-values.yaml;
 #   k8s/base/switchboard.yaml is exactly `helm template` of k8s/values.yaml (--update-k8s rewrites it);
 #   kubectl kustomize k8s/overlays/{dev,prod};
@@ -40,6 +40,7 @@ for name in default production single; do
   args=()
   [[ -n ${VALUES[$name]} ]] && args=(-f "${VALUES[$name]}")
   quiet "$HELM" lint --strict "$CHART" "${args[@]}"
+  quiet "$HELM" install switchboard "$CHART" "${args[@]}" --dry-run=client   # renders NOTES.txt too
   "$HELM" template switchboard "$CHART" "${args[@]}" > "$OUT/$name.yaml" || die "helm template ($name)"
 done
 
@@ -76,5 +77,5 @@ docker_summary=$("$PYTHON" tests/chart/test_dockerfile.py) || { echo "$docker_su
 
 objects=$(cat "${files[@]}" | grep -c '^kind:')
 elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
-printf 'chart-check: ok in %d.%03d s: helm %s lint+template x3, k8s base up to date, kustomize dev+prod, %d objects valid for Kubernetes %s (strict); %s; %s\n' \
+printf 'chart-check: ok in %d.%03d s: helm %s lint+template+NOTES x3, k8s base up to date, kustomize dev+prod, %d objects valid for Kubernetes %s (strict); %s; %s\n' \
   $((elapsed / 1000)) $((elapsed % 1000)) "$("$HELM" version --template '{{.Version}}')" "$objects" "${K8S_VERSIONS[*]}" "$summary" "$docker_summary"
