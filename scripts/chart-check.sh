@@ -8,7 +8,9 @@
 #   kubernetes-validate --strict of everything rendered, for Kubernetes 1.30 and 1.35;
 #   tests/chart/test_rendered.py over the rendered objects (security, probes, PDBs,
 #     NetworkPolicies, hook ordering, schema rejects typos, config checksum);
-#   tests/chart/test_dockerfile.py: the Dockerfile through Docker's own parser (no engine here).
+#   tests/chart/test_dockerfile.py: the Dockerfile through Docker's own parser (no engine here);
+#   tests/chart/check_configs.py: every rendered config.toml (with the pods' literal env) through
+#     `switchboard check-config`, the binary's own validation.
 # Rendered files stay in target/chart. Prints one summary line; exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -75,7 +77,14 @@ summary=$("$PYTHON" tests/chart/test_rendered.py --helm "$HELM" --chart "$CHART"
 
 docker_summary=$("$PYTHON" tests/chart/test_dockerfile.py) || { echo "$docker_summary"; die "tests/chart/test_dockerfile.py"; }
 
+# Every rendered configuration passes the binary's own validation (unknown keys, bad values,
+# the public development secret with PostgreSQL/Redis): built when missing.
+BIN=${SWITCHBOARD_BIN:-target/debug/switchboard}
+[[ -x $BIN ]] || cargo build -q -p switchboard || die "cargo build -p switchboard"
+config_summary=$("$PYTHON" tests/chart/check_configs.py "$BIN" "${files[@]}") \
+  || { echo "$config_summary"; die "tests/chart/check_configs.py"; }
+
 objects=$(cat "${files[@]}" | grep -c '^kind:')
 elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
-printf 'chart-check: ok in %d.%03d s: helm %s lint+template+NOTES x3, k8s base up to date, kustomize dev+prod, %d objects valid for Kubernetes %s (strict); %s; %s\n' \
-  $((elapsed / 1000)) $((elapsed % 1000)) "$("$HELM" version --template '{{.Version}}')" "$objects" "${K8S_VERSIONS[*]}" "$summary" "$docker_summary"
+printf 'chart-check: ok in %d.%03d s: helm %s lint+template+NOTES x3, k8s base up to date, kustomize dev+prod, %d objects valid for Kubernetes %s (strict); %s; %s; %s\n' \
+  $((elapsed / 1000)) $((elapsed % 1000)) "$("$HELM" version --template '{{.Version}}')" "$objects" "${K8S_VERSIONS[*]}" "$summary" "$docker_summary" "$config_summary"

@@ -106,6 +106,8 @@ distributed: one per service; single: one named "all" serving every port (health
     secretKeyRef:
       name: {{ $root.Values.auth.existingSecret }}
       key: {{ $root.Values.auth.hs256SecretKey }}
+      # Used when it exists: without it the gateway verifies tokens with issuer/jwksUrl only.
+      optional: true
 {{- end }}
 {{- if and .channel $root.Values.whatsapp.existingSecret }}
 - name: SWITCHBOARD__CHANNEL__WHATSAPP__APP_SECRET

@@ -94,7 +94,16 @@ struct Inner {
 const ASYMMETRIC: [Algorithm; 3] = [Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA];
 
 impl Authenticator {
+    /// Fails when no way of verifying tokens is configured (the gateway then does not start;
+    /// the other services do not need these settings).
     pub fn new(settings: &GatewayAuthSettings) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            !(settings.jwks_url.is_empty()
+                && settings.hs256_secret.is_empty()
+                && settings.issuer.is_empty()),
+            "gateway.auth: set jwks_url or issuer (OIDC discovery) for production, or \
+             hs256_secret for development"
+        );
         let hs256 = (!settings.hs256_secret.is_empty())
             .then(|| DecodingKey::from_secret(settings.hs256_secret.as_bytes()))
             .transpose()?;
