@@ -9,14 +9,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use switchboard_proto::{
-    common::v1::PageRequest,
-    routing::v1::{self as rpb, Campaign},
-};
+use switchboard_proto::routing::v1::{self as rpb, Campaign};
 use tokio::sync::Mutex;
 use tonic::Status;
 
-use crate::{context::Scope, upstream::Upstream};
+use crate::{
+    context::Scope,
+    upstream::{Upstream, every_page},
+};
 
 /// How long a kind's list is trusted.
 const TTL: Duration = Duration::from_secs(30);
@@ -111,77 +111,58 @@ impl Directory {
     }
 
     async fn teams(&self, scope: &Scope) -> Result<HashMap<String, String>, Status> {
-        let mut out = HashMap::new();
-        let mut token = String::new();
-        loop {
-            let page = self
+        let teams = every_page(|page| async move {
+            let r = self
                 .upstream
                 .routing()
                 .list_teams(scope.req(rpb::ListTeamsRequest {
                     organization_id: scope.org(),
-                    page: Some(page(&token)),
+                    page: Some(page),
                     channel_account_id: String::new(),
                 }))
                 .await?
                 .into_inner();
-            out.extend(page.teams.into_iter().map(|t| (t.id, t.name)));
-            token = page.page.map(|p| p.next_page_token).unwrap_or_default();
-            if token.is_empty() {
-                return Ok(out);
-            }
-        }
+            Ok((r.teams, r.page))
+        })
+        .await?;
+        Ok(teams.into_iter().map(|t| (t.id, t.name)).collect())
     }
 
     async fn agents(&self, scope: &Scope) -> Result<HashMap<String, String>, Status> {
-        let mut out = HashMap::new();
-        let mut token = String::new();
-        loop {
-            let page = self
+        let agents = every_page(|page| async move {
+            let r = self
                 .upstream
                 .routing()
                 .list_agents(scope.req(rpb::ListAgentsRequest {
                     organization_id: scope.org(),
-                    page: Some(page(&token)),
+                    page: Some(page),
                     include_disabled: true,
                     ..Default::default()
                 }))
                 .await?
                 .into_inner();
-            out.extend(page.agents.into_iter().map(|a| (a.id, a.display_name)));
-            token = page.page.map(|p| p.next_page_token).unwrap_or_default();
-            if token.is_empty() {
-                return Ok(out);
-            }
-        }
+            Ok((r.agents, r.page))
+        })
+        .await?;
+        Ok(agents.into_iter().map(|a| (a.id, a.display_name)).collect())
     }
 
     async fn campaigns(&self, scope: &Scope) -> Result<HashMap<String, Campaign>, Status> {
-        let mut out = HashMap::new();
-        let mut token = String::new();
-        loop {
-            let page = self
+        let campaigns = every_page(|page| async move {
+            let r = self
                 .upstream
                 .routing()
                 .list_campaigns(scope.req(rpb::ListCampaignsRequest {
                     organization_id: scope.org(),
-                    page: Some(page(&token)),
+                    page: Some(page),
                     channel_account_id: String::new(),
                     include_archived: true,
                 }))
                 .await?
                 .into_inner();
-            out.extend(page.campaigns.into_iter().map(|c| (c.id.clone(), c)));
-            token = page.page.map(|p| p.next_page_token).unwrap_or_default();
-            if token.is_empty() {
-                return Ok(out);
-            }
-        }
-    }
-}
-
-fn page(token: &str) -> PageRequest {
-    PageRequest {
-        page_size: 200,
-        page_token: token.to_string(),
+            Ok((r.campaigns, r.page))
+        })
+        .await?;
+        Ok(campaigns.into_iter().map(|c| (c.id.clone(), c)).collect())
     }
 }

@@ -58,6 +58,34 @@ impl Upstream {
     }
 }
 
+/// Every item of a paged internal list: `fetch` is called with each page request (200 items)
+/// and answers that page's items and its page metadata, until no next page token is left.
+pub async fn every_page<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, tonic::Status>
+where
+    F: FnMut(switchboard_proto::common::v1::PageRequest) -> Fut,
+    Fut: Future<
+        Output = Result<
+            (Vec<T>, Option<switchboard_proto::common::v1::PageResponse>),
+            tonic::Status,
+        >,
+    >,
+{
+    let mut items = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let (page, meta) = fetch(switchboard_proto::common::v1::PageRequest {
+            page_size: 200,
+            page_token: page_token.clone(),
+        })
+        .await?;
+        items.extend(page);
+        page_token = meta.map(|m| m.next_page_token).unwrap_or_default();
+        if page_token.is_empty() {
+            return Ok(items);
+        }
+    }
+}
+
 /// The deadline a client set (`grpc-timeout`), to pass on to every internal call it causes.
 pub fn deadline(metadata: &tonic::metadata::MetadataMap) -> Option<Duration> {
     let raw = metadata.get("grpc-timeout")?.to_str().ok()?;

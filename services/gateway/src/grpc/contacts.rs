@@ -1,13 +1,12 @@
 //! Contacts: the channel service's contacts, with their owners (default assignees) from
 //! routing. The caller is the actor of every change.
 
-use switchboard_proto::{
-    channel::v1 as cpb, common::v1::PageRequest, gateway::v1 as pb, routing::v1 as rpb,
-};
+use switchboard_proto::{channel::v1 as cpb, gateway::v1 as pb, routing::v1 as rpb};
 use switchboard_runtime::errors::{FieldViolation, invalid_argument};
 use tonic::Status;
 
 use super::{Ctx, Scope};
+use crate::upstream::every_page;
 
 /// The fields UpdateContact may change through the gateway.
 const UPDATABLE: &[&str] = &["display_name", "attributes"];
@@ -34,28 +33,20 @@ async fn owners(
     scope: &Scope,
     contact_id: &str,
 ) -> Result<Vec<rpb::ContactOwner>, Status> {
-    let mut owners = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let page = ctx
+    every_page(|page| async move {
+        let r = ctx
             .upstream
             .routing()
             .list_contact_owners(scope.req(rpb::ListContactOwnersRequest {
                 organization_id: scope.org(),
                 contact_id: contact_id.to_string(),
-                page: Some(PageRequest {
-                    page_size: 100,
-                    page_token: page_token.clone(),
-                }),
+                page: Some(page),
             }))
             .await?
             .into_inner();
-        owners.extend(page.owners);
-        page_token = page.page.map(|p| p.next_page_token).unwrap_or_default();
-        if page_token.is_empty() {
-            return Ok(owners);
-        }
-    }
+        Ok((r.owners, r.page))
+    })
+    .await
 }
 
 pub async fn get_contact(

@@ -1,12 +1,12 @@
 //! Me: who I am, my status, my heartbeat. The agent is always the caller.
 
 use switchboard_proto::{
-    channel::v1 as cpb, common::v1::PageRequest, gateway::v1 as pb, presence::v1 as ppb,
-    routing::v1 as rpb,
+    channel::v1 as cpb, gateway::v1 as pb, presence::v1 as ppb, routing::v1 as rpb,
 };
 use tonic::Status;
 
 use super::{Ctx, Scope};
+use crate::upstream::every_page;
 
 pub async fn get_me(
     ctx: &Ctx,
@@ -54,27 +54,20 @@ pub async fn get_me(
 /// The numbers I serve: linked to me or to one of my teams.
 async fn my_channel_accounts(ctx: &Ctx, scope: &Scope) -> Result<Vec<String>, Status> {
     let up = &ctx.upstream;
-    let mut accounts = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let page = up
+    let accounts = every_page(|page| async move {
+        let r = up
             .channel()
             .list_channel_accounts(scope.req(cpb::ListChannelAccountsRequest {
                 organization_id: scope.org(),
-                page: Some(PageRequest {
-                    page_size: 100,
-                    page_token: page_token.clone(),
-                }),
+                page: Some(page),
                 include_disabled: false,
             }))
             .await?
             .into_inner();
-        accounts.extend(page.channel_accounts.into_iter().map(|a| a.id));
-        page_token = page.page.map(|p| p.next_page_token).unwrap_or_default();
-        if page_token.is_empty() {
-            break;
-        }
-    }
+        Ok((r.channel_accounts, r.page))
+    })
+    .await?;
+    let accounts: Vec<String> = accounts.into_iter().map(|a| a.id).collect();
     let me = &scope.caller.agent;
     let routings = futures::future::try_join_all(accounts.iter().map(|id| async move {
         up.routing()

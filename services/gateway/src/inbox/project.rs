@@ -413,32 +413,25 @@ impl Projector {
         org: &str,
         conversation_id: &str,
     ) -> Result<Option<rpb::Transfer>, Unhandled> {
-        let mut last = None;
-        let mut page_token = String::new();
-        loop {
-            let page = match self
+        let transfers = crate::upstream::every_page(|page| async move {
+            let r = self
                 .upstream
                 .routing()
                 .list_conversation_transfers(internal(rpb::ListConversationTransfersRequest {
                     organization_id: org.to_string(),
-                    page: Some(switchboard_proto::common::v1::PageRequest {
-                        page_size: 100,
-                        page_token: page_token.clone(),
-                    }),
+                    page: Some(page),
                     actor_agent_id: String::new(),
                     conversation_id: conversation_id.to_string(),
                 }))
-                .await
-            {
-                Ok(r) => r.into_inner(),
-                Err(s) if s.code() == Code::NotFound => return Ok(None),
-                Err(s) => return Err(unhandled("routing ListConversationTransfers", &s)),
-            };
-            last = page.transfers.into_iter().last().or(last);
-            page_token = page.page.map(|p| p.next_page_token).unwrap_or_default();
-            if page_token.is_empty() {
-                return Ok(last);
-            }
+                .await?
+                .into_inner();
+            Ok((r.transfers, r.page))
+        })
+        .await;
+        match transfers {
+            Ok(transfers) => Ok(transfers.into_iter().last()),
+            Err(s) if s.code() == Code::NotFound => Ok(None),
+            Err(s) => Err(unhandled("routing ListConversationTransfers", &s)),
         }
     }
 
