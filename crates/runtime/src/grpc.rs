@@ -83,7 +83,6 @@ pub async fn serve(
         .accept_http1(true)
         .http2_keepalive_interval(edge.keepalive)
         .http2_keepalive_timeout(edge.keepalive.map(|_| Duration::from_secs(20)))
-        .tcp_keepalive(edge.keepalive)
         .http2_max_header_list_size(edge.max_header_bytes)
         .trace_fn(crate::telemetry::grpc_server_span)
         // Outermost: every call counts as in flight on its connection (the idle timeout).
