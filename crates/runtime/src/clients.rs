@@ -57,6 +57,26 @@ pub fn split_urls(list: &str) -> impl Iterator<Item = &str> {
     list.split(',').map(str::trim).filter(|url| !url.is_empty())
 }
 
+/// Calls `call` again (up to `attempts` times in all, 50 ms apart, growing) while it answers
+/// UNAVAILABLE: with an endpoint list, another attempt likely lands on another replica (a
+/// replica that is restarting refuses connections). Only for idempotent calls.
+pub async fn retry_unavailable<T, F, Fut>(attempts: u32, mut call: F) -> Result<T, tonic::Status>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+{
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Err(status) if status.code() == tonic::Code::Unavailable && attempt < attempts => {
+                tokio::time::sleep(std::time::Duration::from_millis(50 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            answer => return answer,
+        }
+    }
+}
+
 /// A channel whose calls carry the current span's W3C trace context.
 pub type TracedChannel = InterceptedService<Channel, TraceContextInterceptor>;
 
@@ -109,6 +129,26 @@ mod tests {
         ]));
         assert!(endpoints.channel(Service::Routing).is_ok());
         assert!(endpoints.channel(Service::Channel).is_ok());
+        let mut calls = 0;
+        let answer: Result<(), tonic::Status> = retry_unavailable(3, || {
+            calls += 1;
+            async { Err(tonic::Status::unavailable("down")) }
+        })
+        .await;
+        assert_eq!(
+            (answer.unwrap_err().code(), calls),
+            (tonic::Code::Unavailable, 3)
+        );
+        let mut calls = 0;
+        let answer: Result<(), tonic::Status> = retry_unavailable(3, || {
+            calls += 1;
+            async { Err(tonic::Status::not_found("no")) }
+        })
+        .await;
+        assert_eq!(
+            (answer.unwrap_err().code(), calls),
+            (tonic::Code::NotFound, 1)
+        );
         assert!(endpoints.channel(Service::Presence).is_err());
         assert!(endpoints.channel(Service::Ticketing).is_err());
         assert!(
