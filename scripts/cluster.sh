@@ -13,9 +13,9 @@
 # process, waits for each (SIGKILL after CLUSTER_STOP_TIMEOUT s), drops the database.
 #
 #   SWITCHBOARD_BIN        binary (default target/debug/switchboard; built when missing)
-#   CLUSTER_PORT_BASE      ports are BASE+51.. (default 56000: gateway 56051, channel 56052/56062,
-#                          routing 56053/56063, presence 56054, ticketing 56055, webhooks
-#                          56080/56081, metrics 56101..56107)
+#   CLUSTER_PORT_BASE      ports are BASE+51.. (default 25000, below the ephemeral range: gateway 25051, channel 25052/25062,
+#                          routing 25053/25063, presence 25054, ticketing 25055, webhooks
+#                          25080/25081, metrics 25101..25107)
 #   CLUSTER_HS256_SECRET   gateway token secret (default: 32 random bytes, hex)
 #   CLUSTER_APP_SECRET     WhatsApp app secret of the webhooks (default cluster-app-secret)
 #   CLUSTER_KEEP_DB=1      keep the database on exit
@@ -38,7 +38,7 @@ if [ ! -x "$BIN" ]; then
     log "building $BIN"
     cargo build -q -p switchboard || die "build failed"
 fi
-BASE="${CLUSTER_PORT_BASE:-56000}"
+BASE="${CLUSTER_PORT_BASE:-25000}"
 STOP_TIMEOUT="${CLUSTER_STOP_TIMEOUT:-20}"
 ADMIN_URL="${SWITCHBOARD_TEST_DATABASE_URL:?with-test-services.sh exports it}"
 REDIS_URL="${SWITCHBOARD_TEST_REDIS_URL:?with-test-services.sh exports it}"
@@ -129,7 +129,9 @@ start() {
         common_env
         export SWITCHBOARD__SERVER__METRICS_PORT="$metrics"
         for kv in "$@"; do export "${kv?}"; done
-        exec "$BIN" serve --target "$target"
+        # A session of its own: a terminal's Ctrl-C reaches only this script, which sends each
+        # process one SIGTERM (a second signal would cut a process's drain short).
+        exec setsid "$BIN" serve --target "$target"
     ) >"$LOGDIR/$name.log" 2>&1 &
     PIDS+=("$!")
     NAMES+=("$name")
@@ -192,6 +194,11 @@ while :; do
             unset 'PIDS[i]'
         fi
     done
+    if [ "${#PIDS[@]}" -eq 0 ]; then
+        log "every process exited"
+        stop_all
+        exit 1
+    fi
     sleep 1 &
     wait $! 2>/dev/null
 done
