@@ -4,8 +4,8 @@
 //!
 //! While signed webhooks arrive at ~20/s (alternately at the two channel replicas; a refused or
 //! failed POST is retried on the other one, as Meta retries) and an agent works through the
-//! gateway (lists, opens, closes; retrying UNAVAILABLE), every replica in turn gets SIGTERM, is
-//! started again and waited for until SERVING. Then: every webhook acknowledged with 200 is
+//! gateway (lists, opens, closes; retrying UNAVAILABLE, and ABORTED as a new request), every
+//! replica in turn gets SIGTERM, is started again and waited for until SERVING. Then: every webhook acknowledged with 200 is
 //! stored exactly once, every contact has one contact row and at most one active conversation,
 //! every stored message reached a conversation, and no call of a retrying client failed. Each
 //! replica's drain time (SIGTERM → exit) is printed.
@@ -277,8 +277,15 @@ async fn run() -> anyhow::Result<()> {
         sent.unacked
     );
     println!(
-        "agent: {} calls, {} retried after UNAVAILABLE, {} opened, {} closed, {} rejected by a rule, failed: {:?}",
-        work.calls, work.unavailable_retries, work.opened, work.closed, work.rejected, work.failed
+        "agent: {} calls, {} retried after UNAVAILABLE, {} after ABORTED, {} opened, {} closed, {} rejected by a rule {:?}, failed: {:?}",
+        work.calls,
+        work.unavailable_retries,
+        work.aborted_retries,
+        work.opened,
+        work.closed,
+        work.rejected,
+        work.rejections,
+        work.failed
     );
     anyhow::ensure!(
         sent.unacked == 0,
@@ -289,6 +296,11 @@ async fn run() -> anyhow::Result<()> {
         work.failed.is_empty(),
         "agent calls failed: {:?}",
         work.failed
+    );
+    anyhow::ensure!(
+        work.rejected == 0,
+        "agent calls refused: {:?}",
+        work.rejections
     );
     anyhow::ensure!(work.closed > 0, "the agent closed nothing");
 
@@ -465,13 +477,27 @@ struct Work {
     closed: u64,
     /// Answers a rule gave (e.g. the conversation moved on meanwhile): not failures.
     rejected: u64,
+    /// ABORTED answers retried as a new request.
+    aborted_retries: u64,
+    /// The first few of those answers.
+    rejections: Vec<String>,
     failed: Vec<String>,
 }
 
 /// Retries `call` while it answers UNAVAILABLE (or the transport fails), up to `RETRY_FOR`.
+/// With a mutable `req`: ABORTED ("changed meanwhile; read it again and retry", a customer's
+/// message updated the conversation) is retried too, as a new request (a fresh request id).
 macro_rules! retrying {
     ($work:expr, $what:expr, $call:expr) => {{
+        let mut no_key = ();
+        retrying!(@run $work, $what, no_key, false, $call)
+    }};
+    ($work:expr, $what:expr, mut $req:ident, $call:expr) => {{
+        retrying!(@run $work, $what, $req, true, $call)
+    }};
+    (@run $work:expr, $what:expr, $req:ident, $fresh:expr, $call:expr) => {{
         let start = Instant::now();
+        let mut aborted = 0;
         loop {
             $work.calls += 1;
             match $call.await {
@@ -485,6 +511,12 @@ macro_rules! retrying {
                     $work.unavailable_retries += 1;
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
+                Err(s) if $fresh && s.code() == Code::Aborted && aborted < 5 => {
+                    aborted += 1;
+                    $work.aborted_retries += 1;
+                    retrying!(@refresh $req);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
                 Err(s)
                     if matches!(
                         s.code(),
@@ -492,6 +524,11 @@ macro_rules! retrying {
                     ) =>
                 {
                     $work.rejected += 1;
+                    if $work.rejections.len() < 5 {
+                        $work
+                            .rejections
+                            .push(format!("{}: {:?} {}", $what, s.code(), s.message()));
+                    }
                     break None;
                 }
                 Err(s) => {
@@ -503,6 +540,29 @@ macro_rules! retrying {
             }
         }
     }};
+    (@refresh $req:ident) => {
+        $req.refresh()
+    };
+}
+
+trait Refresh {
+    fn refresh(&mut self);
+}
+
+impl Refresh for () {
+    fn refresh(&mut self) {}
+}
+
+impl Refresh for gw::CloseConversationRequest {
+    fn refresh(&mut self) {
+        self.request_id = rid();
+    }
+}
+
+impl Refresh for gw::OpenConversationRequest {
+    fn refresh(&mut self) {
+        self.request_id = rid();
+    }
 }
 
 /// Marta lists her conversations, opens the assigned ones and closes the open ones.
@@ -523,13 +583,14 @@ async fn agent_works(mut gateway: Gateway, stop: Arc<AtomicBool>) -> anyhow::Res
             let Some(c) = item.conversation else { continue };
             let request_id = rid();
             if c.state == rpb::ConversationState::Assigned as i32 {
-                let req = gw::OpenConversationRequest {
+                let mut req = gw::OpenConversationRequest {
                     request_id: request_id.clone(),
                     conversation_id: c.id.clone(),
                 };
                 if retrying!(
                     work,
                     "OpenConversation",
+                    mut req,
                     gateway.open_conversation(req.clone())
                 )
                 .is_some()
@@ -537,7 +598,7 @@ async fn agent_works(mut gateway: Gateway, stop: Arc<AtomicBool>) -> anyhow::Res
                     work.opened += 1;
                 }
             } else if c.state == rpb::ConversationState::Open as i32 {
-                let req = gw::CloseConversationRequest {
+                let mut req = gw::CloseConversationRequest {
                     request_id,
                     conversation_id: c.id.clone(),
                     close_note: "listo".into(),
@@ -545,6 +606,7 @@ async fn agent_works(mut gateway: Gateway, stop: Arc<AtomicBool>) -> anyhow::Res
                 if retrying!(
                     work,
                     "CloseConversation",
+                    mut req,
                     gateway.close_conversation(req.clone())
                 )
                 .is_some()
@@ -565,7 +627,7 @@ async fn agent_works(mut gateway: Gateway, stop: Arc<AtomicBool>) -> anyhow::Res
             .take(3)
         {
             let Some(c) = item.conversation else { continue };
-            let req = gw::CloseConversationRequest {
+            let mut req = gw::CloseConversationRequest {
                 request_id: rid(),
                 conversation_id: c.id.clone(),
                 close_note: "listo".into(),
@@ -573,6 +635,7 @@ async fn agent_works(mut gateway: Gateway, stop: Arc<AtomicBool>) -> anyhow::Res
             if retrying!(
                 work,
                 "CloseConversation",
+                mut req,
                 gateway.close_conversation(req.clone())
             )
             .is_some()
