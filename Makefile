@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run run-sim sim test test-rust browser-deps clients-check chart-check smoke lint fmt build migrate bench bench-soak bench-presence bench-search bench-gateway demo clean
+.PHONY: help run run-sim sim test test-rust browser-deps clients-check chart-check smoke lint fmt build migrate bench bench-soak bench-presence bench-search bench-gateway demo cluster clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -12,6 +12,10 @@ run: ## Run all five services in one process on SQLite in ./data; seeds a demo o
 
 demo: ## As make run, plus the Graph API simulator, an agent kept available and a scripted customer writing every 15 s
 	scripts/demo.sh
+
+cluster: ## The chart's distributed topology as local processes on PostgreSQL + Redis: 2 routing, 2 channel, gateway, presence, ticketing; Ctrl-C stops them
+	$(CARGO) build -p switchboard
+	scripts/cluster.sh
 
 sim: ## The Graph API simulator on 127.0.0.1:8089 (dev only), webhooks to make run-sim's 8080
 	$(CARGO) run -p switchboard-graph-sim -- --port 8089 --app-secret dev-app-secret \

@@ -341,11 +341,16 @@ impl Settings {
             ("endpoints.presence", &self.endpoints.presence),
             ("endpoints.ticketing", &self.endpoints.ticketing),
         ] {
-            if !value.is_empty() && !value.starts_with("http://") && !value.starts_with("https://")
+            // One URL, or a comma-separated list of replicas' URLs (balanced by the clients).
+            if crate::clients::split_urls(value)
+                .any(|url| !url.starts_with("http://") && !url.starts_with("https://"))
+                || (!value.trim().is_empty() && crate::clients::split_urls(value).count() == 0)
             {
                 return Err(ConfigError::Invalid {
                     key,
-                    reason: "expected http:// or https:// URL, or empty".into(),
+                    reason:
+                        "expected http:// or https:// URL, a comma-separated list of them, or empty"
+                            .into(),
                 });
             }
         }
@@ -488,6 +493,30 @@ mod tests {
         .expect("loads");
         assert_eq!(s.routing.port, 6053);
         assert_eq!(s.channel.whatsapp.app_secret, "s3cret");
+    }
+
+    #[test]
+    fn endpoints_take_a_comma_separated_list_of_replicas() {
+        let s = Settings::load_from(
+            None,
+            env(&[(
+                "SWITCHBOARD__ENDPOINTS__ROUTING",
+                "http://127.0.0.1:6053, http://127.0.0.1:6063",
+            )]),
+        )
+        .expect("a list loads");
+        assert_eq!(
+            s.endpoint(crate::Service::Routing),
+            "http://127.0.0.1:6053, http://127.0.0.1:6063"
+        );
+        for bad in ["http://127.0.0.1:6053,127.0.0.1:6063", " , "] {
+            let err = Settings::load_from(None, env(&[("SWITCHBOARD__ENDPOINTS__ROUTING", bad)]))
+                .expect_err("must fail");
+            assert!(
+                err.to_string().contains("endpoints.routing"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

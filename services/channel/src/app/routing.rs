@@ -190,21 +190,27 @@ impl RoutingClient {
         &self,
         req: StartRequest<'_>,
     ) -> Result<(ConversationView, bool), ChannelError> {
-        let answer = self
-            .client()?
-            .start_conversation(pb::StartConversationRequest {
-                request_id: req.first_message.to_string(),
-                organization_id: req.org.to_string(),
-                channel_account_id: req.account.to_string(),
-                contact_id: req.contact.to_string(),
-                campaign_id: req.campaign.map(ToString::to_string).unwrap_or_default(),
-                first_message_id: req.first_message.to_string(),
-                first_message_time: Some(timestamp(req.first_message_ms)),
-                assign_to_agent_id: req.assign_to.unwrap_or_default().to_string(),
-            })
-            .await
-            .map_err(|s| from_status("conversation", req.contact.as_str(), s))?
-            .into_inner();
+        let request = pb::StartConversationRequest {
+            request_id: req.first_message.to_string(),
+            organization_id: req.org.to_string(),
+            channel_account_id: req.account.to_string(),
+            contact_id: req.contact.to_string(),
+            campaign_id: req.campaign.map(ToString::to_string).unwrap_or_default(),
+            first_message_id: req.first_message.to_string(),
+            first_message_time: Some(timestamp(req.first_message_ms)),
+            assign_to_agent_id: req.assign_to.unwrap_or_default().to_string(),
+        };
+        // Idempotent (keyed by the first message): a replica that is restarting is retried,
+        // most likely on another one, instead of waiting for the bus to redeliver the event.
+        let client = self.client()?;
+        let answer = switchboard_runtime::clients::retry_unavailable(4, || {
+            let mut client = client.clone();
+            let request = request.clone();
+            async move { client.start_conversation(request).await }
+        })
+        .await
+        .map_err(|s| from_status("conversation", req.contact.as_str(), s))?
+        .into_inner();
         let conv = answer
             .conversation
             .ok_or_else(|| ChannelError::Unavailable("routing returned no conversation".into()))?;
