@@ -233,7 +233,7 @@ async fn main() -> anyhow::Result<()> {
         ms(percentile(&g, 0.99)) / ms(percentile(&d, 0.99))
     );
     println!("ratio gateway_vs_direct_throughput={:.3}", g_tp / d_tp);
-    fan_out(&env, &suite, &mut routing, &org, &agent).await?;
+    fan_out(&env, &suite, &mut routing, &org).await?;
     suite.stop().await?;
     Ok(())
 }
@@ -244,7 +244,6 @@ async fn fan_out(
     suite: &switchboard_testkit::Suite,
     routing: &mut RoutingServiceClient<Channel>,
     org: &str,
-    admin_like: &str,
 ) -> anyhow::Result<()> {
     use switchboard_proto::{
         channel::v1::{self as ch, channel_service_client::ChannelServiceClient},
@@ -295,7 +294,6 @@ async fn fan_out(
         .agent
         .expect("admin")
         .id;
-    let _ = admin_like;
     let team = routing
         .create_team(rpb::CreateTeamRequest {
             request_id: rid(),

@@ -137,7 +137,6 @@ mod jwks {
     use jsonwebtoken::{Algorithm, EncodingKey, Header};
     use serde_json::{Value, json};
     use switchboard_proto::{common::v1::Role, gateway::v1 as pb, routing::v1 as rpb};
-    use switchboard_runtime::Service;
     use switchboard_testkit::Backend;
     use tonic::Code;
 
@@ -486,7 +485,6 @@ mod jwks {
                 }
             }
         }
-        let _ = Service::Gateway;
         Ok(())
     }
     on_both_backends!(tokens_are_verified_against_the_issuers_jwks);

@@ -600,7 +600,6 @@ async fn another_organizations_conversations_are_not_served(
     // Nothing of A changed.
     let after = gw.world.get(&c.id).await?;
     assert_eq!(after, before);
-    let _ = ConversationState::Assigned;
     Ok(())
 }
 on_both_backends!(another_organizations_conversations_are_not_served);

@@ -62,13 +62,14 @@ impl Ctx {
             refused(e.label());
             unauthenticated(e)
         })?;
+        // The bucket first: a token over its rate costs no signature check.
+        self.limits
+            .take(token)
+            .inspect_err(|_| refused("rate_limited"))?;
         let claims = self.auth.verify(token).await.map_err(|e| {
             refused(e.label());
             unauthenticated(e)
         })?;
-        self.limits
-            .take(token)
-            .inspect_err(|_| refused("rate_limited"))?;
         let organization_id =
             caller::organization(metadata).inspect_err(|_| refused("organization_header"))?;
         let caller = self

@@ -217,6 +217,10 @@ pub fn dev_token(
         "gateway.auth.hs256_secret is empty: development tokens are off"
     );
     anyhow::ensure!(!subject.trim().is_empty(), "the subject must not be empty");
+    anyhow::ensure!(
+        !ttl.is_zero(),
+        "the token must be valid for at least a second"
+    );
     let now = jsonwebtoken::get_current_timestamp();
     let claims = Claims {
         sub: subject.to_string(),
@@ -275,6 +279,16 @@ mod tests {
             .await
             .expect("valid");
         assert_eq!(claims.sub, "auth0|ana");
+    }
+
+    #[test]
+    fn a_token_without_a_subject_or_lifetime_is_not_signed() {
+        let s = settings();
+        assert!(dev_token(&s, " ", Duration::from_secs(60)).is_err());
+        assert!(dev_token(&s, "ana", Duration::ZERO).is_err());
+        let mut off = s.clone();
+        off.hs256_secret = String::new();
+        assert!(dev_token(&off, "ana", Duration::from_secs(60)).is_err());
     }
 
     #[tokio::test]
