@@ -21,7 +21,7 @@ import tomllib
 import yaml
 
 DEV_SECRET = "switchboard-development-secret-change-me"
-GRPC_PORTS = {"gateway": 50051, "channel": 50052, "routing": 50053, "presence": 50054, "ticketing": 50055}
+GRPC_PORTS = {"gateway": 50051, "channel": 50052, "routing": 50053, "presence": 50054, "ticketing": 50055, "reporting": 50056}
 
 failures: list[str] = []
 checks = 0

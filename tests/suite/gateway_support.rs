@@ -78,6 +78,7 @@ impl GatewayWorld {
                 Service::Routing,
                 Service::Channel,
                 Service::Ticketing,
+                Service::Reporting,
                 Service::Gateway,
             ],
         )

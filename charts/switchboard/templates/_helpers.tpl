@@ -46,9 +46,14 @@ app.kubernetes.io/part-of: switchboard
 {{- end -}}
 {{- end -}}
 
-{{/* The five services and their fixed ports (defaults.toml). */}}
+{{/* The services, in the order their objects render; the one list every template ranges over. */}}
+{{- define "switchboard.serviceNames" -}}
+["gateway", "channel", "routing", "presence", "ticketing", "reporting"]
+{{- end -}}
+
+{{/* The services' fixed ports (defaults.toml). */}}
 {{- define "switchboard.ports" -}}
-{"gateway": 50051, "channel": 50052, "routing": 50053, "presence": 50054, "ticketing": 50055}
+{"gateway": 50051, "channel": 50052, "routing": 50053, "presence": 50054, "ticketing": 50055, "reporting": 50056}
 {{- end -}}
 
 {{/*
@@ -61,7 +66,7 @@ distributed: one per service; single: one named "all" serving every port (health
 {{- if eq .Values.deploymentMode "single" -}}
 {{- $_ := set $out "all" (dict "target" "all" "grpcPort" 50051 "webhook" true "values" .Values.single) -}}
 {{- else -}}
-{{- range $name := list "gateway" "channel" "routing" "presence" "ticketing" -}}
+{{- range $name := (include "switchboard.serviceNames" $ | fromJsonArray) -}}
 {{- $_ := set $out $name (dict "target" $name "grpcPort" (get $ports $name) "webhook" (eq $name "channel") "values" (get $.Values.services $name)) -}}
 {{- end -}}
 {{- end -}}

@@ -42,6 +42,7 @@ pub struct Settings {
     pub routing: RoutingSettings,
     pub presence: PresenceSettings,
     pub ticketing: PortSettings,
+    pub reporting: ReportingSettings,
     pub endpoints: EndpointSettings,
     pub outbox: OutboxSettings,
 }
@@ -201,6 +202,13 @@ pub struct PresenceSettings {
     pub heartbeat_ttl_secs: u64,
 }
 
+/// The reporting service: live figures and reports.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportingSettings {
+    pub port: u16,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointSettings {
@@ -209,6 +217,7 @@ pub struct EndpointSettings {
     pub routing: String,
     pub presence: String,
     pub ticketing: String,
+    pub reporting: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -340,6 +349,7 @@ impl Settings {
             ("endpoints.routing", &self.endpoints.routing),
             ("endpoints.presence", &self.endpoints.presence),
             ("endpoints.ticketing", &self.endpoints.ticketing),
+            ("endpoints.reporting", &self.endpoints.reporting),
         ] {
             // One URL, or a comma-separated list of replicas' URLs (balanced by the clients).
             if crate::clients::split_urls(value)
@@ -444,6 +454,7 @@ impl Settings {
             Routing => self.routing.port,
             Presence => self.presence.port,
             Ticketing => self.ticketing.port,
+            Reporting => self.reporting.port,
         }
     }
 
@@ -456,6 +467,7 @@ impl Settings {
             Routing => &self.endpoints.routing,
             Presence => &self.endpoints.presence,
             Ticketing => &self.endpoints.ticketing,
+            Reporting => &self.endpoints.reporting,
         }
     }
 }

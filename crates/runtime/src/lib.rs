@@ -26,7 +26,7 @@ use std::{fmt, str::FromStr, sync::Arc};
 
 pub use crate::config::Settings;
 
-/// The five services of the suite; each is a `serve --target`.
+/// The services of the suite; each is a `serve --target`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Service {
     Gateway,
@@ -34,15 +34,17 @@ pub enum Service {
     Routing,
     Presence,
     Ticketing,
+    Reporting,
 }
 
 impl Service {
     /// Every service, in start order (dependencies first).
-    pub const ALL: [Service; 5] = [
+    pub const ALL: [Service; 6] = [
         Service::Presence,
         Service::Ticketing,
         Service::Routing,
         Service::Channel,
+        Service::Reporting,
         Service::Gateway,
     ];
 
@@ -54,6 +56,7 @@ impl Service {
             Service::Routing => "routing",
             Service::Presence => "presence",
             Service::Ticketing => "ticketing",
+            Service::Reporting => "reporting",
         }
     }
 
@@ -65,6 +68,7 @@ impl Service {
             Service::Routing => "switchboard.routing.v1.RoutingService",
             Service::Presence => "switchboard.presence.v1.PresenceService",
             Service::Ticketing => "switchboard.ticketing.v1.TicketingService",
+            Service::Reporting => "switchboard.reporting.v1.ReportingService",
         }
     }
 }
@@ -82,7 +86,7 @@ impl FromStr for Service {
             .into_iter()
             .find(|svc| svc.name() == s)
             .ok_or_else(|| {
-                format!("unknown target `{s}` (expected all, gateway, channel, routing, presence or ticketing)")
+                format!("unknown target `{s}` (expected all, gateway, channel, routing, presence, ticketing or reporting)")
             })
     }
 }

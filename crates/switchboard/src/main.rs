@@ -22,7 +22,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve one or more services: all, or a comma list of gateway, channel, routing, presence,
-    /// ticketing.
+    /// ticketing, reporting.
     Serve {
         #[arg(long, default_value = "all", value_parser = parse_targets)]
         target: std::vec::Vec<Service>,

@@ -125,7 +125,7 @@ fn serve_all_prints_its_addresses_is_healthy_and_exits_on_sigterm_within_5s() {
             break;
         }
     }
-    assert_eq!(served, 5, "five gRPC addresses printed");
+    assert_eq!(served, 6, "six gRPC addresses printed");
     let routing = routing.expect("routing address printed");
     let metrics = metrics.expect("metrics address printed");
 

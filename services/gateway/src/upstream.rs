@@ -7,6 +7,7 @@ use std::time::Duration;
 use switchboard_proto::{
     channel::v1::channel_service_client::ChannelServiceClient,
     presence::v1::presence_service_client::PresenceServiceClient,
+    reporting::v1::reporting_service_client::ReportingServiceClient,
     routing::v1::routing_service_client::RoutingServiceClient,
     ticketing::v1::ticketing_service_client::TicketingServiceClient,
 };
@@ -15,13 +16,14 @@ use switchboard_runtime::{
     clients::{Endpoints, TracedChannel},
 };
 
-/// Clients of routing, channel, presence and ticketing (cheap to clone).
+/// Clients of routing, channel, presence, ticketing and reporting (cheap to clone).
 #[derive(Clone)]
 pub struct Upstream {
     routing: RoutingServiceClient<TracedChannel>,
     channel: ChannelServiceClient<TracedChannel>,
     presence: PresenceServiceClient<TracedChannel>,
     ticketing: TicketingServiceClient<TracedChannel>,
+    reporting: ReportingServiceClient<TracedChannel>,
 }
 
 /// Largest message the gateway accepts back from an internal service.
@@ -37,6 +39,8 @@ impl Upstream {
             presence: PresenceServiceClient::new(endpoints.channel(Service::Presence)?)
                 .max_decoding_message_size(MAX_DECODING),
             ticketing: TicketingServiceClient::new(endpoints.channel(Service::Ticketing)?)
+                .max_decoding_message_size(MAX_DECODING),
+            reporting: ReportingServiceClient::new(endpoints.channel(Service::Reporting)?)
                 .max_decoding_message_size(MAX_DECODING),
         })
     }
@@ -55,6 +59,10 @@ impl Upstream {
 
     pub fn ticketing(&self) -> TicketingServiceClient<TracedChannel> {
         self.ticketing.clone()
+    }
+
+    pub fn reporting(&self) -> ReportingServiceClient<TracedChannel> {
+        self.reporting.clone()
     }
 }
 

@@ -508,6 +508,27 @@ impl Store {
                     channel_account_id: c.channel_account_id.to_string(),
                     contact_id: c.contact_id.to_string(),
                     version: c.version,
+                    priority: c.priority,
+                    campaign_id: c
+                        .campaign_id
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                    created_ms: c.created_ms,
+                    queued_ms: if c.state == State::Queued {
+                        c.queue_ms.unwrap_or(c.updated_ms)
+                    } else {
+                        0
+                    },
+                    changed_ms: c.updated_ms,
+                    transfer_count: c.transfer_count,
+                    previous_state: last
+                        .and_then(|t| t.from_state)
+                        .map_or(0, |s| crate::grpc::conversations::state_to_pb(s) as i32),
+                    first_response_ms: c.first_response_ms.unwrap_or(0),
+                    assigned_ms: c.assign_ms.unwrap_or(0),
+                    opened_ms: c.open_ms.unwrap_or(0),
+                    ended_ms: c.end_ms.unwrap_or(0),
                 },
             ),
         )

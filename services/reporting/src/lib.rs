@@ -1,0 +1,50 @@
+//! The reporting service: live figures (what supervisors and wallboards see now) and reports
+//! over time ranges (counts, response and resolution times, a leaderboard, CSV). It owns no
+//! conversation: it consumes routing's, channel's and presence's events and keeps its own
+//! projections, idempotent by event id, so no answer scans another service's tables. This crate
+//! is the library behind `switchboard serve --target reporting`.
+//!
+//! - [`live`]: live figures, counters kept as events are consumed.
+//! - [`reports`]: reporting facts and the reports built from them.
+
+pub mod grpc;
+pub mod live;
+pub mod migration;
+pub mod reports;
+
+use switchboard_proto::reporting::v1::reporting_service_server::ReportingServiceServer;
+use switchboard_runtime::{
+    Infra, Service,
+    host::{self, Listeners},
+};
+use tokio_util::sync::CancellationToken;
+
+/// This service.
+pub const SERVICE: Service = Service::Reporting;
+
+/// The consumer groups reporting reads; declared on the bus before any service starts so no
+/// event is published before its group exists.
+pub const CONSUMER_GROUPS: &[switchboard_runtime::bus::ConsumerGroup] = &[];
+
+/// Runs the reporting service on `listeners` until `shutdown`.
+pub async fn run(
+    infra: Infra,
+    listeners: Listeners,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let db = host::open_storage::<migration::Migrator>(&infra, SERVICE).await?;
+    host::keep_vacuumed(&infra, &db, SERVICE, migration::HOT_TABLES, &shutdown);
+    let routes = tonic::service::Routes::new(ReportingServiceServer::new(
+        grpc::ReportingGrpc::new(db.clone()),
+    ));
+    host::serve(
+        &infra,
+        SERVICE,
+        listeners.grpc,
+        routes,
+        Some(db),
+        None,
+        shutdown,
+    )
+    .await
+}

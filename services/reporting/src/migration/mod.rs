@@ -1,0 +1,20 @@
+//! Reporting's schema migrations (in its own SQLite file or PostgreSQL schema).
+
+use sea_orm_migration::prelude::*;
+use switchboard_runtime::outbox::dedup::CreateProcessedEvents;
+
+/// Tables whose rows churn: kept vacuumed on PostgreSQL.
+pub const HOT_TABLES: &[&str] = &["processed_events"];
+
+/// Applies reporting's migrations in order.
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(CreateProcessedEvents),
+            Box::new(switchboard_runtime::idempotency::calls::CREATE_IDEMPOTENT_CALLS),
+            Box::new(switchboard_runtime::dead_letters::migration::CreateDeadLetters),
+        ]
+    }
+}
