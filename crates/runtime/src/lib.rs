@@ -129,7 +129,7 @@ mod tests {
 
     #[test]
     fn targets_parse_all_and_lists_in_start_order() {
-        assert_eq!(parse_targets("all").expect("ok").len(), 5);
+        assert_eq!(parse_targets("all").expect("ok").len(), Service::ALL.len());
         assert_eq!(
             parse_targets("gateway, routing,routing").expect("ok"),
             vec![Service::Routing, Service::Gateway]
