@@ -12,11 +12,11 @@ use std::{
 };
 
 use switchboard_proto::{
-    common::v1::AgentStatus,
+    common::v1::{AgentStatus, PageRequest},
     presence::v1::{
-        AgentProfile, AgentSnapshot, GetAgentPresenceRequest, RebuildLoadsRequest, ReleaseRequest,
-        ReserveOutcome, ReserveRequest, ReserveStrategy, SetStatusRequest, SyncAgentRequest,
-        presence_service_client::PresenceServiceClient,
+        AgentProfile, AgentSnapshot, GetAgentPresenceRequest, ListAgentPresencesRequest,
+        RebuildLoadsRequest, ReleaseRequest, ReserveOutcome, ReserveRequest, ReserveStrategy,
+        SetStatusRequest, SyncAgentRequest, presence_service_client::PresenceServiceClient,
     },
 };
 use switchboard_runtime::{Service, bus::ConsumerGroup, ids::ReservationId};
@@ -353,6 +353,61 @@ async fn bad_reserve_requests_name_their_fields(backend: Backend) -> anyhow::Res
     suite.stop().await
 }
 on_both_backends!(bad_reserve_requests_name_their_fields);
+
+/// ListAgentPresences pages: ordered by agent id, every agent exactly once across pages,
+/// total_size set, and a page token is refused under other filters.
+async fn agent_presences_page_by_agent_id(backend: Backend) -> anyhow::Result<()> {
+    let env = TestEnv::new(backend).await?;
+    let suite = env.start(&[Service::Presence]).await?;
+    let mut client = PresenceServiceClient::new(suite.channel(Service::Presence).await?);
+    let org = switchboard_runtime::ids::OrganizationId::generate().to_string();
+    let agents = setup_agents(&mut client, &org, 7, 1).await;
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    let mut pages = 0;
+    loop {
+        let response = client
+            .list_agent_presences(ListAgentPresencesRequest {
+                organization_id: org.clone(),
+                page: Some(PageRequest {
+                    page_size: 3,
+                    page_token: token.clone(),
+                }),
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        pages += 1;
+        let page = response.page.expect("page metadata");
+        assert_eq!(page.total_size, Some(7), "total_size counts every match");
+        assert!(
+            response.presences.len() <= 3,
+            "a page holds at most page_size"
+        );
+        seen.extend(response.presences.into_iter().map(|p| p.agent_id));
+        token = page.next_page_token;
+        if token.is_empty() {
+            break;
+        }
+        let other_filter = client
+            .list_agent_presences(ListAgentPresencesRequest {
+                organization_id: org.clone(),
+                page: Some(PageRequest {
+                    page_size: 3,
+                    page_token: token.clone(),
+                }),
+                team_id: "team_2".into(),
+                ..Default::default()
+            })
+            .await
+            .expect_err("a token of other filters");
+        assert_eq!(other_filter.code(), tonic::Code::InvalidArgument);
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, agents, "every agent once, by id");
+    suite.stop().await
+}
+on_both_backends!(agent_presences_page_by_agent_id);
 
 /// A Redis of this test's own, so FLUSHALL touches nobody else.
 struct OwnRedis {

@@ -17,6 +17,8 @@ use switchboard_runtime::{
     bus::EventBus,
     idempotency::calls::Calls,
     ids::{AgentId, ChannelAccountId, OrganizationId, ReservationId, TeamId},
+    page_filter,
+    paging::Dir,
 };
 use tonic::{Request, Response, Status, codegen::BoxStream};
 
@@ -202,12 +204,13 @@ impl PresenceService for PresenceGrpc {
             .iter()
             .filter_map(|s| status_from_pb(&mut c, "statuses", *s))
             .collect();
+        let page = c.page(req.page.as_ref(), page_filter!(req));
         c.done()?;
         let Some(org) = org else {
             return Err(Status::internal("validated ids missing"));
         };
         let now = self.presence.clock().now_ms();
-        let presences = self
+        let matching: Vec<_> = self
             .presence
             .list(&org)
             .await?
@@ -215,11 +218,19 @@ impl PresenceService for PresenceGrpc {
             .filter(|s| team.as_ref().is_none_or(|t| s.profile.team_ids.contains(t)))
             .filter(|s| agents.is_empty() || agents.contains(&s.profile.agent_id))
             .filter(|s| statuses.is_empty() || statuses.contains(&s.effective_status(now)))
-            .map(|s| presence_to_pb(&org, &s, now))
             .collect();
+        let total = matching.len() as u64;
+        // Ordered by agent id (the documented order), a keyset page bound to the filters.
+        let list = page.slice(matching, &[Dir::Asc], |s| {
+            vec![s.profile.agent_id.as_str().into()]
+        });
         Ok(Response::new(pb::ListAgentPresencesResponse {
-            presences,
-            page: Some(Default::default()),
+            page: Some(list.response(Some(total))),
+            presences: list
+                .items
+                .iter()
+                .map(|s| presence_to_pb(&org, s, now))
+                .collect(),
         }))
     }
 

@@ -363,21 +363,34 @@ impl PresenceApi for GrpcPresence {
         org: &OrganizationId,
         agents: &[AgentId],
     ) -> Result<Vec<(String, &'static str, i32, i32)>, RoutingError> {
-        let response = self
-            .client()?
-            .list_agent_presences(pb::ListAgentPresencesRequest {
-                organization_id: org.to_string(),
-                agent_ids: agents.iter().map(ToString::to_string).collect(),
-                ..Default::default()
-            })
-            .await
-            .map_err(from_presence)?
-            .into_inner();
-        Ok(response
-            .presences
-            .into_iter()
-            .map(|p| (p.agent_id, status_name(p.status), p.load, p.capacity))
-            .collect())
+        let mut out = Vec::with_capacity(agents.len());
+        let mut page_token = String::new();
+        loop {
+            let response = self
+                .client()?
+                .list_agent_presences(pb::ListAgentPresencesRequest {
+                    organization_id: org.to_string(),
+                    agent_ids: agents.iter().map(ToString::to_string).collect(),
+                    page: Some(switchboard_proto::common::v1::PageRequest {
+                        page_size: 500,
+                        page_token,
+                    }),
+                    ..Default::default()
+                })
+                .await
+                .map_err(from_presence)?
+                .into_inner();
+            out.extend(
+                response
+                    .presences
+                    .into_iter()
+                    .map(|p| (p.agent_id, status_name(p.status), p.load, p.capacity)),
+            );
+            page_token = response.page.map(|p| p.next_page_token).unwrap_or_default();
+            if page_token.is_empty() {
+                return Ok(out);
+            }
+        }
     }
 }
 
