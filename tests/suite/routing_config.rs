@@ -827,6 +827,51 @@ async fn campaigns_validate_forms_and_targets(backend: Backend) -> anyhow::Resul
         ]
     );
 
+    // A number of another organization is not one this organization may name: NOT_FOUND
+    // from routing itself (it asks the channel service), on create and on a move.
+    let other = organization(&mut client).await?;
+    let foreign = channel_account(&suite, &other.id, &other.admin).await?;
+    let mut spy = campaign("Spy", None, vec![]);
+    if let Some(c) = spy.campaign.as_mut() {
+        c.channel_account_id = foreign.clone();
+    }
+    let err = client
+        .create_campaign(spy)
+        .await
+        .expect_err("foreign number");
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+    let plain = client
+        .create_campaign(campaign("Plain", None, vec![]))
+        .await?
+        .into_inner()
+        .campaign
+        .expect("campaign");
+    let err = client
+        .update_campaign(pb::UpdateCampaignRequest {
+            request_id: uuid_like(),
+            organization_id: org.id.clone(),
+            actor_agent_id: org.admin.clone(),
+            campaign: Some(pb::Campaign {
+                id: plain.id.clone(),
+                channel_account_id: foreign.clone(),
+                ..Default::default()
+            }),
+            update_mask: Some(FieldMask {
+                paths: vec!["channel_account_id".into()],
+            }),
+        })
+        .await
+        .expect_err("moved to a foreign number");
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+    client
+        .delete_campaign(pb::DeleteCampaignRequest {
+            request_id: uuid_like(),
+            organization_id: org.id.clone(),
+            actor_agent_id: org.admin.clone(),
+            campaign_id: plain.id.clone(),
+        })
+        .await?;
+
     let err = client
         .create_campaign(campaign("Promo", agent_target(&agent.id), vec![]))
         .await
@@ -898,7 +943,8 @@ async fn campaigns_validate_forms_and_targets(backend: Backend) -> anyhow::Resul
             .into_inner()
             .campaigns
             .len(),
-        2
+        3,
+        "Summer and Plain archived, Promo active"
     );
     assert_eq!(first.human_target, agent_target(&agent.id));
 

@@ -245,9 +245,6 @@ pub async fn create_campaign(
     scope: &Scope,
     request: pb::CreateCampaignRequest,
 ) -> Result<pb::CreateCampaignResponse, Status> {
-    if let Some(campaign) = &request.campaign {
-        require_account(ctx, scope, &campaign.channel_account_id).await?;
-    }
     let campaign = ctx
         .upstream
         .routing()
@@ -261,23 +258,6 @@ pub async fn create_campaign(
         .into_inner()
         .campaign;
     Ok(pb::CreateCampaignResponse { campaign })
-}
-
-/// NOT_FOUND unless `channel_account_id` is an account of my organization. Routing does not
-/// ask channel when a campaign names a number, so without this a campaign could name another
-/// organization's number. An empty id is left to routing (a required field).
-async fn require_account(ctx: &Ctx, scope: &Scope, channel_account_id: &str) -> Result<(), Status> {
-    if channel_account_id.is_empty() {
-        return Ok(());
-    }
-    ctx.upstream
-        .channel()
-        .get_channel_account(scope.req(cpb::GetChannelAccountRequest {
-            organization_id: scope.org(),
-            channel_account_id: channel_account_id.to_string(),
-        }))
-        .await?;
-    Ok(())
 }
 
 pub async fn get_campaign(
@@ -325,13 +305,6 @@ pub async fn update_campaign(
     scope: &Scope,
     request: pb::UpdateCampaignRequest,
 ) -> Result<pb::UpdateCampaignResponse, Status> {
-    let moves = request
-        .update_mask
-        .as_ref()
-        .is_some_and(|m| m.paths.iter().any(|p| p == "channel_account_id"));
-    if moves && let Some(campaign) = &request.campaign {
-        require_account(ctx, scope, &campaign.channel_account_id).await?;
-    }
     let campaign = ctx
         .upstream
         .routing()

@@ -44,6 +44,7 @@ impl Routing {
         new: NewCampaign,
     ) -> Result<Campaign, RoutingError> {
         self.authorize(org, actor, Need::Supervisor).await?;
+        self.require_account(org, &new.channel_account_id).await?;
         self.check_campaign_target(org, &new.channel_account_id, &new.human_target)
             .await?;
         let now = self.clock.now_ms();
@@ -77,6 +78,9 @@ impl Routing {
             campaign.name = v;
         }
         if let Some(v) = changes.channel_account_id {
+            if v != campaign.channel_account_id {
+                self.require_account(org, &v).await?;
+            }
             campaign.channel_account_id = v;
         }
         if let Some(v) = changes.continue_with_human {
@@ -114,6 +118,20 @@ impl Routing {
         campaign.archived = true;
         campaign.updated_ms = self.clock.now_ms();
         self.store.save_campaign(org, &campaign, "archived").await
+    }
+
+    /// The channel service owns accounts: another organization's or an unknown number is
+    /// NOT_FOUND, as for any resource the caller may not see.
+    async fn require_account(
+        &self,
+        org: &OrganizationId,
+        account: &ChannelAccountId,
+    ) -> Result<(), RoutingError> {
+        if self.channel.exists(org, account).await? {
+            Ok(())
+        } else {
+            Err(RoutingError::not_found("channel account", account))
+        }
     }
 
     /// A campaign's agent target must serve the channel account; a team target must exist.
