@@ -1007,7 +1007,12 @@ async fn every_mutating_rpc_keeps_the_idempotency_promise(backend: Backend) -> a
         }
     ))
     .await?;
-    let owned = ContactId::generate().to_string();
+    let owned = Box::pin(crate::routing_support::contact(
+        &f.w.world.suite,
+        &org,
+        &admin,
+    ))
+    .await?;
     f.owner_contacts.push(owned.clone());
     f.run(call!(
         routing,
@@ -1024,7 +1029,12 @@ async fn every_mutating_rpc_keeps_the_idempotency_promise(backend: Backend) -> a
         }
     ))
     .await?;
-    let owned2 = ContactId::generate().to_string();
+    let owned2 = Box::pin(crate::routing_support::contact(
+        &f.w.world.suite,
+        &org,
+        &admin,
+    ))
+    .await?;
     f.owner_contacts.push(owned2.clone());
     for agent in [&m1, &m2] {
         routing

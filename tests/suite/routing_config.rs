@@ -957,7 +957,7 @@ on_both_backends!(campaigns_validate_forms_and_targets);
 async fn contact_owners_are_listed_oldest_first(backend: Backend) -> anyhow::Result<()> {
     let (_env, suite, mut client) = clients(backend).await?;
     let org = organization(&mut client).await?;
-    let contact = ContactId::generate().to_string();
+    let contact = crate::routing_support::contact(&suite, &org.id, &org.admin).await?;
     let al = create_agent(
         &mut client,
         &org.id,
@@ -1010,6 +1010,31 @@ async fn contact_owners_are_listed_oldest_first(backend: Backend) -> anyhow::Res
         .await
         .expect_err("agents add only themselves");
     assert_eq!(denied.code(), Code::PermissionDenied);
+
+    // Contacts live in the channel service: an unknown one, or another organization's, is
+    // NOT_FOUND and owns nothing.
+    let other = organization(&mut client).await?;
+    let foreign = crate::routing_support::contact(&suite, &other.id, &other.admin).await?;
+    for unknown in [ContactId::generate().to_string(), foreign] {
+        let err = client
+            .add_contact_owner(pb::AddContactOwnerRequest {
+                contact_id: unknown.clone(),
+                ..add(&org.admin, &al.id)
+            })
+            .await
+            .expect_err("not a contact of the organization");
+        assert_eq!(err.code(), Code::NotFound, "{unknown}: {err:?}");
+        let owners = client
+            .list_contact_owners(pb::ListContactOwnersRequest {
+                organization_id: org.id.clone(),
+                contact_id: unknown,
+                page: None,
+            })
+            .await?
+            .into_inner()
+            .owners;
+        assert!(owners.is_empty(), "nothing owned: {owners:?}");
+    }
 
     let owners: Vec<_> = client
         .list_contact_owners(pb::ListContactOwnersRequest {

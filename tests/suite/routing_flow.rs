@@ -14,7 +14,7 @@ use switchboard_testkit::Backend;
 
 use crate::{
     on_both_backends,
-    routing_support::{World, agent_target, reason, rid, state, team_target},
+    routing_support::{self, World, agent_target, reason, rid, state, team_target},
 };
 
 async fn routing_order_campaign_owner_default_waiting_list(backend: Backend) -> anyhow::Result<()> {
@@ -73,7 +73,7 @@ async fn routing_order_campaign_owner_default_waiting_list(backend: Backend) -> 
         .id;
 
     // 1. A campaign reply goes to the campaign's team, even when the contact has an owner.
-    let owned_contact = ContactId::generate().to_string();
+    let owned_contact = routing_support::contact(&w.suite, &w.org, &w.admin).await?;
     w.routing
         .add_contact_owner(pb::AddContactOwnerRequest {
             request_id: rid(),

@@ -32,6 +32,30 @@ pub struct World {
     pub account: String,
 }
 
+/// A new contact of `org` (a random phone number), created through the channel service of
+/// `suite`: routing checks the contacts it is told about (owners) with the channel service.
+pub async fn contact(suite: &Suite, org: &str, admin: &str) -> anyhow::Result<String> {
+    use switchboard_proto::channel::v1::{
+        self as ch, channel_service_client::ChannelServiceClient,
+    };
+    let phone = format!("+569{:08}", uuid::Uuid::now_v7().as_u128() % 100_000_000);
+    Ok(
+        ChannelServiceClient::new(suite.channel(Service::Channel).await?)
+            .create_contact(ch::CreateContactRequest {
+                request_id: rid(),
+                organization_id: org.into(),
+                actor_agent_id: admin.into(),
+                phone_number: phone,
+                ..Default::default()
+            })
+            .await?
+            .into_inner()
+            .contact
+            .expect("contact")
+            .id,
+    )
+}
+
 /// A new channel account of `org`, created through the channel service of `suite` (a number
 /// nobody writes to: its phone number id is random).
 pub async fn channel_account(suite: &Suite, org: &str, admin: &str) -> anyhow::Result<String> {

@@ -155,15 +155,13 @@ pub async fn update_contact(
     })
 }
 
-/// Routing keeps owners by contact id without knowing contacts (they live in the channel
-/// service): the contact is checked here first, so an unknown or foreign contact is NOT_FOUND
-/// rather than an ownership of nothing.
+/// Routing checks the contact with the channel service: an unknown or foreign contact is
+/// NOT_FOUND.
 pub async fn add_contact_owner(
     ctx: &Ctx,
     scope: &Scope,
     request: pb::AddContactOwnerRequest,
 ) -> Result<pb::AddContactOwnerResponse, Status> {
-    contact(ctx, scope, &request.contact_id).await?;
     let answer = ctx
         .upstream
         .routing()

@@ -1,5 +1,5 @@
-//! Routing's view of the channel service, which owns channel accounts (WhatsApp numbers):
-//! whether an account exists in an organization. Behind a trait, so the logic that needs it
+//! Routing's view of the channel service, which owns channel accounts (WhatsApp numbers) and
+//! contacts: whether an account or a contact exists in an organization. Behind a trait, so the logic that needs it
 //! does not depend on gRPC.
 
 use std::{
@@ -13,7 +13,7 @@ use switchboard_runtime::{
     Service,
     clients::Endpoints,
     errors,
-    ids::{ChannelAccountId, OrganizationId},
+    ids::{ChannelAccountId, ContactId, OrganizationId},
 };
 
 use crate::error::RoutingError;
@@ -27,6 +27,13 @@ pub trait ChannelAccounts: Send + Sync {
         &self,
         org: &OrganizationId,
         account: &ChannelAccountId,
+    ) -> Result<bool, RoutingError>;
+
+    /// Whether `contact` is a contact of `org`. Another organization's contact is not.
+    async fn contact_exists(
+        &self,
+        org: &OrganizationId,
+        contact: &ContactId,
     ) -> Result<bool, RoutingError>;
 }
 
@@ -59,12 +66,8 @@ impl ChannelAccounts for ChannelClient {
         if self.known.lock().map(|k| k.contains(&key)).unwrap_or(false) {
             return Ok(true);
         }
-        let mut client = self
-            .endpoints
-            .channel(Service::Channel)
-            .map(ChannelServiceClient::new)
-            .map_err(|e| RoutingError::Unavailable(format!("channel: {e}")))?;
-        match client
+        match self
+            .client()?
             .get_channel_account(pb::GetChannelAccountRequest {
                 organization_id: org.to_string(),
                 channel_account_id: account.to_string(),
@@ -78,10 +81,45 @@ impl ChannelAccounts for ChannelClient {
                 Ok(true)
             }
             Err(status) if status.code() == tonic::Code::NotFound => Ok(false),
-            Err(status) => Err(RoutingError::Unavailable(format!(
-                "channel: {}",
-                errors::from_status(&status)
-            ))),
+            Err(status) => Err(unavailable(&status)),
         }
     }
+
+    async fn contact_exists(
+        &self,
+        org: &OrganizationId,
+        contact: &ContactId,
+    ) -> Result<bool, RoutingError> {
+        match self
+            .client()?
+            .get_contact(pb::GetContactRequest {
+                organization_id: org.to_string(),
+                lookup: Some(pb::get_contact_request::Lookup::ContactId(
+                    contact.to_string(),
+                )),
+            })
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(status) if status.code() == tonic::Code::NotFound => Ok(false),
+            Err(status) => Err(unavailable(&status)),
+        }
+    }
+}
+
+impl ChannelClient {
+    fn client(
+        &self,
+    ) -> Result<ChannelServiceClient<switchboard_runtime::clients::TracedChannel>, RoutingError>
+    {
+        self.endpoints
+            .channel(Service::Channel)
+            .map(ChannelServiceClient::new)
+            .map_err(|e| RoutingError::Unavailable(format!("channel: {e}")))
+    }
+}
+
+/// Any other answer of the channel service: retry later.
+fn unavailable(status: &tonic::Status) -> RoutingError {
+    RoutingError::Unavailable(format!("channel: {}", errors::from_status(status)))
 }

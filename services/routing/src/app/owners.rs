@@ -26,6 +26,11 @@ impl Routing {
         if owner.disabled {
             return Err(RoutingError::not_found("agent", agent));
         }
+        // Contacts live in the channel service: an unknown or another organization's contact
+        // is NOT_FOUND, never an ownership of nothing.
+        if !self.channel.contact_exists(org, contact).await? {
+            return Err(RoutingError::not_found("contact", contact));
+        }
         let added_by = actor.map_or_else(Actor::system, Actor::agent);
         self.store
             .add_contact_owner(
