@@ -911,6 +911,58 @@ async fn close_policy_is_read_by_all_changed_by_admins_and_checked(
         .await
         .expect_err("bad team id");
     assert_eq!(fields(&bad), ["policy.team_ids[0]"]);
+    // Another organization's number and team are refused by name, and nothing changes.
+    let (org2, admin2) = other_org(&mut t).await?;
+    let foreign_number =
+        crate::routing_support::channel_account(&t.w.world.suite, &org2, &admin2).await?;
+    let foreign_team =
+        t.w.world
+            .routing
+            .create_team(switchboard_proto::routing::v1::CreateTeamRequest {
+                request_id: rid(),
+                organization_id: org2.clone(),
+                actor_agent_id: admin2.clone(),
+                team: Some(switchboard_proto::routing::v1::Team {
+                    name: "Ajeno".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .await?
+            .into_inner()
+            .team
+            .expect("team")
+            .id;
+    let foreign = t
+        .tickets
+        .update_close_policy(put(
+            &t.admin(),
+            pb::ClosePolicy {
+                require_ticket: true,
+                channel_account_ids: vec![conversation.channel_account_id.clone(), foreign_number],
+                team_ids: vec![foreign_team],
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect_err("another organization's ids");
+    assert_eq!(
+        fields(&foreign),
+        ["policy.channel_account_ids[1]", "policy.team_ids[0]"]
+    );
+    let unchanged = t
+        .tickets
+        .get_close_policy(pb::GetClosePolicyRequest {
+            organization_id: org.clone(),
+        })
+        .await?
+        .into_inner()
+        .policy
+        .expect("policy");
+    assert!(
+        !unchanged.require_ticket,
+        "a refused update changes nothing"
+    );
     let check = |account: &str| pb::CheckClosePolicyRequest {
         organization_id: org.clone(),
         conversation_id: conversation.id.clone(),

@@ -1,5 +1,6 @@
-//! Ticketing's view of the channel service, which owns messages: a conversation's messages,
-//! oldest first, for the transcript appended to its ticket. Behind a trait, so the logic that
+//! Ticketing's view of the channel service, which owns numbers and messages: whether a number
+//! is the organization's, and a conversation's messages, oldest first, for the transcript
+//! appended to its ticket. Behind a trait, so the logic that
 //! needs it does not depend on gRPC.
 
 use async_trait::async_trait;
@@ -11,7 +12,7 @@ use switchboard_runtime::{
     Service,
     clients::{Endpoints, TracedChannel},
     errors,
-    ids::{ConversationId, OrganizationId},
+    ids::{ChannelAccountId, ConversationId, OrganizationId},
 };
 
 use super::directory::actor_from_proto;
@@ -32,6 +33,12 @@ pub trait Messages: Send + Sync {
         org: &OrganizationId,
         conversation: &ConversationId,
     ) -> Result<Vec<TranscriptEntry>, TicketingError>;
+    /// Whether `account` is a channel account (number) of `org`.
+    async fn account_exists(
+        &self,
+        org: &OrganizationId,
+        account: &ChannelAccountId,
+    ) -> Result<bool, TicketingError>;
 }
 
 /// The channel service over gRPC.
@@ -139,6 +146,28 @@ impl Messages for ChannelMessages {
             if token.is_empty() {
                 return Ok(entries);
             }
+        }
+    }
+
+    async fn account_exists(
+        &self,
+        org: &OrganizationId,
+        account: &ChannelAccountId,
+    ) -> Result<bool, TicketingError> {
+        match self
+            .client()?
+            .get_channel_account(pb::GetChannelAccountRequest {
+                organization_id: org.to_string(),
+                channel_account_id: account.to_string(),
+            })
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(s) if s.code() == tonic::Code::NotFound => Ok(false),
+            Err(s) => Err(TicketingError::Unavailable(format!(
+                "channel: {}",
+                errors::from_status(&s)
+            ))),
         }
     }
 }

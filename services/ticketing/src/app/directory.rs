@@ -18,7 +18,7 @@ use switchboard_runtime::{
     Service,
     clients::{Endpoints, TracedChannel},
     errors,
-    ids::{AgentId, ConversationId, OrganizationId},
+    ids::{AgentId, ConversationId, OrganizationId, TeamId},
 };
 
 use crate::{
@@ -55,6 +55,12 @@ pub trait Directory: Send + Sync {
         org: &OrganizationId,
         conversation: &ConversationId,
     ) -> Result<Option<ConversationInfo>, TicketingError>;
+    /// Whether `team` is a team of `org`.
+    async fn team_exists(
+        &self,
+        org: &OrganizationId,
+        team: &TeamId,
+    ) -> Result<bool, TicketingError>;
 }
 
 /// Known agents' roles, with when they were read.
@@ -175,5 +181,24 @@ impl Directory for RoutingDirectory {
             end_ms: ms(c.end_time.as_ref()),
             closed_by: c.closed_by.as_ref().map(actor_from_proto),
         }))
+    }
+
+    async fn team_exists(
+        &self,
+        org: &OrganizationId,
+        team: &TeamId,
+    ) -> Result<bool, TicketingError> {
+        match self
+            .client()?
+            .get_team(pb::GetTeamRequest {
+                organization_id: org.to_string(),
+                team_id: team.to_string(),
+            })
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(s) if s.code() == tonic::Code::NotFound => Ok(false),
+            Err(s) => Err(unavailable(&s)),
+        }
     }
 }

@@ -1,6 +1,9 @@
 //! The close policy: read by anyone, replaced by admins, checked by routing before a close.
 
-use switchboard_runtime::ids::{ChannelAccountId, ConversationId, OrganizationId, TeamId};
+use switchboard_runtime::{
+    errors::FieldViolation,
+    ids::{ChannelAccountId, ConversationId, OrganizationId, TeamId},
+};
 
 use super::{Caller, Ticketing};
 use crate::{
@@ -32,6 +35,28 @@ impl Ticketing {
             return Err(TicketingError::denied(
                 "only an admin may change the close policy",
             ));
+        }
+        // Numbers live in the channel service, teams in routing: an id of another organization
+        // (or none at all) names nothing the policy could apply to.
+        let mut bad = Vec::new();
+        for (i, account) in policy.channel_account_ids.iter().enumerate() {
+            if !self.messages.account_exists(org, account).await? {
+                bad.push(FieldViolation::new(
+                    format!("policy.channel_account_ids[{i}]"),
+                    "no such channel account in the organization",
+                ));
+            }
+        }
+        for (i, team) in policy.team_ids.iter().enumerate() {
+            if !self.directory.team_exists(org, team).await? {
+                bad.push(FieldViolation::new(
+                    format!("policy.team_ids[{i}]"),
+                    "no such team in the organization",
+                ));
+            }
+        }
+        if !bad.is_empty() {
+            return Err(TicketingError::InvalidArgument(bad));
         }
         policy.update_ms = self.clock.now_ms();
         let tx = self.store.begin().await?;
