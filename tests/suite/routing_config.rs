@@ -22,6 +22,10 @@ use switchboard_testkit::{Backend, TestEnv};
 use tonic::{Code, transport::Channel};
 use tonic_types::StatusExt;
 
+use switchboard_proto::channel::v1::{
+    DeleteChannelAccountRequest, channel_service_client::ChannelServiceClient,
+};
+
 use crate::{on_both_backends, routing_support::channel_account};
 
 type Routing = RoutingServiceClient<Channel>;
@@ -762,6 +766,51 @@ async fn channel_account_routing_is_replaced_and_default_must_be_linked(
         team_target(&support.id),
         "refused changes change nothing"
     );
+
+    // Removed in the channel service by any caller (here an internal one, not the gateway),
+    // the number loses its links and default target: routing consumes
+    // channel.account.deleted, so the team is no longer in use.
+    ChannelServiceClient::new(suite.channel(Service::Channel).await?)
+        .delete_channel_account(DeleteChannelAccountRequest {
+            request_id: uuid_like(),
+            organization_id: org.id.clone(),
+            actor_agent_id: org.admin.clone(),
+            channel_account_id: account.clone(),
+        })
+        .await?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = client
+            .get_channel_account_routing(pb::GetChannelAccountRoutingRequest {
+                organization_id: org.id.clone(),
+                channel_account_id: account.clone(),
+            })
+            .await?
+            .into_inner()
+            .routing
+            .expect("routing");
+        if now.linked_team_ids.is_empty()
+            && now
+                .default_target
+                .as_ref()
+                .is_none_or(|t| matches!(t.kind, None | Some(pb::target::Kind::None(_))))
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "links dropped within 10 s: {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    client
+        .delete_team(pb::DeleteTeamRequest {
+            request_id: uuid_like(),
+            organization_id: org.id.clone(),
+            actor_agent_id: org.admin.clone(),
+            team_id: support.id.clone(),
+        })
+        .await?;
 
     suite.stop().await
 }

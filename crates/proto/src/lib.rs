@@ -88,6 +88,7 @@ pub mod events {
         crate::channel::v1::MessageSent => "channel.message.sent",
         crate::channel::v1::MessageStatusChanged => "channel.message.status_changed",
         crate::channel::v1::MessageAttached => "channel.message.attached",
+        crate::channel::v1::ChannelAccountDeleted => "channel.account.deleted",
         crate::routing::v1::ConversationChanged => "routing.conversation.changed",
         crate::routing::v1::OrganizationCreated => "routing.organization.created",
         crate::routing::v1::AgentChanged => "routing.agent.changed",

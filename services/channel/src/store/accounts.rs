@@ -8,6 +8,7 @@ use switchboard_runtime::tenancy::{of_org, secure_find};
 use switchboard_runtime::{
     errors::is_unique_violation,
     ids::{ChannelAccountId, OrganizationId},
+    outbox::{self, NewEvent},
     paging::{Keyset, Page, Paged},
 };
 
@@ -184,6 +185,7 @@ impl Store {
         id: &ChannelAccountId,
         now_ms: i64,
     ) -> Result<(), ChannelError> {
+        let txn = self.db.begin().await?;
         let res = acc::Entity::update_many()
             .col_expr(acc::Column::Deleted, true.into())
             .col_expr(
@@ -194,11 +196,25 @@ impl Store {
             .filter(acc::Column::Id.eq(id.as_str()))
             .filter(acc::Column::OrganizationId.eq(org.as_str()))
             .filter(acc::Column::Deleted.eq(false))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
         if res.rows_affected == 0 {
             return Err(ChannelError::not_found("channel account", id));
         }
+        // Whoever removes a number (the gateway, an internal caller), routing drops its links.
+        outbox::enqueue(
+            &txn,
+            NewEvent::typed(
+                org.to_string(),
+                id.to_string(),
+                &switchboard_proto::channel::v1::ChannelAccountDeleted {
+                    channel_account_id: id.to_string(),
+                },
+            ),
+        )
+        .await?;
+        txn.commit().await?;
+        self.relay.wake();
         Ok(())
     }
 

@@ -10,7 +10,6 @@ use switchboard_proto::{
     channel::v1 as cpb, common::v1::Role, gateway::v1 as pb, routing::v1 as rpb,
     ticketing::v1 as tpb,
 };
-use switchboard_runtime::ids::EventId;
 use tonic::Status;
 
 use super::{Ctx, Scope};
@@ -95,13 +94,9 @@ pub async fn update_channel_account(
     Ok(pb::UpdateChannelAccountResponse { channel_account })
 }
 
-/// Removes the account (channel) and its routing links (routing): a removed number must not
-/// keep teams and agents linked, nor stay a team's default target (which would keep DeleteTeam
-/// refusing with IN_USE forever). Routing accepts a routing change only while channel still
-/// knows the account, so the links are dropped first and put back when channel refuses the
-/// removal (e.g. IN_USE: active conversations). A retry after success finds no links and gets
-/// channel's replayed answer. The routing steps use keys of their own (replacing a routing is
-/// naturally idempotent), so a retried removal never replays an earlier attempt's unlink.
+/// Removes a number (admin). The channel service refuses while conversations are active
+/// (IN_USE) and publishes `channel.account.deleted`; routing's consumer of it drops the
+/// number's links and default target, whoever removed it.
 pub async fn delete_channel_account(
     ctx: &Ctx,
     scope: &Scope,
@@ -112,89 +107,16 @@ pub async fn delete_channel_account(
             "DeleteChannelAccount needs the admin role",
         ));
     }
-    if request.request_id.is_empty() {
-        // Refused by channel (the key is required) before anything changes.
-        delete_account(ctx, scope, &request).await?;
-        return Ok(pb::DeleteChannelAccountResponse {});
-    }
-    // Another organization's or an unknown id has no routing here (an empty configuration):
-    // nothing is unlinked and channel answers NOT_FOUND.
-    let before = ctx
-        .upstream
-        .routing()
-        .get_channel_account_routing(scope.req(rpb::GetChannelAccountRoutingRequest {
-            organization_id: scope.org(),
-            channel_account_id: request.channel_account_id.clone(),
-        }))
-        .await?
-        .into_inner()
-        .routing
-        .unwrap_or_default();
-    let has_target = before
-        .default_target
-        .as_ref()
-        .and_then(|t| t.kind.as_ref())
-        .is_some_and(|k| !matches!(k, rpb::target::Kind::None(_)));
-    let linked =
-        !before.linked_team_ids.is_empty() || !before.linked_agent_ids.is_empty() || has_target;
-    if linked {
-        replace_routing(
-            ctx,
-            scope,
-            rpb::ChannelAccountRouting {
-                channel_account_id: request.channel_account_id.clone(),
-                ..Default::default()
-            },
-        )
-        .await?;
-    }
-    if let Err(refused) = delete_account(ctx, scope, &request).await {
-        if linked && let Err(e) = replace_routing(ctx, scope, before).await {
-            tracing::warn!(
-                channel_account_id = %request.channel_account_id,
-                error = %e,
-                "channel account kept but its routing links could not be restored"
-            );
-        }
-        return Err(refused);
-    }
-    Ok(pb::DeleteChannelAccountResponse {})
-}
-
-/// Removes the account in channel, as the caller.
-async fn delete_account(
-    ctx: &Ctx,
-    scope: &Scope,
-    request: &pb::DeleteChannelAccountRequest,
-) -> Result<(), Status> {
     ctx.upstream
         .channel()
         .delete_channel_account(scope.req(cpb::DeleteChannelAccountRequest {
-            request_id: request.request_id.clone(),
+            request_id: request.request_id,
             organization_id: scope.org(),
             actor_agent_id: scope.me(),
-            channel_account_id: request.channel_account_id.clone(),
+            channel_account_id: request.channel_account_id,
         }))
         .await?;
-    Ok(())
-}
-
-/// Replaces a channel account's routing as the caller.
-async fn replace_routing(
-    ctx: &Ctx,
-    scope: &Scope,
-    routing: rpb::ChannelAccountRouting,
-) -> Result<(), Status> {
-    ctx.upstream
-        .routing()
-        .update_channel_account_routing(scope.req(rpb::UpdateChannelAccountRoutingRequest {
-            request_id: EventId::generate().to_string(),
-            organization_id: scope.org(),
-            actor_agent_id: scope.me(),
-            routing: Some(routing),
-        }))
-        .await?;
-    Ok(())
+    Ok(pb::DeleteChannelAccountResponse {})
 }
 
 /// The routing of an account of my organization: NOT_FOUND when channel does not know the

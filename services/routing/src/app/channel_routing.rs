@@ -1,12 +1,21 @@
 //! A channel account's routing: the linked teams and agents and the default target, which must
 //! be among them.
 
+use switchboard_proto::{channel::v1::ChannelAccountDeleted, events::TypedEvent};
 use switchboard_runtime::{
+    bus::{ConsumerGroup, Unhandled},
     errors::FieldViolation,
     ids::{AgentId, ChannelAccountId, OrganizationId},
+    outbox::Event,
 };
 
 use super::{Routing, access::Need};
+
+/// Channel accounts removed in the channel service (`channel.account.deleted`).
+pub const ACCOUNT_EVENTS: ConsumerGroup = ConsumerGroup {
+    name: "routing.channel_accounts",
+    topics: &[ChannelAccountDeleted::TOPIC],
+};
 use crate::{
     domain::config::{ChannelAccountRouting, Target},
     error::RoutingError,
@@ -67,6 +76,41 @@ impl Routing {
         if !bad.is_empty() {
             return Err(RoutingError::InvalidArgument(bad));
         }
+        self.replace_routing(org, account, routing).await
+    }
+
+    /// Handles one `channel.account.deleted` event: the number is gone, so are its links and
+    /// default target (and so its agents' presence profiles lose it). Replacing with an empty
+    /// routing is naturally idempotent; a redelivery changes nothing more.
+    pub async fn on_channel_account_deleted(&self, event: &Event) -> Result<(), Unhandled> {
+        let org = OrganizationId::parse(&event.organization_id).map_err(|e| {
+            Unhandled::Drop(format!("event {}: bad organization id: {e}", event.id))
+        })?;
+        let deleted = event.decode::<ChannelAccountDeleted>()?;
+        let account = ChannelAccountId::parse(&deleted.channel_account_id).map_err(|e| {
+            Unhandled::Drop(format!("event {}: bad channel account id: {e}", event.id))
+        })?;
+        self.replace_routing(
+            &org,
+            &account,
+            ChannelAccountRouting {
+                channel_account_id: Some(account.clone()),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| Unhandled::Retry(e.to_string()))?;
+        tracing::info!(%account, "channel account deleted: its routing links were dropped");
+        Ok(())
+    }
+
+    /// Stores `routing` for `account` and brings the affected agents' presence profiles along.
+    async fn replace_routing(
+        &self,
+        org: &OrganizationId,
+        account: &ChannelAccountId,
+        routing: ChannelAccountRouting,
+    ) -> Result<ChannelAccountRouting, RoutingError> {
         let before = self.store.account_agent_ids(org, account).await?;
         let saved = self
             .store

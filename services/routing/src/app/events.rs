@@ -95,9 +95,9 @@ impl Routing {
         Ok(())
     }
 
-    /// Consumes `group` ([`PRESENCE_EVENTS`] or [`super::tickets::TICKET_EVENTS`]) until
-    /// `shutdown`; a failed event is delivered again, and dead-lettered per `dead_letters` when
-    /// it cannot be decoded or keeps failing.
+    /// Consumes `group` (one of [`crate::CONSUMER_GROUPS`]) until `shutdown`; a failed event
+    /// is delivered again, and dead-lettered per `dead_letters` when it cannot be decoded or
+    /// keeps failing.
     pub async fn run_consumer(
         self,
         group: ConsumerGroup,
@@ -108,29 +108,23 @@ impl Routing {
         shutdown: CancellationToken,
     ) {
         let app = &self;
-        let tickets = group.name == super::tickets::TICKET_EVENTS.name;
+        let kind = Consumer::of(&group);
         switchboard_runtime::bus::run_consumers(
             bus,
             &metrics,
             switchboard_runtime::bus::Consumers {
                 group,
                 consumer,
-                // Presence events of one agent are handled in order; ticket pictures are
-                // version-gated, so they may overlap.
-                concurrency: if tickets { 2 } else { 1 },
-                span_name: if tickets {
-                    "routing.ticket_event"
-                } else {
-                    "routing.presence_event"
-                },
+                concurrency: kind.concurrency(),
+                span_name: kind.span_name(),
                 dead_letters,
             },
             shutdown,
             |event| async move {
-                if tickets {
-                    app.on_ticket_event(&event).await
-                } else {
-                    app.on_presence_event(&event).await
+                match kind {
+                    Consumer::Presence => app.on_presence_event(&event).await,
+                    Consumer::Tickets => app.on_ticket_event(&event).await,
+                    Consumer::ChannelAccounts => app.on_channel_account_deleted(&event).await,
                 }
             },
         )
@@ -147,6 +141,41 @@ impl Routing {
             if let Err(err) = self.sweep().await {
                 tracing::warn!(error = %err, "routing sweep failed");
             }
+        }
+    }
+}
+
+/// Which of routing's consumer groups a worker serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Consumer {
+    Presence,
+    Tickets,
+    ChannelAccounts,
+}
+
+impl Consumer {
+    fn of(group: &ConsumerGroup) -> Self {
+        match group.name {
+            n if n == super::tickets::TICKET_EVENTS.name => Self::Tickets,
+            n if n == super::channel_routing::ACCOUNT_EVENTS.name => Self::ChannelAccounts,
+            _ => Self::Presence,
+        }
+    }
+
+    /// Presence events of one agent are handled in order; ticket pictures are version-gated
+    /// and account removals idempotent, so they may overlap.
+    fn concurrency(self) -> usize {
+        match self {
+            Self::Presence => 1,
+            Self::Tickets | Self::ChannelAccounts => 2,
+        }
+    }
+
+    fn span_name(self) -> &'static str {
+        match self {
+            Self::Presence => "routing.presence_event",
+            Self::Tickets => "routing.ticket_event",
+            Self::ChannelAccounts => "routing.channel_account_event",
         }
     }
 }
