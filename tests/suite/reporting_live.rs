@@ -519,6 +519,18 @@ async fn one_run(backend: Backend, seed: u64) -> anyhow::Result<()> {
         "the run left no active conversation: a vacuous comparison; steps:\n{}",
         log.join("\n")
     );
+    println!("steps:\n{}", log.join("\n"));
+    let text = w.suite.infra().expect("running").metrics.render();
+    let sum = |name: &str| switchboard_runtime::metrics::sum_samples(&text, name, &[]).unwrap_or(0.0);
+    let (lag_sum, lag_count) = (
+        sum("switchboard_reporting_live_lag_seconds_sum"),
+        sum("switchboard_reporting_live_lag_seconds_count"),
+    );
+    anyhow::ensure!(lag_count > 0.0, "no event applied by the live projection");
+    println!(
+        "live projection ({backend:?}): {lag_count} events applied, mean lag {:.1} ms",
+        lag_sum / lag_count * 1000.0
+    );
     println!(
         "live figures matched the brute-force count {caught_up:?} after the last step ({} teams, {} numbers, {} agents)",
         figures.teams.len(),
