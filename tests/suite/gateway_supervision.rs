@@ -39,7 +39,9 @@ async fn live_figures_watch_pushes_on_a_change_and_nothing_while_nothing_changes
         .world
         .team("Nocturno", pb::TeamStrategy::LeastOpen, &[], |_| {})
         .await?;
-    gw.world.link(&[&team], &[], Some(team_target(&team))).await?;
+    gw.world
+        .link(&[&team], &[], Some(team_target(&team)))
+        .await?;
     let mut stream = operator
         .gateway
         .watch_live_figures(gpb::WatchLiveFiguresRequest {
@@ -193,7 +195,8 @@ async fn live_figures_are_for_operators_and_admins_of_their_organization_only(
         .team
         .expect("team")
         .id;
-    let mut reporting = ReportingServiceClient::new(gw.world.suite.channel(Service::Reporting).await?);
+    let mut reporting =
+        ReportingServiceClient::new(gw.world.suite.channel(Service::Reporting).await?);
     // Wait until the other organization's team is known to the projection (its admin's
     // profile lists it), so the next answer is not empty merely because of lag.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);

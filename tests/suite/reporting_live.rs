@@ -204,14 +204,14 @@ async fn brute_force(w: &mut World) -> anyhow::Result<Comparable> {
         map: &'a mut BTreeMap<String, rep::QueueFigures>,
         id: &str,
     ) -> &'a mut rep::QueueFigures {
-        map.entry(id.to_string())
-            .or_insert_with(|| empty_queue(id))
+        map.entry(id.to_string()).or_insert_with(|| empty_queue(id))
     }
     let mut longest: BTreeMap<(u8, String), (i64, String)> = BTreeMap::new();
     let mut priorities: BTreeMap<(u8, String), BTreeMap<i32, i64>> = BTreeMap::new();
     for c in &conversations {
         let state = ConversationState::try_from(c.state).unwrap_or_default();
-        let mut scopes: Vec<(u8, String)> = vec![(0, String::new()), (2, c.channel_account_id.clone())];
+        let mut scopes: Vec<(u8, String)> =
+            vec![(0, String::new()), (2, c.channel_account_id.clone())];
         if !c.team_id.is_empty() {
             scopes.push((1, c.team_id.clone()));
         }
@@ -377,9 +377,11 @@ async fn live_figures_match_a_brute_force_count_after_a_randomized_run(
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(rand::random);
     println!("live figures run: seed {seed} (SWITCHBOARD_LIVE_SEED={seed} replays it)");
-    one_run(backend, seed)
-        .await
-        .map_err(|e| e.context(format!("seed {seed} (SWITCHBOARD_LIVE_SEED={seed} replays it)")))
+    one_run(backend, seed).await.map_err(|e| {
+        e.context(format!(
+            "seed {seed} (SWITCHBOARD_LIVE_SEED={seed} replays it)"
+        ))
+    })
 }
 
 async fn one_run(backend: Backend, seed: u64) -> anyhow::Result<()> {
@@ -390,7 +392,8 @@ async fn one_run(backend: Backend, seed: u64) -> anyhow::Result<()> {
         &[Service::Reporting],
     )
     .await?;
-    let mut reporting = ReportingServiceClient::new(cw.world.suite.channel(Service::Reporting).await?);
+    let mut reporting =
+        ReportingServiceClient::new(cw.world.suite.channel(Service::Reporting).await?);
     let number_one = cw.account.clone();
     let w = &mut cw.world;
     // A second number, fed through routing directly.
@@ -449,8 +452,11 @@ async fn one_run(backend: Backend, seed: u64) -> anyhow::Result<()> {
                 }
                 4 => {
                     let agent = agents[rng.random_range(0..agents.len())].clone();
-                    let status = [AgentStatus::Available, AgentStatus::Away, AgentStatus::Offline]
-                        [rng.random_range(0..3)];
+                    let status = [
+                        AgentStatus::Available,
+                        AgentStatus::Away,
+                        AgentStatus::Offline,
+                    ][rng.random_range(0..3)];
                     cw.world
                         .set_status(&agent, status)
                         .await
@@ -504,10 +510,13 @@ async fn one_run(backend: Backend, seed: u64) -> anyhow::Result<()> {
         .await;
         // Races with routing's own moves (an offer timing out, a slot refilled) are refusals,
         // not failures: the run goes on.
-        log.push(format!("{step}: {}", match outcome {
-            Ok(s) => s,
-            Err(e) => format!("refused {:?} {}", e.code(), e.message()),
-        }));
+        log.push(format!(
+            "{step}: {}",
+            match outcome {
+                Ok(s) => s,
+                Err(e) => format!("refused {:?} {}", e.code(), e.message()),
+            }
+        ));
     }
     let w = &mut cw.world;
     let caught_up = until_figures_match(w, &mut reporting)
@@ -521,7 +530,8 @@ async fn one_run(backend: Backend, seed: u64) -> anyhow::Result<()> {
     );
     println!("steps:\n{}", log.join("\n"));
     let text = w.suite.infra().expect("running").metrics.render();
-    let sum = |name: &str| switchboard_runtime::metrics::sum_samples(&text, name, &[]).unwrap_or(0.0);
+    let sum =
+        |name: &str| switchboard_runtime::metrics::sum_samples(&text, name, &[]).unwrap_or(0.0);
     let (lag_sum, lag_count) = (
         sum("switchboard_reporting_live_lag_seconds_sum"),
         sum("switchboard_reporting_live_lag_seconds_count"),
@@ -620,7 +630,13 @@ async fn redelivered_and_out_of_order_events_do_not_double_count(
     let team_figures = after_first.teams.get(&team).expect("the team counted");
     assert_eq!(team_figures.waiting, 1);
     assert_eq!(team_figures.longest_waiting_conversation_id, conversation);
-    assert_eq!(team_figures.waiting_by_priority, vec![rep::PriorityCount { priority: 2, waiting: 1 }]);
+    assert_eq!(
+        team_figures.waiting_by_priority,
+        vec![rep::PriorityCount {
+            priority: 2,
+            waiting: 1
+        }]
+    );
 
     // The same event again (a redelivery), then an older version of the conversation (in
     // another team, at another priority): neither moves anything.
@@ -658,14 +674,20 @@ async fn redelivered_and_out_of_order_events_do_not_double_count(
         if f.org.waiting == base.org.waiting {
             break;
         }
-        anyhow::ensure!(tokio::time::Instant::now() < deadline, "the close never counted");
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the close never counted"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let stale = live_events(w, "stale");
     bus.publish(&change_event(&w.org, &queued)).await?;
     until_metric(w, "stale", stale + 1.0).await?;
     let end = live_figures(&mut reporting, w).await?;
-    assert_eq!(end.org, base.org, "a late event resurrected an ended conversation");
+    assert_eq!(
+        end.org, base.org,
+        "a late event resurrected an ended conversation"
+    );
     assert_eq!(end.teams.get(&team).map(|t| t.waiting), Some(0));
     Ok(())
 }

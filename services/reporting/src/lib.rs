@@ -44,7 +44,10 @@ pub async fn run(
     let live_consumer = tokio::spawn(live.clone().run_consumer(
         infra.bus.clone(),
         infra.metrics.clone(),
-        format!("reporting-live-{}", switchboard_runtime::ids::EventId::generate()),
+        format!(
+            "reporting-live-{}",
+            switchboard_runtime::ids::EventId::generate()
+        ),
         switchboard_runtime::dead_letters::DeadLetterPolicy::new(
             db.clone(),
             infra.settings.outbox.dead_letter_after_attempts,

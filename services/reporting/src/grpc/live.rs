@@ -47,7 +47,11 @@ fn check(
     let actor = check.id("actor_agent_id", actor);
     let filter = filter.cloned().unwrap_or_default();
     check.at_most_items("filter.team_ids", &filter.team_ids, 100);
-    check.at_most_items("filter.channel_account_ids", &filter.channel_account_ids, 100);
+    check.at_most_items(
+        "filter.channel_account_ids",
+        &filter.channel_account_ids,
+        100,
+    );
     let teams = check.ids("filter.team_ids", &filter.team_ids);
     let numbers = check.ids("filter.channel_account_ids", &filter.channel_account_ids);
     Some(Asked {

@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use switchboard_proto::common::v1::AgentStatus;
 use switchboard_proto::{
     events::TypedEvent,
     presence::v1::{
@@ -14,7 +15,6 @@ use switchboard_proto::{
     },
     routing::v1::{ConversationChanged, ConversationState},
 };
-use switchboard_proto::common::v1::AgentStatus;
 use switchboard_runtime::{
     bus::{ConsumerGroup, Consumers, EventBus, Unhandled, run_consumers},
     dead_letters::DeadLetterPolicy,

@@ -37,8 +37,7 @@ pub enum Role {
 #[async_trait]
 pub trait Directory: Send + Sync {
     /// The role of an enabled agent of `org`; `None` for an unknown or disabled one.
-    async fn role(&self, org: &OrganizationId, agent: &AgentId)
-    -> Result<Option<Role>, LiveError>;
+    async fn role(&self, org: &OrganizationId, agent: &AgentId) -> Result<Option<Role>, LiveError>;
 }
 
 type RoleCache = HashMap<(OrganizationId, AgentId), (Role, Instant)>;
@@ -61,11 +60,7 @@ impl RoutingDirectory {
 
 #[async_trait]
 impl Directory for RoutingDirectory {
-    async fn role(
-        &self,
-        org: &OrganizationId,
-        agent: &AgentId,
-    ) -> Result<Option<Role>, LiveError> {
+    async fn role(&self, org: &OrganizationId, agent: &AgentId) -> Result<Option<Role>, LiveError> {
         let key = (org.clone(), agent.clone());
         if let Ok(roles) = self.roles.lock()
             && let Some((role, at)) = roles.get(&key)
@@ -85,7 +80,12 @@ impl Directory for RoutingDirectory {
             .await;
         let agent_pb = match answer {
             Ok(r) => r.into_inner().agent,
-            Err(s) if matches!(s.code(), tonic::Code::NotFound | tonic::Code::InvalidArgument) => {
+            Err(s)
+                if matches!(
+                    s.code(),
+                    tonic::Code::NotFound | tonic::Code::InvalidArgument
+                ) =>
+            {
                 None
             }
             Err(s) => {

@@ -300,7 +300,11 @@ mod tests {
 
     #[test]
     fn an_assignment_moves_waiting_to_the_agents_offers() {
-        let before = weighted(conversation_counts(&conv(LiveState::Queued, Some("t"), None)));
+        let before = weighted(conversation_counts(&conv(
+            LiveState::Queued,
+            Some("t"),
+            None,
+        )));
         let after = weighted(conversation_counts(&conv(
             LiveState::Assigned,
             Some("t"),
@@ -309,7 +313,10 @@ mod tests {
         let d = delta(&before, &after);
         assert_eq!(d.get(&(Scope::Org, Bucket::Waiting)), Some(&-1));
         assert_eq!(d.get(&(Scope::Org, Bucket::Assigned)), Some(&1));
-        assert_eq!(d.get(&(Scope::Agent("agt_1".into()), Bucket::Assigned)), Some(&1));
+        assert_eq!(
+            d.get(&(Scope::Agent("agt_1".into()), Bucket::Assigned)),
+            Some(&1)
+        );
         assert!(d.values().all(|v| *v == 1 || *v == -1));
     }
 
@@ -347,7 +354,10 @@ mod tests {
         let d = delta(&agent_counts(&a), &agent_counts(&away));
         assert_eq!(d.get(&(Scope::Org, Bucket::Capacity)), Some(&-2));
         assert_eq!(d.get(&(Scope::Org, Bucket::HeldLoad)), None);
-        assert_eq!(d.get(&(Scope::Org, Bucket::Agents(LiveStatus::Away))), Some(&1));
+        assert_eq!(
+            d.get(&(Scope::Org, Bucket::Agents(LiveStatus::Away))),
+            Some(&1)
+        );
     }
 
     #[test]

@@ -92,7 +92,8 @@ fn queue(id: &str, buckets: Option<&BTreeMap<Bucket, i64>>) -> QueueFigures {
             Bucket::Capacity => q.capacity = value,
         }
     }
-    q.waiting_by_priority.sort_by(|a, b| b.0.cmp(&a.0));
+    q.waiting_by_priority
+        .sort_by_key(|p| std::cmp::Reverse(p.0));
     q
 }
 
@@ -122,20 +123,27 @@ impl Live {
         let agents: BTreeMap<String, AgentFacts> =
             self.store.agents(org.as_str()).await?.into_iter().collect();
         let wanted_teams: BTreeSet<&str> = filter.teams.iter().map(TeamId::as_str).collect();
-        let wanted_numbers: BTreeSet<&str> =
-            filter.numbers.iter().map(ChannelAccountId::as_str).collect();
+        let wanted_numbers: BTreeSet<&str> = filter
+            .numbers
+            .iter()
+            .map(ChannelAccountId::as_str)
+            .collect();
         let mut teams = Vec::new();
         let mut numbers = Vec::new();
         let mut agent_ids = BTreeSet::new();
         for (scope, buckets) in &by_scope {
             match scope {
                 Scope::Team(id) if filter.is_empty() || wanted_teams.contains(id.as_str()) => {
-                    teams.push(self.with_longest(org, scope, queue(id, Some(buckets))).await?);
+                    teams.push(
+                        self.with_longest(org, scope, queue(id, Some(buckets)))
+                            .await?,
+                    );
                 }
-                Scope::Number(id)
-                    if filter.is_empty() || wanted_numbers.contains(id.as_str()) =>
-                {
-                    numbers.push(self.with_longest(org, scope, queue(id, Some(buckets))).await?);
+                Scope::Number(id) if filter.is_empty() || wanted_numbers.contains(id.as_str()) => {
+                    numbers.push(
+                        self.with_longest(org, scope, queue(id, Some(buckets)))
+                            .await?,
+                    );
                 }
                 Scope::Agent(id) => {
                     agent_ids.insert(id.clone());
@@ -152,7 +160,9 @@ impl Live {
                     // With a filter: the agents of the chosen teams and numbers.
                     let member = facts.is_some_and(|a| {
                         a.teams.iter().any(|t| wanted_teams.contains(t.as_str()))
-                            || a.numbers.iter().any(|n| wanted_numbers.contains(n.as_str()))
+                            || a.numbers
+                                .iter()
+                                .any(|n| wanted_numbers.contains(n.as_str()))
                     });
                     if !member {
                         return None;
@@ -171,7 +181,11 @@ impl Live {
             })
             .collect();
         let organization = self
-            .with_longest(org, &Scope::Org, queue(org.as_str(), by_scope.get(&Scope::Org)))
+            .with_longest(
+                org,
+                &Scope::Org,
+                queue(org.as_str(), by_scope.get(&Scope::Org)),
+            )
             .await?;
         Ok(Figures {
             teams,

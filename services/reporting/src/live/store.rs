@@ -281,8 +281,13 @@ impl LiveStore {
                 values,
             ))
             .await?;
-        row.map(|r| Ok((r.try_get("", "conversation_id")?, r.try_get("", "queued_ms")?)))
-            .transpose()
+        row.map(|r| {
+            Ok((
+                r.try_get("", "conversation_id")?,
+                r.try_get("", "queued_ms")?,
+            ))
+        })
+        .transpose()
     }
 
     /// Forgets tombstones of conversations that ended before `cutoff_ms`; how many went.
