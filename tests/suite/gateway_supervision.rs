@@ -95,6 +95,28 @@ async fn live_figures_watch_pushes_on_a_change_and_nothing_while_nothing_changes
         .into_inner();
     assert_eq!(now.teams.len(), 1, "the filter keeps the one team");
     assert_eq!(&now.teams[0], queue);
+
+    // Shutdown ends the watch with OK (the client reconnects elsewhere).
+    let GatewayWorld { world, .. } = gw;
+    let stopping = tokio::spawn(async move {
+        let world = world;
+        world.suite.stop().await
+    });
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match stream.message().await {
+                Ok(Some(_)) => continue,
+                other => break other,
+            }
+        }
+    })
+    .await
+    .map_err(|_| anyhow::anyhow!("the watch outlived the shutdown"))?;
+    assert!(
+        matches!(ended, Ok(None)),
+        "the watch ended with {ended:?}, not OK"
+    );
+    stopping.await??;
     Ok(())
 }
 
