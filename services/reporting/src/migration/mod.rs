@@ -4,7 +4,12 @@ use sea_orm_migration::prelude::*;
 use switchboard_runtime::outbox::dedup::CreateProcessedEvents;
 
 /// Tables whose rows churn: kept vacuumed on PostgreSQL.
-pub const HOT_TABLES: &[&str] = &["processed_events", "live_counters", "live_conversations"];
+pub const HOT_TABLES: &[&str] = &[
+    "processed_events",
+    // Live figures: every event rewrites counter rows and a conversation row.
+    "live_counters",
+    "live_conversations",
+];
 
 /// Applies reporting's migrations in order.
 pub struct Migrator;
