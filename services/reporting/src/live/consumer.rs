@@ -226,3 +226,82 @@ impl Live {
         .await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use switchboard_runtime::ids::EventId;
+
+    use super::*;
+
+    fn event() -> Event {
+        Event {
+            id: EventId::generate(),
+            organization_id: OrganizationId::generate().to_string(),
+            topic: ConversationChanged::TOPIC.into(),
+            aggregate_id: String::new(),
+            payload: Vec::new(),
+            traceparent: None,
+            occurred_at: chrono::Utc::now(),
+        }
+    }
+
+    fn changed(state: ConversationState) -> ConversationChanged {
+        ConversationChanged {
+            conversation_id: ConversationId::generate().to_string(),
+            state: state as i32,
+            assignee_agent_id: AgentId::generate().to_string(),
+            team_id: TeamId::generate().to_string(),
+            channel_account_id: ChannelAccountId::generate().to_string(),
+            version: 4,
+            queued_ms: 0,
+            changed_ms: 1_000,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_queued_change_waits_since_its_queue_time_or_its_change() {
+        let mut c = changed(ConversationState::Queued);
+        let facts = conversation_facts(&event(), &c).expect("valid");
+        assert_eq!(facts.state, LiveState::Queued);
+        assert_eq!(facts.queued_ms, 1_000, "no queue time: since the change");
+        assert_eq!(facts.holder, None, "a queued conversation has no holder");
+        c.queued_ms = 500;
+        assert_eq!(
+            conversation_facts(&event(), &c).expect("valid").queued_ms,
+            500
+        );
+    }
+
+    #[test]
+    fn closed_and_expired_are_tombstones_and_bad_ids_are_refused() {
+        for state in [ConversationState::Closed, ConversationState::Expired] {
+            let facts = conversation_facts(&event(), &changed(state)).expect("valid");
+            assert_eq!(facts.state, LiveState::Ended);
+            assert_eq!(facts.holder, None);
+        }
+        let mut bad = changed(ConversationState::Open);
+        bad.team_id = "nope".into();
+        assert!(matches!(
+            conversation_facts(&event(), &bad),
+            Err(Unhandled::Drop(_))
+        ));
+        assert!(matches!(
+            conversation_facts(&event(), &changed(ConversationState::Unspecified)),
+            Err(Unhandled::Drop(_))
+        ));
+    }
+
+    #[test]
+    fn an_unspecified_status_counts_as_offline() {
+        let agent = AgentPresence {
+            status: AgentStatus::Unspecified as i32,
+            load: -1,
+            capacity: 2,
+            ..Default::default()
+        };
+        let facts = agent_facts(&agent);
+        assert_eq!(facts.status, LiveStatus::Offline);
+        assert_eq!(facts.load, 0);
+    }
+}
