@@ -8,6 +8,7 @@ use std::{
     time::Duration,
 };
 
+use futures::StreamExt as _;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use switchboard_graph_sim::StatusPlan;
 use switchboard_proto::{
@@ -693,3 +694,303 @@ async fn redelivered_and_out_of_order_events_do_not_double_count(
 }
 
 on_both_backends!(redelivered_and_out_of_order_events_do_not_double_count);
+
+/// What a synthetic conversation looks like after each of its changes.
+fn synthetic_history(
+    rng: &mut StdRng,
+    org_teams: &[String],
+    numbers: &[String],
+    agents: &[String],
+) -> Vec<ConversationChanged> {
+    let id = ConversationId::generate().to_string();
+    let number = numbers[rng.random_range(0..numbers.len())].clone();
+    let base_ms = chrono::Utc::now().timestamp_millis() - rng.random_range(0..600_000);
+    let changes = rng.random_range(1..7);
+    let mut out = Vec::new();
+    for version in 1..=changes {
+        let state = match rng.random_range(0..8) {
+            0..=2 => ConversationState::Queued,
+            3..=4 => ConversationState::Assigned,
+            5..=6 => ConversationState::Open,
+            _ => ConversationState::Closed,
+        };
+        let held = matches!(state, ConversationState::Assigned | ConversationState::Open);
+        let team = if rng.random_range(0..5) == 0 {
+            String::new()
+        } else {
+            org_teams[rng.random_range(0..org_teams.len())].clone()
+        };
+        let changed_ms = base_ms + i64::from(version) * 1000;
+        out.push(ConversationChanged {
+            conversation_id: id.clone(),
+            state: state as i32,
+            assignee_agent_id: if held {
+                agents[rng.random_range(0..agents.len())].clone()
+            } else {
+                String::new()
+            },
+            team_id: team,
+            channel_account_id: number.clone(),
+            contact_id: ContactId::generate().to_string(),
+            version: i64::from(version),
+            priority: rng.random_range(0..3),
+            queued_ms: if state == ConversationState::Queued {
+                changed_ms - rng.random_range(0..500)
+            } else {
+                0
+            },
+            changed_ms,
+            ..Default::default()
+        });
+        if state == ConversationState::Closed {
+            break;
+        }
+    }
+    out
+}
+
+/// The figures the last version of each conversation makes (conversation figures only).
+fn expected_from(last: &[&ConversationChanged], org: &str) -> Comparable {
+    let mut out = Comparable {
+        org: empty_queue(org),
+        ..Default::default()
+    };
+    let mut longest: BTreeMap<(u8, String), (i64, String)> = BTreeMap::new();
+    let mut priorities: BTreeMap<(u8, String), BTreeMap<i32, i64>> = BTreeMap::new();
+    for c in last {
+        let state = ConversationState::try_from(c.state).unwrap_or_default();
+        let mut scopes = vec![(0u8, String::new()), (2, c.channel_account_id.clone())];
+        if !c.team_id.is_empty() {
+            scopes.push((1, c.team_id.clone()));
+        }
+        for (kind, id) in scopes {
+            let q = match kind {
+                0 => &mut out.org,
+                1 => out
+                    .teams
+                    .entry(id.clone())
+                    .or_insert_with(|| empty_queue(&id)),
+                _ => out
+                    .numbers
+                    .entry(id.clone())
+                    .or_insert_with(|| empty_queue(&id)),
+            };
+            match state {
+                ConversationState::Queued => {
+                    q.waiting += 1;
+                    *priorities
+                        .entry((kind, id.clone()))
+                        .or_default()
+                        .entry(c.priority)
+                        .or_default() += 1;
+                    let candidate = (c.queued_ms, c.conversation_id.clone());
+                    let entry = longest.entry((kind, id)).or_insert(candidate.clone());
+                    if candidate < *entry {
+                        *entry = candidate;
+                    }
+                }
+                ConversationState::Assigned => q.offers_pending += 1,
+                ConversationState::Open => q.open += 1,
+                _ => {}
+            }
+        }
+        if matches!(state, ConversationState::Assigned | ConversationState::Open) {
+            let a = out
+                .agents
+                .entry(c.assignee_agent_id.clone())
+                .or_insert_with(|| rep::AgentFigures {
+                    agent_id: c.assignee_agent_id.clone(),
+                    ..Default::default()
+                });
+            if state == ConversationState::Assigned {
+                a.assigned += 1;
+            } else {
+                a.open += 1;
+            }
+        }
+    }
+    for ((kind, id), (since, conv)) in longest {
+        let q = match kind {
+            0 => &mut out.org,
+            1 => out.teams.get_mut(&id).expect("counted"),
+            _ => out.numbers.get_mut(&id).expect("counted"),
+        };
+        q.longest_waiting_conversation_id = conv;
+        q.longest_waiting_since = Some(Timestamp {
+            seconds: since.div_euclid(1000),
+            nanos: (since.rem_euclid(1000) * 1_000_000) as i32,
+        });
+    }
+    for ((kind, id), by) in priorities {
+        let q = match kind {
+            0 => &mut out.org,
+            1 => out.teams.get_mut(&id).expect("counted"),
+            _ => out.numbers.get_mut(&id).expect("counted"),
+        };
+        q.waiting_by_priority = by
+            .into_iter()
+            .rev()
+            .map(|(priority, waiting)| rep::PriorityCount { priority, waiting })
+            .collect();
+    }
+    out
+}
+
+/// Every change of 150 conversations published shuffled (each conversation's changes out of
+/// order), a fifth of them twice, consumed by one reporting replica embedded and three on the
+/// cluster (one consumer group, row locks between them): the figures are those of each
+/// conversation's last version, exactly.
+async fn shuffled_and_duplicated_changes_end_at_each_conversations_last_version(
+    backend: Backend,
+) -> anyhow::Result<()> {
+    let seed: u64 = std::env::var("SWITCHBOARD_LIVE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(rand::random);
+    println!("shuffled changes: seed {seed} (SWITCHBOARD_LIVE_SEED={seed} replays it)");
+    let env = switchboard_testkit::TestEnv::new(backend).await?;
+    let main = env
+        .start(&[Service::Presence, Service::Routing, Service::Reporting])
+        .await?;
+    let mut replicas = Vec::new();
+    if backend == Backend::Cluster {
+        replicas.push(env.start(&[Service::Reporting]).await?);
+        replicas.push(env.start(&[Service::Reporting]).await?);
+    }
+    let mut routing = pb::routing_service_client::RoutingServiceClient::new(
+        main.channel(Service::Routing).await?,
+    );
+    let org = routing
+        .create_organization(pb::CreateOrganizationRequest {
+            request_id: rid(),
+            name: "Acme".into(),
+            default_agent_capacity: 3,
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .organization
+        .expect("organization")
+        .id;
+    let admin = routing
+        .create_agent(pb::CreateAgentRequest {
+            request_id: rid(),
+            organization_id: org.clone(),
+            agent: Some(pb::Agent {
+                display_name: "Admin".into(),
+                email: format!("admin-{}@acme.test", rid()),
+                role: switchboard_proto::common::v1::Role::Admin as i32,
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .agent
+        .expect("agent")
+        .id;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let teams: Vec<String> = (0..3).map(|_| TeamId::generate().to_string()).collect();
+    let numbers: Vec<String> = (0..2)
+        .map(|_| switchboard_runtime::ids::ChannelAccountId::generate().to_string())
+        .collect();
+    let agents: Vec<String> = (0..5)
+        .map(|_| switchboard_runtime::ids::AgentId::generate().to_string())
+        .collect();
+    let histories: Vec<Vec<ConversationChanged>> = (0..150)
+        .map(|_| synthetic_history(&mut rng, &teams, &numbers, &agents))
+        .collect();
+    let mut events: Vec<Event> = histories
+        .iter()
+        .flatten()
+        .map(|c| change_event(&org, c))
+        .collect();
+    let again: Vec<Event> = events
+        .iter()
+        .filter(|_| rng.random_range(0..5) == 0)
+        .cloned()
+        .collect();
+    events.extend(again);
+    // Fisher–Yates with the seeded generator.
+    for i in (1..events.len()).rev() {
+        let j = rng.random_range(0..=i);
+        events.swap(i, j);
+    }
+    let bus = main.infra().expect("running").bus.clone();
+    let published = events.len();
+    let started = std::time::Instant::now();
+    futures::stream::iter(events.iter().map(|e| bus.publish(e)))
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
+    let last: Vec<&ConversationChanged> = histories
+        .iter()
+        .map(|h| h.last().expect("one change at least"))
+        .collect();
+    let expected = expected_from(&last, &org);
+    let mut reporting = ReportingServiceClient::new(main.channel(Service::Reporting).await?);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let answer = reporting
+            .get_live_figures(rep::GetLiveFiguresRequest {
+                organization_id: org.clone(),
+                actor_agent_id: admin.clone(),
+                filter: None,
+            })
+            .await;
+        let actual = match answer {
+            Ok(r) => comparable(r.into_inner()),
+            // "Temporarily unavailable, retry" (a database connection lost): the contract.
+            Err(s) if s.code() == tonic::Code::Unavailable => {
+                anyhow::ensure!(tokio::time::Instant::now() < deadline, "unavailable: {s:?}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+            Err(s) => return Err(s.into()),
+        };
+        // Only conversation figures: no agent is known to presence here but the admin.
+        let mut actual_conversations = actual;
+        for a in actual_conversations.agents.values_mut() {
+            a.status = 0;
+            a.load = 0;
+            a.capacity = 0;
+        }
+        actual_conversations
+            .agents
+            .retain(|_, a| a.assigned + a.open > 0);
+        for q in actual_conversations
+            .teams
+            .values_mut()
+            .chain(actual_conversations.numbers.values_mut())
+            .chain(std::iter::once(&mut actual_conversations.org))
+        {
+            q.agents = Some(rep::AgentStatusCounts::default());
+            q.held_load = 0;
+            q.capacity = 0;
+        }
+        let diff = differences(&actual_conversations, &expected);
+        if diff.is_empty() {
+            break;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "seed {seed}: after {published} events the figures are not the last versions':\n{}",
+            diff.join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!(
+        "{backend:?}: {published} shuffled events ({} conversations) applied by {} replica(s) in {:?}",
+        histories.len(),
+        replicas.len() + 1,
+        started.elapsed()
+    );
+    for r in replicas {
+        r.stop().await?;
+    }
+    main.stop().await
+}
+
+on_both_backends!(shuffled_and_duplicated_changes_end_at_each_conversations_last_version);
