@@ -566,6 +566,27 @@ fn change_event(org: &str, changed: &ConversationChanged) -> Event {
     }
 }
 
+/// The conversation figures of `c` (agents' figures move with presence's own events, which
+/// the world's setup may still be delivering).
+fn conversation_part(mut c: Comparable) -> Comparable {
+    for q in c
+        .teams
+        .values_mut()
+        .chain(c.numbers.values_mut())
+        .chain(std::iter::once(&mut c.org))
+    {
+        q.agents = Some(rep::AgentStatusCounts::default());
+        q.held_load = 0;
+        q.capacity = 0;
+    }
+    for a in c.agents.values_mut() {
+        a.status = 0;
+        a.load = 0;
+        a.capacity = 0;
+    }
+    c
+}
+
 /// `switchboard_reporting_live_events_total{outcome}` in this process.
 fn live_events(w: &World, outcome: &str) -> f64 {
     let text = w.suite.infra().expect("running").metrics.render();
@@ -654,8 +675,8 @@ async fn redelivered_and_out_of_order_events_do_not_double_count(
     until_metric(w, "duplicate", duplicates + 1.0).await?;
     until_metric(w, "stale", stale + 1.0).await?;
     assert_eq!(
-        live_figures(&mut reporting, w).await?,
-        after_first,
+        conversation_part(live_figures(&mut reporting, w).await?),
+        conversation_part(after_first),
         "a redelivered or older event moved the figures"
     );
 
@@ -684,9 +705,10 @@ async fn redelivered_and_out_of_order_events_do_not_double_count(
     let stale = live_events(w, "stale");
     bus.publish(&change_event(&w.org, &queued)).await?;
     until_metric(w, "stale", stale + 1.0).await?;
-    let end = live_figures(&mut reporting, w).await?;
+    let end = conversation_part(live_figures(&mut reporting, w).await?);
     assert_eq!(
-        end.org, base.org,
+        end.org,
+        conversation_part(base).org,
         "a late event resurrected an ended conversation"
     );
     assert_eq!(end.teams.get(&team).map(|t| t.waiting), Some(0));
@@ -951,25 +973,10 @@ async fn shuffled_and_duplicated_changes_end_at_each_conversations_last_version(
             Err(s) => return Err(s.into()),
         };
         // Only conversation figures: no agent is known to presence here but the admin.
-        let mut actual_conversations = actual;
-        for a in actual_conversations.agents.values_mut() {
-            a.status = 0;
-            a.load = 0;
-            a.capacity = 0;
-        }
+        let mut actual_conversations = conversation_part(actual);
         actual_conversations
             .agents
             .retain(|_, a| a.assigned + a.open > 0);
-        for q in actual_conversations
-            .teams
-            .values_mut()
-            .chain(actual_conversations.numbers.values_mut())
-            .chain(std::iter::once(&mut actual_conversations.org))
-        {
-            q.agents = Some(rep::AgentStatusCounts::default());
-            q.held_load = 0;
-            q.capacity = 0;
-        }
         let diff = differences(&actual_conversations, &expected);
         if diff.is_empty() {
             break;
