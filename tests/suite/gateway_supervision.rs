@@ -42,6 +42,27 @@ async fn live_figures_watch_pushes_on_a_change_and_nothing_while_nothing_changes
     gw.world
         .link(&[&team], &[], Some(team_target(&team)))
         .await?;
+    // The world's own setup (agents' presence profiles) settles first: two reads a second
+    // apart agree, so what the watch shows below is the conversation's doing.
+    let mut previous = None;
+    let settle_by = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut now = operator
+            .gateway
+            .get_live_figures(gpb::GetLiveFiguresRequest::default())
+            .await?
+            .into_inner();
+        now.as_of = None;
+        if previous.as_ref() == Some(&now) {
+            break;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < settle_by,
+            "the figures never settled"
+        );
+        previous = Some(now);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
     let mut stream = operator
         .gateway
         .watch_live_figures(gpb::WatchLiveFiguresRequest {
