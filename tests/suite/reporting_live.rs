@@ -350,21 +350,37 @@ async fn live_figures(reporting: &mut Reporting, w: &World) -> anyhow::Result<Co
 async fn until_figures_match(w: &mut World, reporting: &mut Reporting) -> anyhow::Result<Duration> {
     let started = tokio::time::Instant::now();
     loop {
-        let expected = brute_force(w).await?;
-        let actual = live_figures(reporting, w).await?;
-        let diff = differences(&actual, &expected);
-        if diff.is_empty() {
-            // Settled only when routing and presence did not move meanwhile.
-            if brute_force(w).await? == expected {
-                return Ok(started.elapsed());
-            }
-        } else if started.elapsed() > CATCH_UP {
-            anyhow::bail!(
+        match compare_once(w, reporting).await {
+            Ok(None) => return Ok(started.elapsed()),
+            Ok(Some(diff)) if started.elapsed() > CATCH_UP => anyhow::bail!(
                 "live figures never matched the brute-force count:\n{}",
                 diff.join("\n")
-            );
+            ),
+            Ok(Some(_)) => {}
+            // "Temporarily unavailable, retry" (a busy shared database): the contract says retry.
+            Err(e)
+                if e.downcast_ref::<tonic::Status>()
+                    .is_some_and(|s| s.code() == tonic::Code::Unavailable)
+                    && started.elapsed() <= CATCH_UP => {}
+            Err(e) => return Err(e),
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// `None` when the live figures equal the brute-force count (read twice around them, so
+/// routing and presence did not move meanwhile), else the differences.
+async fn compare_once(
+    w: &mut World,
+    reporting: &mut Reporting,
+) -> anyhow::Result<Option<Vec<String>>> {
+    let expected = brute_force(w).await?;
+    let actual = live_figures(reporting, w).await?;
+    let diff = differences(&actual, &expected);
+    if diff.is_empty() && brute_force(w).await? == expected {
+        Ok(None)
+    } else {
+        Ok(Some(diff))
     }
 }
 
