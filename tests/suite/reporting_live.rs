@@ -405,7 +405,8 @@ async fn one_run(backend: Backend, seed: u64) -> anyhow::Result<()> {
     let mut cw = ChannelWorld::with_targets(
         backend,
         StatusPlan::default(),
-        |_| {},
+        // A small pool per service: the shared PostgreSQL serves other suites at once.
+        |s| s.database.max_connections = 4,
         &[Service::Reporting],
     )
     .await?;
@@ -886,7 +887,9 @@ async fn shuffled_and_duplicated_changes_end_at_each_conversations_last_version(
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(rand::random);
     println!("shuffled changes: seed {seed} (SWITCHBOARD_LIVE_SEED={seed} replays it)");
-    let env = switchboard_testkit::TestEnv::new(backend).await?;
+    let mut env = switchboard_testkit::TestEnv::new(backend).await?;
+    // A small pool per service: the shared PostgreSQL serves other suites at once.
+    env.settings.database.max_connections = 4;
     let main = env
         .start(&[Service::Presence, Service::Routing, Service::Reporting])
         .await?;
