@@ -24,7 +24,8 @@ pub const SERVICE: Service = Service::Reporting;
 
 /// The consumer groups reporting reads; declared on the bus before any service starts so no
 /// event is published before its group exists.
-pub const CONSUMER_GROUPS: &[switchboard_runtime::bus::ConsumerGroup] = &[];
+pub const CONSUMER_GROUPS: &[switchboard_runtime::bus::ConsumerGroup] =
+    &[live::consumer::LIVE_EVENTS];
 
 /// Runs the reporting service on `listeners` until `shutdown`.
 pub async fn run(
@@ -34,10 +35,33 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let db = host::open_storage::<migration::Migrator>(&infra, SERVICE).await?;
     host::keep_vacuumed(&infra, &db, SERVICE, migration::HOT_TABLES, &shutdown);
-    let routes = tonic::service::Routes::new(ReportingServiceServer::new(
-        grpc::ReportingGrpc::new(db.clone()),
+    let live = live::Live::new(
+        live::LiveStore::new(db.clone()),
+        std::sync::Arc::new(live::RoutingDirectory::new(infra.endpoints.clone())),
+        live::LiveMetrics::new(&infra.metrics),
+        infra.clock.clone(),
+    );
+    let live_consumer = tokio::spawn(live.clone().run_consumer(
+        infra.bus.clone(),
+        infra.metrics.clone(),
+        format!(
+            "reporting-live-{}",
+            switchboard_runtime::ids::EventId::generate()
+        ),
+        switchboard_runtime::dead_letters::DeadLetterPolicy::new(
+            db.clone(),
+            infra.settings.outbox.dead_letter_after_attempts,
+        ),
+        shutdown.clone(),
     ));
-    host::serve(
+    tokio::spawn(
+        live.clone()
+            .keep_pruning(std::time::Duration::from_secs(600), shutdown.clone()),
+    );
+    let routes = tonic::service::Routes::new(ReportingServiceServer::new(
+        grpc::ReportingGrpc::new(db.clone()).with_live(live, shutdown.clone()),
+    ));
+    let result = host::serve(
         &infra,
         SERVICE,
         listeners.grpc,
@@ -46,5 +70,7 @@ pub async fn run(
         None,
         shutdown,
     )
-    .await
+    .await;
+    let _ = live_consumer.await;
+    result
 }

@@ -11,6 +11,7 @@ mod live;
 mod me;
 mod messages;
 mod people;
+mod supervision;
 mod tickets;
 mod work_items;
 
@@ -851,6 +852,26 @@ impl GatewayService for GatewayGrpc {
     ) -> Result<Response<pb::GetTransferReportResponse>, Status> {
         let (scope, message) = self.ctx.enter(request).await?;
         accounts::get_transfer_report(&self.ctx, &scope, message)
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_live_figures(
+        &self,
+        request: Request<pb::GetLiveFiguresRequest>,
+    ) -> Result<Response<pb::GetLiveFiguresResponse>, Status> {
+        let (scope, message) = self.ctx.enter(request).await?;
+        supervision::get_live_figures(&self.ctx, &scope, message)
+            .await
+            .map(Response::new)
+    }
+
+    async fn watch_live_figures(
+        &self,
+        request: Request<pb::WatchLiveFiguresRequest>,
+    ) -> Result<Response<supervision::LiveFiguresStream>, Status> {
+        let (scope, message) = self.ctx.enter(request).await?;
+        supervision::watch_live_figures(&self.ctx, scope, message)
             .await
             .map(Response::new)
     }
