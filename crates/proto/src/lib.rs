@@ -45,14 +45,21 @@ pub mod ticketing {
         tonic::include_proto!("switchboard.ticketing.v1");
     }
 }
+#[allow(clippy::all, missing_docs)]
+pub mod integrations {
+    pub mod v1 {
+        tonic::include_proto!("switchboard.integrations.v1");
+    }
+}
 
-/// Fully qualified names of the five services' primary gRPC services, for health checks.
-pub const SERVICE_NAMES: [&str; 5] = [
+/// Fully qualified names of the services' primary gRPC services, for health checks.
+pub const SERVICE_NAMES: [&str; 6] = [
     "switchboard.gateway.v1.GatewayService",
     "switchboard.channel.v1.ChannelService",
     "switchboard.routing.v1.RoutingService",
     "switchboard.presence.v1.PresenceService",
     "switchboard.ticketing.v1.TicketingService",
+    "switchboard.integrations.v1.IntegrationsService",
 ];
 
 /// Events are proto messages (`proto/switchboard/<service>/v1/events.proto`), one per topic.

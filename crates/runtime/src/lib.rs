@@ -26,7 +26,7 @@ use std::{fmt, str::FromStr, sync::Arc};
 
 pub use crate::config::Settings;
 
-/// The five services of the suite; each is a `serve --target`.
+/// The services of the suite; each is a `serve --target`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Service {
     Gateway,
@@ -34,15 +34,17 @@ pub enum Service {
     Routing,
     Presence,
     Ticketing,
+    Integrations,
 }
 
 impl Service {
     /// Every service, in start order (dependencies first).
-    pub const ALL: [Service; 5] = [
+    pub const ALL: [Service; 6] = [
         Service::Presence,
         Service::Ticketing,
         Service::Routing,
         Service::Channel,
+        Service::Integrations,
         Service::Gateway,
     ];
 
@@ -54,6 +56,7 @@ impl Service {
             Service::Routing => "routing",
             Service::Presence => "presence",
             Service::Ticketing => "ticketing",
+            Service::Integrations => "integrations",
         }
     }
 
@@ -65,6 +68,7 @@ impl Service {
             Service::Routing => "switchboard.routing.v1.RoutingService",
             Service::Presence => "switchboard.presence.v1.PresenceService",
             Service::Ticketing => "switchboard.ticketing.v1.TicketingService",
+            Service::Integrations => "switchboard.integrations.v1.IntegrationsService",
         }
     }
 }
@@ -82,7 +86,7 @@ impl FromStr for Service {
             .into_iter()
             .find(|svc| svc.name() == s)
             .ok_or_else(|| {
-                format!("unknown target `{s}` (expected all, gateway, channel, routing, presence or ticketing)")
+                format!("unknown target `{s}` (expected all, gateway, channel, routing, presence, ticketing or integrations)")
             })
     }
 }
@@ -125,7 +129,7 @@ mod tests {
 
     #[test]
     fn targets_parse_all_and_lists_in_start_order() {
-        assert_eq!(parse_targets("all").expect("ok").len(), 5);
+        assert_eq!(parse_targets("all").expect("ok").len(), 6);
         assert_eq!(
             parse_targets("gateway, routing,routing").expect("ok"),
             vec![Service::Routing, Service::Gateway]

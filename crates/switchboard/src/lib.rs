@@ -217,6 +217,11 @@ pub async fn start_with_groups(
             bus.declare_group(group.name, group.topics).await?;
         }
     }
+    if targets.contains(&Service::Integrations) {
+        for group in switchboard_integrations::CONSUMER_GROUPS {
+            bus.declare_group(group.name, group.topics).await?;
+        }
+    }
     if targets.contains(&Service::Gateway) {
         for group in switchboard_gateway::CONSUMER_GROUPS {
             bus.declare_group(group.name, group.topics).await?;
@@ -249,6 +254,7 @@ pub async fn start_with_groups(
                 Service::Routing => switchboard_routing::run(infra, l, token).await,
                 Service::Presence => switchboard_presence::run(infra, l, token).await,
                 Service::Ticketing => switchboard_ticketing::run(infra, l, token).await,
+                Service::Integrations => switchboard_integrations::run(infra, l, token).await,
             };
             (Task::Service(svc), result)
         });
@@ -284,6 +290,9 @@ pub async fn migrate(settings: &Settings, targets: &[Service]) -> anyhow::Result
             }
             Service::Ticketing => {
                 db::migrate::<switchboard_ticketing::migration::Migrator>(&conn).await
+            }
+            Service::Integrations => {
+                db::migrate::<switchboard_integrations::migration::Migrator>(&conn).await
             }
             Service::Gateway => Ok(()),
         };
@@ -354,7 +363,7 @@ pub async fn quarantined_outbox_rows(
 }
 
 /// The services that run consumer groups (and so keep dead letters).
-const CONSUMING: [Service; 2] = [Service::Channel, Service::Routing];
+const CONSUMING: [Service; 3] = [Service::Channel, Service::Routing, Service::Integrations];
 
 /// Asks `addr` (http://host:port) whether `service` ("" for the whole server) is SERVING.
 pub async fn healthcheck(addr: &str, service: &str) -> anyhow::Result<()> {

@@ -62,6 +62,7 @@ impl TestEnv {
             ("ROUTING__PORT", "0"),
             ("PRESENCE__PORT", "0"),
             ("TICKETING__PORT", "0"),
+            ("INTEGRATIONS__PORT", "0"),
             // Not the public development secret: the cluster backend refuses that one.
             (
                 "GATEWAY__AUTH__HS256_SECRET",
