@@ -23,6 +23,8 @@ mod gateway_limits;
 mod gateway_messages;
 mod gateway_support;
 mod health;
+mod integrations;
+mod integrations_support;
 mod loadgen;
 mod metrics;
 mod organizations;
