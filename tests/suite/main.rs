@@ -19,6 +19,7 @@ mod gateway_console;
 mod gateway_coverage;
 mod gateway_forwarding;
 mod gateway_inbox;
+mod gateway_integrations;
 mod gateway_limits;
 mod gateway_messages;
 mod gateway_support;

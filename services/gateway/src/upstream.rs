@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use switchboard_proto::{
     channel::v1::channel_service_client::ChannelServiceClient,
+    integrations::v1::integrations_service_client::IntegrationsServiceClient,
     presence::v1::presence_service_client::PresenceServiceClient,
     routing::v1::routing_service_client::RoutingServiceClient,
     ticketing::v1::ticketing_service_client::TicketingServiceClient,
@@ -15,13 +16,14 @@ use switchboard_runtime::{
     clients::{Endpoints, TracedChannel},
 };
 
-/// Clients of routing, channel, presence and ticketing (cheap to clone).
+/// Clients of routing, channel, presence, ticketing and integrations (cheap to clone).
 #[derive(Clone)]
 pub struct Upstream {
     routing: RoutingServiceClient<TracedChannel>,
     channel: ChannelServiceClient<TracedChannel>,
     presence: PresenceServiceClient<TracedChannel>,
     ticketing: TicketingServiceClient<TracedChannel>,
+    integrations: IntegrationsServiceClient<TracedChannel>,
 }
 
 /// Largest message the gateway accepts back from an internal service.
@@ -38,6 +40,10 @@ impl Upstream {
                 .max_decoding_message_size(MAX_DECODING),
             ticketing: TicketingServiceClient::new(endpoints.channel(Service::Ticketing)?)
                 .max_decoding_message_size(MAX_DECODING),
+            integrations: IntegrationsServiceClient::new(
+                endpoints.channel(Service::Integrations)?,
+            )
+            .max_decoding_message_size(MAX_DECODING),
         })
     }
 
@@ -55,6 +61,10 @@ impl Upstream {
 
     pub fn ticketing(&self) -> TicketingServiceClient<TracedChannel> {
         self.ticketing.clone()
+    }
+
+    pub fn integrations(&self) -> IntegrationsServiceClient<TracedChannel> {
+        self.integrations.clone()
     }
 }
 
