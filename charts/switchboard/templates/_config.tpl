@@ -61,7 +61,7 @@ heartbeat_ttl_secs = {{ int $c.presence.heartbeatTtlSecs }}
 dead_letter_after_attempts = {{ int $c.outbox.deadLetterAfterAttempts }}
 
 [endpoints]
-{{- range $name := list "gateway" "channel" "routing" "presence" "ticketing" }}
+{{- range $name := list "gateway" "channel" "routing" "presence" "ticketing" "integrations" }}
 {{- if eq $.Values.deploymentMode "single" }}
 {{ $name }} = ""
 {{- else }}

@@ -46,9 +46,9 @@ app.kubernetes.io/part-of: switchboard
 {{- end -}}
 {{- end -}}
 
-{{/* The five services and their fixed ports (defaults.toml). */}}
+{{/* The services and their fixed ports (defaults.toml). */}}
 {{- define "switchboard.ports" -}}
-{"gateway": 50051, "channel": 50052, "routing": 50053, "presence": 50054, "ticketing": 50055}
+{"gateway": 50051, "channel": 50052, "routing": 50053, "presence": 50054, "ticketing": 50055, "integrations": 50057}
 {{- end -}}
 
 {{/*
@@ -61,7 +61,7 @@ distributed: one per service; single: one named "all" serving every port (health
 {{- if eq .Values.deploymentMode "single" -}}
 {{- $_ := set $out "all" (dict "target" "all" "grpcPort" 50051 "webhook" true "values" .Values.single) -}}
 {{- else -}}
-{{- range $name := list "gateway" "channel" "routing" "presence" "ticketing" -}}
+{{- range $name := list "gateway" "channel" "routing" "presence" "ticketing" "integrations" -}}
 {{- $_ := set $out $name (dict "target" $name "grpcPort" (get $ports $name) "webhook" (eq $name "channel") "values" (get $.Values.services $name)) -}}
 {{- end -}}
 {{- end -}}
