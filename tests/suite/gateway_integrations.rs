@@ -3,10 +3,7 @@
 //! field.
 
 use switchboard_proto::{
-    common::v1::Role,
-    gateway::v1 as pb,
-    integrations::v1 as ipb,
-    routing::v1 as rpb,
+    common::v1::Role, gateway::v1 as pb, integrations::v1 as ipb, routing::v1 as rpb,
 };
 use switchboard_runtime::errors;
 use switchboard_testkit::Backend;
@@ -69,7 +66,10 @@ async fn the_feed_and_webhooks_through_the_gateway(backend: Backend) -> anyhow::
     let bad = errors::from_status(&bad);
     anyhow::ensure!(
         bad.code == tonic::Code::InvalidArgument
-            && bad.field_violations.iter().any(|v| v.field == "endpoint.url"),
+            && bad
+                .field_violations
+                .iter()
+                .any(|v| v.field == "endpoint.url"),
         "{bad:?}"
     );
 
@@ -88,7 +88,12 @@ async fn the_feed_and_webhooks_through_the_gateway(backend: Backend) -> anyhow::
     let op_id = operator.id.clone();
     let team = gw
         .world
-        .team("Back office", rpb::TeamStrategy::LeastOpen, &[&op_id], |_| {})
+        .team(
+            "Back office",
+            rpb::TeamStrategy::LeastOpen,
+            &[&op_id],
+            |_| {},
+        )
         .await?;
     let item = gw
         .world

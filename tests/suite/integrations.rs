@@ -37,7 +37,8 @@ async fn world(
         &[Service::Integrations],
     )
     .await?;
-    let client = IntegrationsServiceClient::new(w.world.suite.channel(Service::Integrations).await?);
+    let client =
+        IntegrationsServiceClient::new(w.world.suite.channel(Service::Integrations).await?);
     Ok((w, client))
 }
 
@@ -56,7 +57,9 @@ fn conversations(events: &[pb::FeedEvent]) -> HashSet<String> {
     events
         .iter()
         .filter_map(|e| match &e.payload {
-            Some(pb::feed_event::Payload::ConversationChanged(c)) => Some(c.conversation_id.clone()),
+            Some(pb::feed_event::Payload::ConversationChanged(c)) => {
+                Some(c.conversation_id.clone())
+            }
             _ => None,
         })
         .collect()
@@ -75,7 +78,10 @@ async fn customer_conversation(w: &ChannelWorld, text: &str) -> anyhow::Result<S
     let wa = wa_id();
     w.customer_writes(&wa, "Cliente", text).await?;
     let contact = w.contact(&wa).await?.expect("contact").id;
-    Ok(w.routed_messages(&contact, 1).await?.remove(0).conversation_id)
+    Ok(w.routed_messages(&contact, 1)
+        .await?
+        .remove(0)
+        .conversation_id)
 }
 
 async fn a_feed_consumer_resumes_from_its_cursor(backend: Backend) -> anyhow::Result<()> {
@@ -123,7 +129,10 @@ async fn a_feed_consumer_resumes_from_its_cursor(backend: Backend) -> anyhow::Re
         .stream_events(stream_request(&w, "", true))
         .await?
         .into_inner();
-    let all = read_until(&mut all_stream, 20, |e| e.iter().any(|x| x.event_id == last_id)).await?;
+    let all = read_until(&mut all_stream, 20, |e| {
+        e.iter().any(|x| x.event_id == last_id)
+    })
+    .await?;
     let mut ids = HashSet::new();
     let consumer: Vec<&str> = seen
         .iter()
@@ -141,7 +150,8 @@ async fn a_feed_consumer_resumes_from_its_cursor(backend: Backend) -> anyhow::Re
         anyhow::ensure!(topics.contains(t), "no {t} in {topics:?}");
     }
     anyhow::ensure!(
-        all.iter().all(|e| e.payload.is_some() && e.organization_id == w.world.org),
+        all.iter()
+            .all(|e| e.payload.is_some() && e.organization_id == w.world.org),
         "every event is typed and of the organization"
     );
 
@@ -168,9 +178,17 @@ async fn a_feed_consumer_resumes_from_its_cursor(backend: Backend) -> anyhow::Re
     anyhow::ensure!(denied.code() == tonic::Code::PermissionDenied, "{denied:?}");
 
     // Past the retention the cursor is stale: resync.
-    w.world
-        .clock()
-        .advance(Duration::from_secs(w.world.suite.infra().expect("running").settings.integrations.feed.retention_secs + 3600));
+    w.world.clock().advance(Duration::from_secs(
+        w.world
+            .suite
+            .infra()
+            .expect("running")
+            .settings
+            .integrations
+            .feed
+            .retention_secs
+            + 3600,
+    ));
     let stale = feed
         .stream_events(stream_request(&w, &cursor, false))
         .await
@@ -217,7 +235,11 @@ async fn a_failing_endpoint_gets_the_event_on_its_fourth_attempt(
         .await
         .expect_err("bad url and topic");
     let bad = errors::from_status(&bad);
-    let fields: Vec<&str> = bad.field_violations.iter().map(|v| v.field.as_str()).collect();
+    let fields: Vec<&str> = bad
+        .field_violations
+        .iter()
+        .map(|v| v.field.as_str())
+        .collect();
     anyhow::ensure!(
         bad.code == tonic::Code::InvalidArgument
             && fields.contains(&"endpoint.url")
@@ -265,13 +287,17 @@ async fn a_failing_endpoint_gets_the_event_on_its_fourth_attempt(
     anyhow::ensure!(body["data"]["messageId"] == message.id.as_str(), "{body}");
     anyhow::ensure!(body["data"]["contactId"] == contact.as_str(), "{body}");
     anyhow::ensure!(
-        chrono::DateTime::parse_from_rfc3339(body["timestamp"].as_str().unwrap_or_default()).is_ok(),
+        chrono::DateTime::parse_from_rfc3339(body["timestamp"].as_str().unwrap_or_default())
+            .is_ok(),
         "{body}"
     );
     // A tampered body does not verify.
     let mut tampered = got[3].clone();
     tampered.body.push(b' ');
-    anyhow::ensure!(verify_signature(&secret, &tampered).is_err(), "a tampered body verified");
+    anyhow::ensure!(
+        verify_signature(&secret, &tampered).is_err(),
+        "a tampered body verified"
+    );
 
     // The delivery log: 4 attempts, the last one 200.
     let list = hooks
@@ -311,7 +337,10 @@ async fn a_failing_endpoint_gets_the_event_on_its_fourth_attempt(
         .delivery
         .expect("delivery");
     let all = receiver.until(5, 10).await?;
-    anyhow::ensure!(all[4].header("webhook-id") == event_id, "replay keeps the id");
+    anyhow::ensure!(
+        all[4].header("webhook-id") == event_id,
+        "replay keeps the id"
+    );
     verify_signature(&secret, &all[4])?;
     anyhow::ensure!(
         replayed.attempts.len() == 5
@@ -342,7 +371,10 @@ async fn a_failing_endpoint_gets_the_event_on_its_fourth_attempt(
         .await?;
     let all = receiver.until(6, 10).await?;
     verify_signature(&rotated, &all[5])?;
-    anyhow::ensure!(verify_signature(&secret, &all[5]).is_err(), "the old secret still signs");
+    anyhow::ensure!(
+        verify_signature(&secret, &all[5]).is_err(),
+        "the old secret still signs"
+    );
 
     // Tenancy: another organization's admin sees none of it.
     let other_org = w
@@ -455,7 +487,10 @@ async fn a_failing_endpoint_gets_the_event_on_its_fourth_attempt(
         actor_agent_id: admin.clone(),
         endpoint: Some(endpoint(&receiver.url, &[])),
     };
-    let a = hooks.create_webhook_endpoint(again.clone()).await?.into_inner();
+    let a = hooks
+        .create_webhook_endpoint(again.clone())
+        .await?
+        .into_inner();
     let b = hooks.create_webhook_endpoint(again).await?.into_inner();
     anyhow::ensure!(a == b, "a retried create made another endpoint");
     let listed = hooks

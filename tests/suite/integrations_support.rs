@@ -33,7 +33,9 @@ pub async fn read_until(
             Ok(Err(status)) => anyhow::bail!("the feed stream failed: {status:?}"),
             Err(_) => anyhow::bail!(
                 "feed condition not met after {secs} s; read {:?}",
-                seen.iter().map(|e| (&e.topic, &e.aggregate_id)).collect::<Vec<_>>()
+                seen.iter()
+                    .map(|e| (&e.topic, &e.aggregate_id))
+                    .collect::<Vec<_>>()
             ),
         }
     }

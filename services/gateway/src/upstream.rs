@@ -40,10 +40,8 @@ impl Upstream {
                 .max_decoding_message_size(MAX_DECODING),
             ticketing: TicketingServiceClient::new(endpoints.channel(Service::Ticketing)?)
                 .max_decoding_message_size(MAX_DECODING),
-            integrations: IntegrationsServiceClient::new(
-                endpoints.channel(Service::Integrations)?,
-            )
-            .max_decoding_message_size(MAX_DECODING),
+            integrations: IntegrationsServiceClient::new(endpoints.channel(Service::Integrations)?)
+                .max_decoding_message_size(MAX_DECODING),
         })
     }
 

@@ -64,13 +64,12 @@ pub async fn run(
     ));
     let dispatcher = tokio::spawn(app.clone().run_dispatcher(workers.clone()));
     let trimmer = tokio::spawn(app.clone().keep_trimming(workers.clone()));
-    let routes = tonic::service::Routes::new(IntegrationsServiceServer::new(
-        grpc::IntegrationsGrpc::new(
+    let routes =
+        tonic::service::Routes::new(IntegrationsServiceServer::new(grpc::IntegrationsGrpc::new(
             app,
             host::idempotent_calls(&infra, &db, &shutdown),
             shutdown.clone(),
-        ),
-    ));
+        )));
     let result = host::serve(
         &infra,
         SERVICE,

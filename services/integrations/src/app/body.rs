@@ -64,7 +64,11 @@ mod tests {
         };
         let body = Bodies::new()
             .expect("pool")
-            .render("routing.conversation.changed", 1_764_000_000_000, &event.encode_to_vec())
+            .render(
+                "routing.conversation.changed",
+                1_764_000_000_000,
+                &event.encode_to_vec(),
+            )
             .expect("renders");
         let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
         assert_eq!(json["type"], "routing.conversation.changed");

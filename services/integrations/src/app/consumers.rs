@@ -66,9 +66,10 @@ impl Integrations {
     /// Appends one event to its organization's feed (once, whatever the redeliveries), with
     /// its webhook deliveries. `None` when it was appended before.
     pub async fn append(&self, event: &Event) -> Result<Option<FeedEntry>, IntegrationsError> {
-        let org: OrganizationId = event.organization_id.parse().map_err(|_| {
-            IntegrationsError::field("organization_id", "not an organization id")
-        })?;
+        let org: OrganizationId = event
+            .organization_id
+            .parse()
+            .map_err(|_| IntegrationsError::field("organization_id", "not an organization id"))?;
         let tx = self.store.begin().await?;
         if !dedup::first_delivery(&tx, FEED_EVENTS.name, &event.id).await? {
             tx.rollback().await?;
@@ -118,7 +119,10 @@ impl Integrations {
     /// Handles one event of the group.
     pub async fn on_feed_event(&self, event: &Event) -> Result<(), Unhandled> {
         if !domain::is_feed_topic(&event.topic) {
-            return Err(Unhandled::Drop(format!("{} is not a feed topic", event.topic)));
+            return Err(Unhandled::Drop(format!(
+                "{} is not a feed topic",
+                event.topic
+            )));
         }
         check_payload(event)?;
         match self.append(event).await {

@@ -80,7 +80,12 @@ impl Directory for RoutingDirectory {
             .await;
         let found = match answer {
             Ok(r) => r.into_inner().agent,
-            Err(s) if matches!(s.code(), tonic::Code::NotFound | tonic::Code::InvalidArgument) => {
+            Err(s)
+                if matches!(
+                    s.code(),
+                    tonic::Code::NotFound | tonic::Code::InvalidArgument
+                ) =>
+            {
                 None
             }
             Err(s) => {

@@ -75,7 +75,11 @@ impl Integrations {
         };
         if !endpoint.enabled {
             self.store
-                .postpone(&d.organization_id, &d.id, self.clock.now_ms() + DISABLED_RECHECK_MS)
+                .postpone(
+                    &d.organization_id,
+                    &d.id,
+                    self.clock.now_ms() + DISABLED_RECHECK_MS,
+                )
                 .await?;
             return Ok(());
         }

@@ -56,7 +56,9 @@ impl Integrations {
             return Err(expired("the cursor is older than the feed's retention"));
         }
         if cursor.seq > last {
-            return Err(expired("the cursor is not a position of this organization's feed"));
+            return Err(expired(
+                "the cursor is not a position of this organization's feed",
+            ));
         }
         // Nothing after the cursor was trimmed: its successor is the oldest kept event (or
         // nothing follows it at all).
@@ -73,7 +75,9 @@ impl Integrations {
         }
         match self.store.stamp_of(org, cursor.seq).await? {
             Some(stamp) if stamp == cursor.stamp_ms => Ok(cursor.seq),
-            Some(_) => Err(expired("the cursor is not a position of this organization's feed")),
+            Some(_) => Err(expired(
+                "the cursor is not a position of this organization's feed",
+            )),
             None if next_kept => Ok(cursor.seq),
             None => Err(expired("the cursor's events were trimmed")),
         }

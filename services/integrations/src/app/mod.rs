@@ -93,11 +93,14 @@ impl Integrations {
     }
 
     /// The caller's role; an unknown or disabled agent of the organization is refused.
-    pub async fn role(&self, org: &OrganizationId, agent: &AgentId) -> Result<Role, IntegrationsError> {
-        self.directory
-            .role(org, agent)
-            .await?
-            .ok_or_else(|| IntegrationsError::denied("the actor is not an agent of this organization"))
+    pub async fn role(
+        &self,
+        org: &OrganizationId,
+        agent: &AgentId,
+    ) -> Result<Role, IntegrationsError> {
+        self.directory.role(org, agent).await?.ok_or_else(|| {
+            IntegrationsError::denied("the actor is not an agent of this organization")
+        })
     }
 
     /// Operators and admins read the feed, endpoints and deliveries.

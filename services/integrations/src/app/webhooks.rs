@@ -139,7 +139,13 @@ impl Integrations {
         let secret = webhook::new_secret();
         if self
             .store
-            .set_secret(&self.store.db, org, id.as_str(), &secret, self.clock.now_ms())
+            .set_secret(
+                &self.store.db,
+                org,
+                id.as_str(),
+                &secret,
+                self.clock.now_ms(),
+            )
             .await?
         {
             Ok(secret)
@@ -179,7 +185,9 @@ impl Integrations {
             .endpoint(&self.store.db, org, &delivery.endpoint_id)
             .await?
             .ok_or_else(|| IntegrationsError::not_found("webhook delivery", delivery_id))?;
-        let attempt = self.post(&endpoint, &secret, &delivery, Trigger::Replay).await;
+        let attempt = self
+            .post(&endpoint, &secret, &delivery, Trigger::Replay)
+            .await;
         let status = if attempt.succeeded() {
             DeliveryStatus::Delivered
         } else {
@@ -191,7 +199,13 @@ impl Integrations {
             None
         };
         self.store
-            .record_attempt(&delivery, &attempt, status, delivery.attempt_count + 1, next)
+            .record_attempt(
+                &delivery,
+                &attempt,
+                status,
+                delivery.attempt_count + 1,
+                next,
+            )
             .await?;
         self.store
             .delivery(org, delivery_id)

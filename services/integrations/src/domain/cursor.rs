@@ -57,7 +57,13 @@ mod tests {
         };
         assert_eq!(Cursor::decode(&c.encode()), Ok(c));
         assert_eq!(Cursor::decode(&Cursor::START.encode()), Ok(Cursor::START));
-        for bad in ["", "abc", "!!!!", &c.encode()[1..], "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+        for bad in [
+            "",
+            "abc",
+            "!!!!",
+            &c.encode()[1..],
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        ] {
             assert_eq!(Cursor::decode(bad), Err(Malformed), "{bad}");
         }
         let negative = URL_SAFE_NO_PAD.encode([0xffu8; 16]);

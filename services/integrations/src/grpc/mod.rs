@@ -8,7 +8,7 @@ mod webhooks;
 use switchboard_proto::integrations::v1::{
     self as pb, integrations_service_server::IntegrationsService,
 };
-use switchboard_runtime::{ids::AgentId, idempotency::calls::Calls, replay, validate::Check};
+use switchboard_runtime::{idempotency::calls::Calls, ids::AgentId, replay, validate::Check};
 use tokio_stream::{StreamExt as _, wrappers::ReceiverStream};
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
@@ -81,7 +81,11 @@ impl IntegrationsService for IntegrationsGrpc {
         let actor: Option<AgentId> = c.id("actor_agent_id", &r.actor_agent_id);
         let topics = topics(&mut c, "topics", &r.topics);
         let start = if r.cursor.trim().is_empty() {
-            if r.from_oldest { Start::Oldest } else { Start::Now }
+            if r.from_oldest {
+                Start::Oldest
+            } else {
+                Start::Now
+            }
         } else {
             match Cursor::decode(&r.cursor) {
                 Ok(cursor) => Start::After(cursor),
@@ -101,10 +105,8 @@ impl IntegrationsService for IntegrationsGrpc {
                 .clone()
                 .stream(org, after, topics, tx, self.shutdown.clone()),
         );
-        let stream = ReceiverStream::new(rx).map(|item| {
-            item.map(|e| convert::feed_event(&e))
-                .map_err(Status::from)
-        });
+        let stream = ReceiverStream::new(rx)
+            .map(|item| item.map(|e| convert::feed_event(&e)).map_err(Status::from));
         Ok(Response::new(Box::pin(stream)))
     }
 
@@ -113,7 +115,12 @@ impl IntegrationsService for IntegrationsGrpc {
         &self,
         request: Request<pb::CreateWebhookEndpointRequest>,
     ) -> Result<Response<pb::CreateWebhookEndpointResponse>, Status> {
-        replay!(self, webhooks::create_webhook_endpoint, request, "CreateWebhookEndpoint")
+        replay!(
+            self,
+            webhooks::create_webhook_endpoint,
+            request,
+            "CreateWebhookEndpoint"
+        )
     }
 
     #[tracing::instrument(name = "integrations.ListWebhookEndpoints", skip_all)]
@@ -137,7 +144,12 @@ impl IntegrationsService for IntegrationsGrpc {
         &self,
         request: Request<pb::UpdateWebhookEndpointRequest>,
     ) -> Result<Response<pb::UpdateWebhookEndpointResponse>, Status> {
-        replay!(self, webhooks::update_webhook_endpoint, request, "UpdateWebhookEndpoint")
+        replay!(
+            self,
+            webhooks::update_webhook_endpoint,
+            request,
+            "UpdateWebhookEndpoint"
+        )
     }
 
     #[tracing::instrument(name = "integrations.DeleteWebhookEndpoint", skip_all)]
@@ -145,7 +157,12 @@ impl IntegrationsService for IntegrationsGrpc {
         &self,
         request: Request<pb::DeleteWebhookEndpointRequest>,
     ) -> Result<Response<pb::DeleteWebhookEndpointResponse>, Status> {
-        replay!(self, webhooks::delete_webhook_endpoint, request, "DeleteWebhookEndpoint")
+        replay!(
+            self,
+            webhooks::delete_webhook_endpoint,
+            request,
+            "DeleteWebhookEndpoint"
+        )
     }
 
     #[tracing::instrument(name = "integrations.RotateWebhookEndpointSecret", skip_all)]
@@ -174,6 +191,11 @@ impl IntegrationsService for IntegrationsGrpc {
         &self,
         request: Request<pb::ReplayWebhookDeliveryRequest>,
     ) -> Result<Response<pb::ReplayWebhookDeliveryResponse>, Status> {
-        replay!(self, webhooks::replay_webhook_delivery, request, "ReplayWebhookDelivery")
+        replay!(
+            self,
+            webhooks::replay_webhook_delivery,
+            request,
+            "ReplayWebhookDelivery"
+        )
     }
 }

@@ -36,7 +36,11 @@ pub async fn create_webhook_endpoint(
     let spec = EndpointSpec {
         url: url(app, &mut c, "endpoint.url", &e.url),
         topics: topics(&mut c, "endpoint.topics", &e.topics),
-        description: c.opt_text("endpoint.description", &e.description, MAX_DESCRIPTION_CHARS),
+        description: c.opt_text(
+            "endpoint.description",
+            &e.description,
+            MAX_DESCRIPTION_CHARS,
+        ),
         enabled: e.enabled,
     };
     c.done()?;

@@ -30,10 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(CREATE_WEBHOOKS),
             Box::new(TuneHotTables {
                 name: "m0120_tune_hot_tables",
-                tables: &[
-                    ("feed_counters", CHURN),
-                    ("webhook_deliveries", CHURN),
-                ],
+                tables: &[("feed_counters", CHURN), ("webhook_deliveries", CHURN)],
             }),
         ]
     }

@@ -137,7 +137,11 @@ impl Store {
     /// numbers are handed out in commit order, without gaps: when a reader sees event N+1
     /// committed, N committed before it, and a reader that resumes after N never skips an
     /// event that commits later with a smaller number.
-    pub async fn next_seq(&self, tx: &DatabaseTransaction, org: &OrganizationId) -> Result<i64, DbErr> {
+    pub async fn next_seq(
+        &self,
+        tx: &DatabaseTransaction,
+        org: &OrganizationId,
+    ) -> Result<i64, DbErr> {
         let row = tx
             .query_one_raw(statement(
                 self.backend(),
@@ -389,7 +393,11 @@ impl Store {
         Ok(page.finish(items, |e| vec![e.create_ms.into(), e.id.clone().into()]))
     }
 
-    pub async fn update_endpoint<C: ConnectionTrait>(&self, conn: &C, e: &Endpoint) -> Result<(), DbErr> {
+    pub async fn update_endpoint<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        e: &Endpoint,
+    ) -> Result<(), DbErr> {
         conn.execute_raw(statement(
             self.backend(),
             "UPDATE webhook_endpoints SET url = ?, topics = ?, description = ?, enabled = ?, update_ms = ? \
@@ -495,7 +503,12 @@ impl Store {
     /// the lease. PostgreSQL skips rows another replica is claiming (`FOR UPDATE SKIP
     /// LOCKED`), so replicas share the work without waiting on each other; SQLite has one
     /// writer.
-    pub async fn claim_due(&self, now_ms: i64, lease_ms: i64, limit: u32) -> Result<Vec<Delivery>, DbErr> {
+    pub async fn claim_due(
+        &self,
+        now_ms: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, DbErr> {
         let lock = match self.backend() {
             DbBackend::Postgres => " FOR UPDATE SKIP LOCKED",
             _ => "",
@@ -575,7 +588,11 @@ impl Store {
     }
 
     /// A delivery of the organization, with its attempts.
-    pub async fn delivery(&self, org: &OrganizationId, id: &str) -> Result<Option<Delivery>, DbErr> {
+    pub async fn delivery(
+        &self,
+        org: &OrganizationId,
+        id: &str,
+    ) -> Result<Option<Delivery>, DbErr> {
         let row = self
             .db
             .query_one_raw(statement(
@@ -587,7 +604,11 @@ impl Store {
         let Some(mut d) = row.as_ref().map(delivery).transpose()? else {
             return Ok(None);
         };
-        d.attempts = self.attempts(org, std::slice::from_ref(&d.id)).await?.remove(&d.id).unwrap_or_default();
+        d.attempts = self
+            .attempts(org, std::slice::from_ref(&d.id))
+            .await?
+            .remove(&d.id)
+            .unwrap_or_default();
         Ok(Some(d))
     }
 
@@ -681,6 +702,9 @@ impl Store {
                 vec![],
             ))
             .await?;
-        Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0))
+        Ok(row
+            .map(|r| r.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0))
     }
 }
