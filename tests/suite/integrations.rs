@@ -491,8 +491,23 @@ async fn a_failing_endpoint_gets_the_event_on_its_fourth_attempt(
         .create_webhook_endpoint(again.clone())
         .await?
         .into_inner();
-    let b = hooks.create_webhook_endpoint(again).await?.into_inner();
+    let b = hooks
+        .create_webhook_endpoint(again.clone())
+        .await?
+        .into_inner();
     anyhow::ensure!(a == b, "a retried create made another endpoint");
+    let reused = hooks
+        .create_webhook_endpoint(pb::CreateWebhookEndpointRequest {
+            endpoint: Some(endpoint("https://hooks.example.com/other", &[])),
+            ..again
+        })
+        .await
+        .expect_err("the same key with another body");
+    let reused = errors::from_status(&reused);
+    anyhow::ensure!(
+        reused.reason == Some(errors::Reason::IdempotencyKeyReused),
+        "{reused:?}"
+    );
     let listed = hooks
         .list_webhook_endpoints(pb::ListWebhookEndpointsRequest {
             organization_id: org.clone(),
