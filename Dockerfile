@@ -28,6 +28,6 @@ USER 65532:65532
 # SQLite (the embedded default) writes ./data here; clusters use PostgreSQL.
 WORKDIR /home/nonroot
 # gateway, channel, routing, presence, ticketing (gRPC); the webhook HTTP port; metrics.
-EXPOSE 50051 50052 50053 50054 50055 8080 9464
+EXPOSE 50051 50052 50053 50054 50055 50057 8080 9464
 ENTRYPOINT ["/usr/local/bin/switchboard"]
 CMD ["serve", "--target", "all"]

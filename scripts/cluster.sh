@@ -7,15 +7,15 @@
 # with the environment the chart sets per Deployment (database and Redis URLs, ports,
 # `endpoints.*` naming every replica, comma-separated, which the clients balance over):
 #
-#   routing-1, routing-2, channel-1, channel-2, gateway, presence, ticketing, reporting
+#   routing-1, routing-2, channel-1, channel-2, gateway, presence, ticketing, reporting, integrations
 #
 # Prints the addresses and a dev-token hint; Ctrl-C (or SIGTERM) sends SIGTERM to every
 # process, waits for each (SIGKILL after CLUSTER_STOP_TIMEOUT s), drops the database.
 #
 #   SWITCHBOARD_BIN        binary (default target/debug/switchboard; built when missing)
 #   CLUSTER_PORT_BASE      ports are BASE+51.. (default 25000, below the ephemeral range: gateway 25051, channel 25052/25062,
-#                          routing 25053/25063, presence 25054, ticketing 25055, reporting 25056, webhooks
-#                          25080/25081, metrics 25101..25107)
+#                          routing 25053/25063, presence 25054, ticketing 25055, reporting 25056,
+#                          integrations 25057, webhooks 25080/25081, metrics 25101..25109)
 #   CLUSTER_HS256_SECRET   gateway token secret (default: 32 random bytes, hex)
 #   CLUSTER_APP_SECRET     WhatsApp app secret of the webhooks (default cluster-app-secret)
 #   CLUSTER_KEEP_DB=1      keep the database on exit
@@ -111,12 +111,14 @@ common_env() {
     export SWITCHBOARD__PRESENCE__PORT=$((BASE + 54))
     export SWITCHBOARD__TICKETING__PORT=$((BASE + 55))
     export SWITCHBOARD__REPORTING__PORT=$((BASE + 56))
+    export SWITCHBOARD__INTEGRATIONS__PORT=$((BASE + 57))
     export SWITCHBOARD__ENDPOINTS__GATEWAY="http://127.0.0.1:$((BASE + 51))"
     export SWITCHBOARD__ENDPOINTS__CHANNEL="http://127.0.0.1:$((BASE + 52)),http://127.0.0.1:$((BASE + 62))"
     export SWITCHBOARD__ENDPOINTS__ROUTING="http://127.0.0.1:$((BASE + 53)),http://127.0.0.1:$((BASE + 63))"
     export SWITCHBOARD__ENDPOINTS__PRESENCE="http://127.0.0.1:$((BASE + 54))"
     export SWITCHBOARD__ENDPOINTS__TICKETING="http://127.0.0.1:$((BASE + 55))"
     export SWITCHBOARD__ENDPOINTS__REPORTING="http://127.0.0.1:$((BASE + 56))"
+    export SWITCHBOARD__ENDPOINTS__INTEGRATIONS="http://127.0.0.1:$((BASE + 57))"
 }
 
 ( common_env; "$BIN" migrate --target all ) >"$LOGDIR/migrate.log" 2>&1 \
@@ -148,13 +150,15 @@ start channel-2 channel $((BASE + 62)) $((BASE + 104)) SWITCHBOARD__CHANNEL__POR
 start presence presence $((BASE + 54)) $((BASE + 105))
 start ticketing ticketing $((BASE + 55)) $((BASE + 106))
 start reporting reporting $((BASE + 56)) $((BASE + 108))
+start integrations integrations $((BASE + 57)) $((BASE + 109))
 start gateway gateway $((BASE + 51)) $((BASE + 107))
 
 # Wait until every replica answers SERVING.
 check() { "$BIN" healthcheck --target "$1" --addr "http://127.0.0.1:$2" >/dev/null 2>&1; }
 deadline=$(( $(date +%s) + ${CLUSTER_START_TIMEOUT:-60} ))
 for spec in routing:$((BASE + 53)) routing:$((BASE + 63)) channel:$((BASE + 52)) channel:$((BASE + 62)) \
-    presence:$((BASE + 54)) ticketing:$((BASE + 55)) reporting:$((BASE + 56)) gateway:$((BASE + 51)); do
+    presence:$((BASE + 54)) ticketing:$((BASE + 55)) reporting:$((BASE + 56)) integrations:$((BASE + 57)) \
+    gateway:$((BASE + 51)); do
     until check "${spec%%:*}" "${spec#*:}"; do
         for i in "${!PIDS[@]}"; do
             kill -0 "${PIDS[$i]}" 2>/dev/null && continue

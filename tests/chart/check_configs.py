@@ -32,7 +32,7 @@ def targets(container: dict) -> str:
     gateway, so its token settings are not its concern."""
     args = [str(a) for a in container.get("args", []) + container.get("command", [])]
     if "migrate" in args:
-        return "channel,routing,presence,ticketing"
+        return "channel,routing,presence,ticketing,integrations"
     for i, a in enumerate(args):
         if a == "--target" and i + 1 < len(args):
             return args[i + 1]

@@ -48,7 +48,7 @@ check(entry and entry[-1].json and entry[-1].value[0] == "/usr/local/bin/switchb
 copies = [c for c in final_cmds if c.cmd == "COPY"]
 check(any(f.startswith("--from=") for c in copies for f in c.flags), "runtime copies the binary from the build stage")
 exposed = {int(p.split("/")[0]) for c in final_cmds if c.cmd == "EXPOSE" for p in c.value}
-check({50051, 50052, 50053, 50054, 50055, 8080, 9464} <= exposed, f"every port exposed, got {sorted(exposed)}")
+check({50051, 50052, 50053, 50054, 50055, 50057, 8080, 9464} <= exposed, f"every port exposed, got {sorted(exposed)}")
 ignore = {line.strip() for line in (root / ".dockerignore").read_text().splitlines() if line.strip() and not line.startswith("#")}
 check({"target", ".git", "**/node_modules"} <= ignore, ".dockerignore excludes target, .git, node_modules")
 check(not ({"proto", "crates", "services", "Cargo.lock", "tests"} & ignore), ".dockerignore keeps the sources")

@@ -21,7 +21,7 @@ import tomllib
 import yaml
 
 DEV_SECRET = "switchboard-development-secret-change-me"
-GRPC_PORTS = {"gateway": 50051, "channel": 50052, "routing": 50053, "presence": 50054, "ticketing": 50055, "reporting": 50056}
+GRPC_PORTS = {"gateway": 50051, "channel": 50052, "routing": 50053, "presence": 50054, "ticketing": 50055, "reporting": 50056, "integrations": 50057}
 
 failures: list[str] = []
 checks = 0
@@ -164,10 +164,14 @@ def check_objects(src: str, objs: list[dict], mode: str) -> None:
         for port in (53, 5432):
             check(port in egress_ports, f"{src}: {name(d)} may reach port {port}")
         component = labels.get("app.kubernetes.io/component")
-        if component in ("channel", "gateway", "all"):
-            check(443 in egress_ports, f"{src}: {name(d)} may reach HTTPS (Graph API / identity provider)")
+        if component in ("channel", "gateway", "integrations", "all"):
+            check(443 in egress_ports, f"{src}: {name(d)} may reach HTTPS (Graph API / identity provider / webhooks)")
         else:
             check(443 not in egress_ports, f"{src}: {name(d)} must not reach port 443")
+        if component in ("integrations", "all"):
+            check(80 in egress_ports, f"{src}: {name(d)} may POST webhooks to port 80")
+        else:
+            check(80 not in egress_ports, f"{src}: {name(d)} must not reach port 80")
         if component in ("channel", "all"):
             check(c0(d).get("livenessProbe", {}).get("httpGet", {}).get("path") == "/healthz",
                   f"{src}: {name(d)} liveness is the webhook's /healthz")

@@ -1,4 +1,4 @@
-//! Tenancy, over every RPC of routing, channel, presence and ticketing: an organization's admin who names
+//! Tenancy, over every RPC of routing, channel, presence, ticketing and integrations: an organization's admin who names
 //! another organization's ids gets NOT_FOUND (never PERMISSION_DENIED: ids of other tenants
 //! cannot be probed) or an empty answer, and nothing of the other organization changes. The
 //! table has one row per RPC that takes an organization, checked against the protos.
@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use switchboard_proto::{
     channel::v1::{self as ch, get_contact_request, send_template_message_request},
     common::v1::{AgentStatus, PageRequest, Role},
+    integrations::v1::{self as ig, integrations_service_client::IntegrationsServiceClient},
     presence::v1 as pr,
     prost::Message as _,
     routing::v1::{self as pb, explain_routing_request},
@@ -35,9 +36,15 @@ fn tenant_rpcs() -> BTreeSet<String> {
     set.file
         .iter()
         .filter(|file| {
-            ["routing", "channel", "presence", "ticketing"]
-                .iter()
-                .any(|svc| file.package() == format!("switchboard.{svc}.v1"))
+            [
+                "routing",
+                "channel",
+                "presence",
+                "ticketing",
+                "integrations",
+            ]
+            .iter()
+            .any(|svc| file.package() == format!("switchboard.{svc}.v1"))
         })
         .flat_map(|file| {
             file.service.iter().flat_map(|s| {
@@ -94,9 +101,16 @@ macro_rules! empty {
 }
 
 async fn another_organizations_ids_are_not_found(backend: Backend) -> anyhow::Result<()> {
-    let mut a = ChannelWorld::with_settings(backend, |s| {
-        s.presence.heartbeat_ttl_secs = 3600;
-    })
+    let mut a = ChannelWorld::with_targets(
+        backend,
+        switchboard_graph_sim::StatusPlan::default(),
+        |s| {
+            s.presence.heartbeat_ttl_secs = 3600;
+            s.integrations.webhooks.allow_loopback = true;
+            s.integrations.webhooks.dispatch_interval_ms = 50;
+        },
+        &[Service::Integrations],
+    )
     .await?;
     // Organization A: a number, a team, an agent, a campaign, owners, a conversation a customer
     // opened with a message, a work item.
@@ -122,6 +136,26 @@ async fn another_organizations_ids_are_not_found(backend: Backend) -> anyhow::Re
         .campaign
         .expect("campaign")
         .id;
+    // Integrations in A: an endpoint that gets the customer's message.
+    let receiver = crate::integrations_support::Receiver::start(vec![]).await?;
+    let mut hooks =
+        IntegrationsServiceClient::new(a.world.suite.channel(Service::Integrations).await?);
+    let endpoint_a = hooks
+        .create_webhook_endpoint(ig::CreateWebhookEndpointRequest {
+            request_id: rid(),
+            organization_id: a.world.org.clone(),
+            actor_agent_id: a.world.admin.clone(),
+            endpoint: Some(ig::WebhookEndpoint {
+                url: receiver.url.clone(),
+                topics: vec!["channel.message.received".into()],
+                enabled: true,
+                ..Default::default()
+            }),
+        })
+        .await?
+        .into_inner()
+        .endpoint
+        .expect("endpoint");
     let wa = "5491160001234";
     a.customer_writes(wa, "Cliente", "Hola").await?;
     let contact = a.contact(wa).await?.expect("contact").id;
@@ -204,6 +238,50 @@ async fn another_organizations_ids_are_not_found(backend: Backend) -> anyhow::Re
         .proposal
         .expect("proposal")
         .id;
+    receiver.until(1, 20).await?;
+    let reader = hooks.clone();
+    let deliveries_of_a = || {
+        let mut hooks = reader.clone();
+        let (org, admin) = (a.world.org.clone(), a.world.admin.clone());
+        async move {
+            anyhow::Ok(
+                hooks
+                    .list_webhook_deliveries(ig::ListWebhookDeliveriesRequest {
+                        organization_id: org,
+                        actor_agent_id: admin,
+                        ..Default::default()
+                    })
+                    .await?
+                    .into_inner()
+                    .deliveries,
+            )
+        }
+    };
+    let mut delivered = deliveries_of_a().await?;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while delivered
+        .first()
+        .is_none_or(|d| d.status != ig::DeliveryStatus::Delivered as i32)
+    {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "no delivery in A: {delivered:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        delivered = deliveries_of_a().await?;
+    }
+    let delivery_a = delivered[0].id.clone();
+    let mut feed_a = hooks
+        .stream_events(ig::StreamEventsRequest {
+            organization_id: a.world.org.clone(),
+            actor_agent_id: a.world.admin.clone(),
+            from_oldest: true,
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let cursor_a = feed_a.message().await?.expect("an event of A").cursor;
+    drop(feed_a);
     let owners = vec![contact.clone()];
     let before = settled(&a, &owners).await?;
 
@@ -1577,6 +1655,153 @@ async fn another_organizations_ids_are_not_found(backend: Backend) -> anyhow::Re
             ..Default::default()
         }),
         |r| r.proposals.is_empty()
+    );
+
+    // ---- integrations ----
+    {
+        let mut feed = hooks
+            .stream_events(ig::StreamEventsRequest {
+                organization_id: org.clone(),
+                actor_agent_id: admin.clone(),
+                from_oldest: true,
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        if let Ok(next) =
+            tokio::time::timeout(std::time::Duration::from_millis(500), feed.message()).await
+        {
+            let next = next?;
+            anyhow::ensure!(
+                next.as_ref().is_none_or(|e| e.organization_id == org),
+                "IntegrationsService/StreamEvents: another organization's event {next:?}"
+            );
+        }
+        // A's cursor is no position of B's feed.
+        let refused = hooks
+            .stream_events(ig::StreamEventsRequest {
+                organization_id: org.clone(),
+                actor_agent_id: admin.clone(),
+                cursor: cursor_a.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect_err("A's cursor in B");
+        anyhow::ensure!(
+            refused.code() == tonic::Code::FailedPrecondition,
+            "IntegrationsService/StreamEvents: {refused:?}"
+        );
+        seen.insert("IntegrationsService/StreamEvents".to_string());
+    }
+    empty!(
+        seen,
+        "IntegrationsService/CreateWebhookEndpoint",
+        hooks.create_webhook_endpoint(ig::CreateWebhookEndpointRequest {
+            request_id: rid(),
+            organization_id: org.clone(),
+            actor_agent_id: admin.clone(),
+            endpoint: Some(ig::WebhookEndpoint {
+                url: "https://hooks.other.test/in".into(),
+                enabled: true,
+                ..Default::default()
+            }),
+        }),
+        |r| r.endpoint.is_some_and(|e| e.organization_id == org)
+    );
+    empty!(
+        seen,
+        "IntegrationsService/ListWebhookEndpoints",
+        hooks.list_webhook_endpoints(ig::ListWebhookEndpointsRequest {
+            organization_id: org.clone(),
+            actor_agent_id: admin.clone(),
+            page: page(),
+        }),
+        |r| r.endpoints.iter().all(|e| e.organization_id == org)
+    );
+    not_found!(
+        seen,
+        "IntegrationsService/GetWebhookEndpoint",
+        hooks.get_webhook_endpoint(ig::GetWebhookEndpointRequest {
+            organization_id: org.clone(),
+            actor_agent_id: admin.clone(),
+            endpoint_id: endpoint_a.id.clone(),
+        })
+    );
+    not_found!(
+        seen,
+        "IntegrationsService/UpdateWebhookEndpoint",
+        hooks.update_webhook_endpoint(ig::UpdateWebhookEndpointRequest {
+            request_id: rid(),
+            organization_id: org.clone(),
+            actor_agent_id: admin.clone(),
+            endpoint: Some(ig::WebhookEndpoint {
+                id: endpoint_a.id.clone(),
+                enabled: false,
+                ..Default::default()
+            }),
+            update_mask: mask("enabled"),
+        })
+    );
+    not_found!(
+        seen,
+        "IntegrationsService/RotateWebhookEndpointSecret",
+        hooks.rotate_webhook_endpoint_secret(ig::RotateWebhookEndpointSecretRequest {
+            request_id: rid(),
+            organization_id: org.clone(),
+            actor_agent_id: admin.clone(),
+            endpoint_id: endpoint_a.id.clone(),
+        })
+    );
+    empty!(
+        seen,
+        "IntegrationsService/ListWebhookDeliveries",
+        hooks.list_webhook_deliveries(ig::ListWebhookDeliveriesRequest {
+            organization_id: org.clone(),
+            actor_agent_id: admin.clone(),
+            endpoint_id: endpoint_a.id.clone(),
+            ..Default::default()
+        }),
+        |r| r.deliveries.is_empty()
+    );
+    not_found!(
+        seen,
+        "IntegrationsService/ReplayWebhookDelivery",
+        hooks.replay_webhook_delivery(ig::ReplayWebhookDeliveryRequest {
+            request_id: rid(),
+            organization_id: org.clone(),
+            actor_agent_id: admin.clone(),
+            delivery_id: delivery_a.clone(),
+        })
+    );
+    not_found!(
+        seen,
+        "IntegrationsService/DeleteWebhookEndpoint",
+        hooks.delete_webhook_endpoint(ig::DeleteWebhookEndpointRequest {
+            request_id: rid(),
+            organization_id: org.clone(),
+            actor_agent_id: admin.clone(),
+            endpoint_id: endpoint_a.id.clone(),
+        })
+    );
+    // A's endpoint and delivery are as they were, and nothing was POSTed again.
+    let still = hooks
+        .get_webhook_endpoint(ig::GetWebhookEndpointRequest {
+            organization_id: a.world.org.clone(),
+            actor_agent_id: a.world.admin.clone(),
+            endpoint_id: endpoint_a.id.clone(),
+        })
+        .await?
+        .into_inner()
+        .endpoint
+        .expect("endpoint");
+    anyhow::ensure!(still == endpoint_a, "A's endpoint changed: {still:?}");
+    anyhow::ensure!(
+        deliveries_of_a().await? == delivered,
+        "A's deliveries changed"
+    );
+    anyhow::ensure!(
+        receiver.requests().len() == 1,
+        "A's endpoint got another POST"
     );
 
     let after = settled(&a, &owners).await?;

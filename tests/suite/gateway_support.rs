@@ -1,4 +1,4 @@
-//! A world for gateway tests: the five services in one process, one organization with a
+//! A world for gateway tests: every service in one process, one organization with a
 //! number, and agents bound to identity-provider subjects who call the gateway with real
 //! development tokens (HS256, the configured issuer and audience).
 
@@ -79,6 +79,7 @@ impl GatewayWorld {
                 Service::Channel,
                 Service::Ticketing,
                 Service::Reporting,
+                Service::Integrations,
                 Service::Gateway,
             ],
         )

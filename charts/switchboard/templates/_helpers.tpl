@@ -48,12 +48,12 @@ app.kubernetes.io/part-of: switchboard
 
 {{/* The services, in the order their objects render; the one list every template ranges over. */}}
 {{- define "switchboard.serviceNames" -}}
-["gateway", "channel", "routing", "presence", "ticketing", "reporting"]
+["gateway", "channel", "routing", "presence", "ticketing", "reporting", "integrations"]
 {{- end -}}
 
 {{/* The services' fixed ports (defaults.toml). */}}
 {{- define "switchboard.ports" -}}
-{"gateway": 50051, "channel": 50052, "routing": 50053, "presence": 50054, "ticketing": 50055, "reporting": 50056}
+{"gateway": 50051, "channel": 50052, "routing": 50053, "presence": 50054, "ticketing": 50055, "reporting": 50056, "integrations": 50057}
 {{- end -}}
 
 {{/*

@@ -51,15 +51,22 @@ pub mod reporting {
         tonic::include_proto!("switchboard.reporting.v1");
     }
 }
+#[allow(clippy::all, missing_docs)]
+pub mod integrations {
+    pub mod v1 {
+        tonic::include_proto!("switchboard.integrations.v1");
+    }
+}
 
 /// Fully qualified names of the services' primary gRPC services, for health checks.
-pub const SERVICE_NAMES: [&str; 6] = [
+pub const SERVICE_NAMES: [&str; 7] = [
     "switchboard.gateway.v1.GatewayService",
     "switchboard.channel.v1.ChannelService",
     "switchboard.routing.v1.RoutingService",
     "switchboard.presence.v1.PresenceService",
     "switchboard.ticketing.v1.TicketingService",
     "switchboard.reporting.v1.ReportingService",
+    "switchboard.integrations.v1.IntegrationsService",
 ];
 
 /// Events are proto messages (`proto/switchboard/<service>/v1/events.proto`), one per topic.

@@ -43,6 +43,7 @@ pub struct Settings {
     pub presence: PresenceSettings,
     pub ticketing: PortSettings,
     pub reporting: ReportingSettings,
+    pub integrations: IntegrationsSettings,
     pub endpoints: EndpointSettings,
     pub outbox: OutboxSettings,
 }
@@ -209,6 +210,46 @@ pub struct ReportingSettings {
     pub port: u16,
 }
 
+/// The event feed and outgoing webhooks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationsSettings {
+    pub port: u16,
+    pub feed: FeedSettings,
+    pub webhooks: WebhookSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedSettings {
+    /// Seconds an event stays in the feed (and a finished delivery in the log).
+    pub retention_secs: u64,
+    /// Seconds between passes of the task trimming what is older than the retention.
+    pub trim_interval_secs: u64,
+    /// Milliseconds between reads of a live stream when no commit of this process woke it
+    /// (events appended by other replicas).
+    pub poll_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Milliseconds between passes of the dispatcher when no new delivery woke it.
+    pub dispatch_interval_ms: u64,
+    /// Deliveries claimed per pass.
+    pub batch_size: u32,
+    /// Deliveries POSTed at once per replica.
+    pub concurrency: usize,
+    /// Milliseconds one POST may take.
+    pub timeout_ms: u64,
+    /// Delay before each attempt, milliseconds: the first is the delay of the first attempt,
+    /// the n-th the wait after the (n-1)-th failed. After the last, the delivery fails.
+    pub retry_schedule_ms: Vec<u64>,
+    /// Whether `http://` URLs to loopback hosts (localhost, 127.0.0.0/8, ::1) are accepted
+    /// (development); `https://` is always required otherwise.
+    pub allow_loopback: bool,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointSettings {
@@ -218,6 +259,7 @@ pub struct EndpointSettings {
     pub presence: String,
     pub ticketing: String,
     pub reporting: String,
+    pub integrations: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -343,6 +385,7 @@ impl Settings {
             ));
         }
         self.validate_gateway()?;
+        self.validate_integrations()?;
         for (key, value) in [
             ("endpoints.gateway", &self.endpoints.gateway),
             ("endpoints.channel", &self.endpoints.channel),
@@ -350,6 +393,7 @@ impl Settings {
             ("endpoints.presence", &self.endpoints.presence),
             ("endpoints.ticketing", &self.endpoints.ticketing),
             ("endpoints.reporting", &self.endpoints.reporting),
+            ("endpoints.integrations", &self.endpoints.integrations),
         ] {
             // One URL, or a comma-separated list of replicas' URLs (balanced by the clients).
             if crate::clients::split_urls(value)
@@ -363,6 +407,58 @@ impl Settings {
                             .into(),
                 });
             }
+        }
+        Ok(())
+    }
+
+    fn validate_integrations(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: &str| ConfigError::Invalid {
+            key,
+            reason: reason.to_string(),
+        };
+        let feed = &self.integrations.feed;
+        if feed.retention_secs == 0 {
+            return Err(invalid(
+                "integrations.feed.retention_secs",
+                "must be at least 1",
+            ));
+        }
+        if feed.trim_interval_secs == 0 {
+            return Err(invalid(
+                "integrations.feed.trim_interval_secs",
+                "must be at least 1",
+            ));
+        }
+        if feed.poll_interval_ms < 10 {
+            return Err(invalid(
+                "integrations.feed.poll_interval_ms",
+                "must be at least 10",
+            ));
+        }
+        let hooks = &self.integrations.webhooks;
+        if hooks.dispatch_interval_ms < 10 {
+            return Err(invalid(
+                "integrations.webhooks.dispatch_interval_ms",
+                "must be at least 10",
+            ));
+        }
+        if hooks.batch_size == 0 || hooks.concurrency == 0 {
+            return Err(invalid(
+                "integrations.webhooks.batch_size",
+                "batch_size and concurrency must be at least 1",
+            ));
+        }
+        if hooks.timeout_ms < 100 {
+            return Err(invalid(
+                "integrations.webhooks.timeout_ms",
+                "must be at least 100",
+            ));
+        }
+        if hooks.retry_schedule_ms.is_empty() || hooks.retry_schedule_ms.len() > 50 {
+            return Err(invalid(
+                "integrations.webhooks.retry_schedule_ms",
+                "must list between 1 and 50 delays",
+            ));
         }
         Ok(())
     }
@@ -455,6 +551,7 @@ impl Settings {
             Presence => self.presence.port,
             Ticketing => self.ticketing.port,
             Reporting => self.reporting.port,
+            Integrations => self.integrations.port,
         }
     }
 
@@ -468,6 +565,7 @@ impl Settings {
             Presence => &self.endpoints.presence,
             Ticketing => &self.endpoints.ticketing,
             Reporting => &self.endpoints.reporting,
+            Integrations => &self.endpoints.integrations,
         }
     }
 }
@@ -488,6 +586,9 @@ mod tests {
         let s = Settings::load_from(None, env(&[])).expect("defaults load");
         assert_eq!(s.gateway.port, 50051);
         assert_eq!(s.ticketing.port, 50055);
+        assert_eq!(s.integrations.port, 50057);
+        assert_eq!(s.integrations.feed.retention_secs, 7 * 24 * 3600);
+        assert_eq!(s.integrations.webhooks.retry_schedule_ms.len(), 8);
         assert_eq!(s.channel.webhook_port, 8080);
         assert_eq!(s.server.metrics_port, 9464);
         assert!(s.redis.url.is_empty());

@@ -20,7 +20,7 @@ pub const DOMAIN: &str = "switchboard";
 /// Every reason with its gRPC code and HTTP status (gateway, gRPC-Web): the one table, read
 /// forward by [`reasoned`] and back by [`from_status`]. `ERROR_REASON_UNSPECIFIED` is not a
 /// reason and is never sent.
-const TABLE: [(Reason, Code, StatusCode); 16] = [
+const TABLE: [(Reason, Code, StatusCode); 17] = [
     (
         Reason::OutsideWindow,
         Code::FailedPrecondition,
@@ -89,6 +89,11 @@ const TABLE: [(Reason, Code, StatusCode); 16] = [
     ),
     (
         Reason::TemplateNotApproved,
+        Code::FailedPrecondition,
+        StatusCode::BAD_REQUEST,
+    ),
+    (
+        Reason::CursorExpired,
         Code::FailedPrecondition,
         StatusCode::BAD_REQUEST,
     ),

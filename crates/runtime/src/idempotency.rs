@@ -189,6 +189,11 @@ pub mod calls {
         switchboard_proto::ticketing::v1::UpdateClosePolicyRequest,
         switchboard_proto::ticketing::v1::ConfirmTicketProposalRequest,
         switchboard_proto::ticketing::v1::RejectTicketProposalRequest,
+        switchboard_proto::integrations::v1::CreateWebhookEndpointRequest,
+        switchboard_proto::integrations::v1::UpdateWebhookEndpointRequest,
+        switchboard_proto::integrations::v1::DeleteWebhookEndpointRequest,
+        switchboard_proto::integrations::v1::RotateWebhookEndpointSecretRequest,
+        switchboard_proto::integrations::v1::ReplayWebhookDeliveryRequest,
     );
 
     crate::keyed!(

@@ -148,6 +148,15 @@ typed_id!(
     TicketProposalId, "tkp"
 );
 
+typed_id!(
+    /// An organization's outgoing webhook endpoint.
+    WebhookEndpointId, "whep"
+);
+typed_id!(
+    /// One feed event for one webhook endpoint, with its attempts.
+    WebhookDeliveryId, "whdl"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

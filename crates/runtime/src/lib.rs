@@ -35,16 +35,18 @@ pub enum Service {
     Presence,
     Ticketing,
     Reporting,
+    Integrations,
 }
 
 impl Service {
     /// Every service, in start order (dependencies first).
-    pub const ALL: [Service; 6] = [
+    pub const ALL: [Service; 7] = [
         Service::Presence,
         Service::Ticketing,
         Service::Routing,
         Service::Channel,
         Service::Reporting,
+        Service::Integrations,
         Service::Gateway,
     ];
 
@@ -57,6 +59,7 @@ impl Service {
             Service::Presence => "presence",
             Service::Ticketing => "ticketing",
             Service::Reporting => "reporting",
+            Service::Integrations => "integrations",
         }
     }
 
@@ -69,6 +72,7 @@ impl Service {
             Service::Presence => "switchboard.presence.v1.PresenceService",
             Service::Ticketing => "switchboard.ticketing.v1.TicketingService",
             Service::Reporting => "switchboard.reporting.v1.ReportingService",
+            Service::Integrations => "switchboard.integrations.v1.IntegrationsService",
         }
     }
 }
@@ -86,7 +90,7 @@ impl FromStr for Service {
             .into_iter()
             .find(|svc| svc.name() == s)
             .ok_or_else(|| {
-                format!("unknown target `{s}` (expected all, gateway, channel, routing, presence, ticketing or reporting)")
+                format!("unknown target `{s}` (expected all, gateway, channel, routing, presence, ticketing, reporting or integrations)")
             })
     }
 }

@@ -222,6 +222,11 @@ pub async fn start_with_groups(
             bus.declare_group(group.name, group.topics).await?;
         }
     }
+    if targets.contains(&Service::Integrations) {
+        for group in switchboard_integrations::CONSUMER_GROUPS {
+            bus.declare_group(group.name, group.topics).await?;
+        }
+    }
     if targets.contains(&Service::Gateway) {
         for group in switchboard_gateway::CONSUMER_GROUPS {
             bus.declare_group(group.name, group.topics).await?;
@@ -255,6 +260,7 @@ pub async fn start_with_groups(
                 Service::Presence => switchboard_presence::run(infra, l, token).await,
                 Service::Ticketing => switchboard_ticketing::run(infra, l, token).await,
                 Service::Reporting => switchboard_reporting::run(infra, l, token).await,
+                Service::Integrations => switchboard_integrations::run(infra, l, token).await,
             };
             (Task::Service(svc), result)
         });
@@ -293,6 +299,9 @@ pub async fn migrate(settings: &Settings, targets: &[Service]) -> anyhow::Result
             }
             Service::Reporting => {
                 db::migrate::<switchboard_reporting::migration::Migrator>(&conn).await
+            }
+            Service::Integrations => {
+                db::migrate::<switchboard_integrations::migration::Migrator>(&conn).await
             }
             Service::Gateway => Ok(()),
         };
@@ -363,11 +372,12 @@ pub async fn quarantined_outbox_rows(
 }
 
 /// The services that run consumer groups (and so keep dead letters).
-const CONSUMING: [Service; 4] = [
+const CONSUMING: [Service; 5] = [
     Service::Channel,
     Service::Routing,
     Service::Ticketing,
     Service::Reporting,
+    Service::Integrations,
 ];
 
 /// Asks `addr` (http://host:port) whether `service` ("" for the whole server) is SERVING.

@@ -22,7 +22,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve one or more services: all, or a comma list of gateway, channel, routing, presence,
-    /// ticketing, reporting.
+    /// ticketing, reporting, integrations.
     Serve {
         #[arg(long, default_value = "all", value_parser = parse_targets)]
         target: std::vec::Vec<Service>,
@@ -79,7 +79,7 @@ enum Command {
     /// (service, seq, event id, topic, organization, occurred at, stored payload).
     Quarantined {
         /// Services whose outbox to read.
-        #[arg(long, default_value = "channel,routing,presence,ticketing", value_parser = parse_targets)]
+        #[arg(long, default_value = "channel,routing,presence,ticketing,integrations", value_parser = parse_targets)]
         target: std::vec::Vec<Service>,
     },
 }

@@ -63,6 +63,7 @@ impl TestEnv {
             ("PRESENCE__PORT", "0"),
             ("TICKETING__PORT", "0"),
             ("REPORTING__PORT", "0"),
+            ("INTEGRATIONS__PORT", "0"),
             // Not the public development secret: the cluster backend refuses that one.
             (
                 "GATEWAY__AUTH__HS256_SECRET",

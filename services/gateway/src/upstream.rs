@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use switchboard_proto::{
     channel::v1::channel_service_client::ChannelServiceClient,
+    integrations::v1::integrations_service_client::IntegrationsServiceClient,
     presence::v1::presence_service_client::PresenceServiceClient,
     reporting::v1::reporting_service_client::ReportingServiceClient,
     routing::v1::routing_service_client::RoutingServiceClient,
@@ -16,7 +17,7 @@ use switchboard_runtime::{
     clients::{Endpoints, TracedChannel},
 };
 
-/// Clients of routing, channel, presence, ticketing and reporting (cheap to clone).
+/// Clients of the internal services the gateway forwards to (cheap to clone).
 #[derive(Clone)]
 pub struct Upstream {
     routing: RoutingServiceClient<TracedChannel>,
@@ -24,6 +25,7 @@ pub struct Upstream {
     presence: PresenceServiceClient<TracedChannel>,
     ticketing: TicketingServiceClient<TracedChannel>,
     reporting: ReportingServiceClient<TracedChannel>,
+    integrations: IntegrationsServiceClient<TracedChannel>,
 }
 
 /// Largest message the gateway accepts back from an internal service.
@@ -41,6 +43,8 @@ impl Upstream {
             ticketing: TicketingServiceClient::new(endpoints.channel(Service::Ticketing)?)
                 .max_decoding_message_size(MAX_DECODING),
             reporting: ReportingServiceClient::new(endpoints.channel(Service::Reporting)?)
+                .max_decoding_message_size(MAX_DECODING),
+            integrations: IntegrationsServiceClient::new(endpoints.channel(Service::Integrations)?)
                 .max_decoding_message_size(MAX_DECODING),
         })
     }
@@ -63,6 +67,10 @@ impl Upstream {
 
     pub fn reporting(&self) -> ReportingServiceClient<TracedChannel> {
         self.reporting.clone()
+    }
+
+    pub fn integrations(&self) -> IntegrationsServiceClient<TracedChannel> {
+        self.integrations.clone()
     }
 }
 

@@ -6,6 +6,7 @@ mod accounts;
 mod actions;
 mod contacts;
 mod inbox;
+mod integrations;
 mod items;
 mod live;
 mod me;
@@ -892,6 +893,96 @@ impl GatewayService for GatewayGrpc {
     ) -> Result<Response<pb::UpdateClosePolicyResponse>, Status> {
         let (scope, message) = self.ctx.enter(request).await?;
         accounts::update_close_policy(&self.ctx, &scope, message)
+            .await
+            .map(Response::new)
+    }
+
+    async fn stream_feed_events(
+        &self,
+        request: Request<pb::StreamFeedEventsRequest>,
+    ) -> Result<Response<integrations::FeedStream>, Status> {
+        let (scope, message) = self.ctx.enter(request).await?;
+        integrations::stream_feed_events(&self.ctx, scope, message)
+            .await
+            .map(Response::new)
+    }
+
+    async fn create_webhook_endpoint(
+        &self,
+        request: Request<pb::CreateWebhookEndpointRequest>,
+    ) -> Result<Response<pb::CreateWebhookEndpointResponse>, Status> {
+        let (scope, message) = self.ctx.enter(request).await?;
+        integrations::create_webhook_endpoint(&self.ctx, &scope, message)
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_webhook_endpoints(
+        &self,
+        request: Request<pb::ListWebhookEndpointsRequest>,
+    ) -> Result<Response<pb::ListWebhookEndpointsResponse>, Status> {
+        let (scope, message) = self.ctx.enter(request).await?;
+        integrations::list_webhook_endpoints(&self.ctx, &scope, message)
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_webhook_endpoint(
+        &self,
+        request: Request<pb::GetWebhookEndpointRequest>,
+    ) -> Result<Response<pb::GetWebhookEndpointResponse>, Status> {
+        let (scope, message) = self.ctx.enter(request).await?;
+        integrations::get_webhook_endpoint(&self.ctx, &scope, message)
+            .await
+            .map(Response::new)
+    }
+
+    async fn update_webhook_endpoint(
+        &self,
+        request: Request<pb::UpdateWebhookEndpointRequest>,
+    ) -> Result<Response<pb::UpdateWebhookEndpointResponse>, Status> {
+        let (scope, message) = self.ctx.enter(request).await?;
+        integrations::update_webhook_endpoint(&self.ctx, &scope, message)
+            .await
+            .map(Response::new)
+    }
+
+    async fn delete_webhook_endpoint(
+        &self,
+        request: Request<pb::DeleteWebhookEndpointRequest>,
+    ) -> Result<Response<pb::DeleteWebhookEndpointResponse>, Status> {
+        let (scope, message) = self.ctx.enter(request).await?;
+        integrations::delete_webhook_endpoint(&self.ctx, &scope, message)
+            .await
+            .map(Response::new)
+    }
+
+    async fn rotate_webhook_endpoint_secret(
+        &self,
+        request: Request<pb::RotateWebhookEndpointSecretRequest>,
+    ) -> Result<Response<pb::RotateWebhookEndpointSecretResponse>, Status> {
+        let (scope, message) = self.ctx.enter(request).await?;
+        integrations::rotate_webhook_endpoint_secret(&self.ctx, &scope, message)
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_webhook_deliveries(
+        &self,
+        request: Request<pb::ListWebhookDeliveriesRequest>,
+    ) -> Result<Response<pb::ListWebhookDeliveriesResponse>, Status> {
+        let (scope, message) = self.ctx.enter(request).await?;
+        integrations::list_webhook_deliveries(&self.ctx, &scope, message)
+            .await
+            .map(Response::new)
+    }
+
+    async fn replay_webhook_delivery(
+        &self,
+        request: Request<pb::ReplayWebhookDeliveryRequest>,
+    ) -> Result<Response<pb::ReplayWebhookDeliveryResponse>, Status> {
+        let (scope, message) = self.ctx.enter(request).await?;
+        integrations::replay_webhook_delivery(&self.ctx, &scope, message)
             .await
             .map(Response::new)
     }
