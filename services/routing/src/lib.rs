@@ -20,8 +20,11 @@ pub const SERVICE: Service = Service::Routing;
 
 /// The consumer groups routing reads; declared on the bus before any service starts so no
 /// event is published before its group exists.
-pub const CONSUMER_GROUPS: &[switchboard_runtime::bus::ConsumerGroup] =
-    &[app::events::PRESENCE_EVENTS, app::tickets::TICKET_EVENTS];
+pub const CONSUMER_GROUPS: &[switchboard_runtime::bus::ConsumerGroup] = &[
+    app::events::PRESENCE_EVENTS,
+    app::tickets::TICKET_EVENTS,
+    app::automations::AUTOMATIONS,
+];
 
 /// Runs the routing service on `listeners` until `shutdown`.
 pub async fn run(

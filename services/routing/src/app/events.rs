@@ -95,7 +95,8 @@ impl Routing {
         Ok(())
     }
 
-    /// Consumes `group` ([`PRESENCE_EVENTS`] or [`super::tickets::TICKET_EVENTS`]) until
+    /// Consumes `group` ([`PRESENCE_EVENTS`], [`super::tickets::TICKET_EVENTS`] or
+    /// [`super::automations::AUTOMATIONS`]) until
     /// `shutdown`; a failed event is delivered again, and dead-lettered per `dead_letters` when
     /// it cannot be decoded or keeps failing.
     pub async fn run_consumer(
@@ -109,6 +110,7 @@ impl Routing {
     ) {
         let app = &self;
         let tickets = group.name == super::tickets::TICKET_EVENTS.name;
+        let automations = group.name == super::automations::AUTOMATIONS.name;
         switchboard_runtime::bus::run_consumers(
             bus,
             &metrics,
@@ -116,10 +118,13 @@ impl Routing {
                 group,
                 consumer,
                 // Presence events of one agent are handled in order; ticket pictures are
-                // version-gated, so they may overlap.
-                concurrency: if tickets { 2 } else { 1 },
+                // version-gated, and automatic messages are claimed per trigger, so they may
+                // overlap.
+                concurrency: if tickets || automations { 2 } else { 1 },
                 span_name: if tickets {
                     "routing.ticket_event"
+                } else if automations {
+                    "routing.automation_event"
                 } else {
                     "routing.presence_event"
                 },
@@ -129,6 +134,8 @@ impl Routing {
             |event| async move {
                 if tickets {
                     app.on_ticket_event(&event).await
+                } else if automations {
+                    app.on_conversation_changed(&event).await
                 } else {
                     app.on_presence_event(&event).await
                 }

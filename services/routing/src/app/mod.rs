@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod agents;
+pub mod automations;
 pub mod campaigns;
 pub mod channel;
 pub mod channel_routing;
