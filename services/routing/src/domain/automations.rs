@@ -236,10 +236,18 @@ pub fn render(text: &str, values: &Values) -> String {
 /// What `{{estimated_wait}}` says when the team has no recent assignment to learn from.
 pub const UNKNOWN_WAIT: &str = "—";
 
+/// Below this a conversation did not wait: it was routed at once (the decision itself takes a
+/// few milliseconds between queueing and assigning).
+pub const MIN_WAIT_MS: i64 = 1000;
+
 /// The estimated wait: the median of the recent queued→assigned waits (milliseconds) of
-/// conversations that did wait; None without any.
+/// conversations that did wait (at least [`MIN_WAIT_MS`]); None without any.
 pub fn estimated_wait_ms(waits: &[i64]) -> Option<i64> {
-    let mut waited: Vec<i64> = waits.iter().copied().filter(|w| *w > 0).collect();
+    let mut waited: Vec<i64> = waits
+        .iter()
+        .copied()
+        .filter(|w| *w >= MIN_WAIT_MS)
+        .collect();
     if waited.is_empty() {
         return None;
     }
@@ -466,7 +474,7 @@ mod tests {
     #[test]
     fn the_estimate_is_the_median_of_the_waits_that_waited() {
         assert_eq!(estimated_wait_ms(&[]), None);
-        assert_eq!(estimated_wait_ms(&[0, 0]), None);
+        assert_eq!(estimated_wait_ms(&[0, 12, 999]), None, "routed at once");
         assert_eq!(
             estimated_wait_ms(&[0, 60_000, 180_000, 3_600_000]),
             Some(180_000)
