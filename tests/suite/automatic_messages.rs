@@ -21,6 +21,7 @@ use crate::{
     channel_support::{ChannelWorld, text_message, wamid},
     on_both_backends,
     routing_support::{rid, team_target},
+    ticketing_support::event,
 };
 
 #[path = "gateway_hours.rs"]
@@ -304,6 +305,28 @@ impl Auto {
     }
 }
 
+/// The routing app on the service's own storage, as a restarted consumer would run it.
+async fn restarted_consumer(a: &Auto) -> anyhow::Result<switchboard_routing::app::Routing> {
+    use std::sync::Arc;
+    use switchboard_routing::app::{
+        PresenceClient, Routing, RoutingMetrics, channel::ChannelClient, tickets::TicketingClient,
+    };
+    let infra = a.w.world.suite.infra().expect("running");
+    let db = switchboard_runtime::db::connect(&infra.settings.database, Service::Routing).await?;
+    Ok(Routing::new(
+        switchboard_routing::store::Store::new(
+            db,
+            switchboard_runtime::outbox::RelayWaker::default(),
+        ),
+        PresenceClient::new(infra.endpoints.clone()),
+        Arc::new(ChannelClient::new(infra.endpoints.clone())),
+        Arc::new(TicketingClient::new(infra.endpoints.clone())),
+        infra.clock.clone(),
+        infra.settings.routing.conversation_ttl_secs as i64 * 1000,
+        RoutingMetrics::new(&switchboard_runtime::metrics::Metrics::new()),
+    ))
+}
+
 /// Closed now, in UTC: open two hours from now for an hour, every day.
 fn closed_now(w: &Auto) -> pb::BusinessHours {
     use chrono::Timelike;
@@ -337,6 +360,38 @@ async fn each_automatic_message_goes_once_per_trigger_whatever_the_redeliveries(
         history.contains(&"Lucía te atenderá.".to_string()),
         "{history:?}"
     );
+
+    // The creation event again, five times on the bus and five times at once to a restarted
+    // consumer that never saw it acknowledged: nothing more goes out.
+    let created = pb::ConversationChanged {
+        conversation_id: conv.clone(),
+        state: pb::ConversationState::Assigned as i32,
+        cause: pb::TransitionCause::Routed as i32,
+        assignee_agent_id: agent.clone(),
+        channel_account_id: a.w.account.clone(),
+        version: 1,
+        ..Default::default()
+    };
+    let replayed = event(&a.org(), &conv, &created);
+    let bus = a.w.world.suite.infra().expect("running").bus.clone();
+    for _ in 0..5 {
+        bus.publish(&replayed).await?;
+    }
+    let restarted = restarted_consumer(&a).await?;
+    let handled = futures::future::join_all(
+        (0..5).map(|_| restarted.on_conversation_changed(&replayed)),
+    )
+    .await;
+    for h in handled {
+        h.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(
+        a.sent_to(ana, &OUT_OF_HOURS.replace("{{contact_name}}", "Ana")),
+        1,
+        "a redelivered trigger sends nothing more"
+    );
+    assert_eq!(a.sent_to(ana, "Lucía te atenderá."), 1);
 
     // Open from now on: nobody available, then everyone at capacity, then a slot frees.
     a.set_hours(Some(every_day("UTC", 0, 1440))).await?;
