@@ -378,10 +378,9 @@ async fn each_automatic_message_goes_once_per_trigger_whatever_the_redeliveries(
         bus.publish(&replayed).await?;
     }
     let restarted = restarted_consumer(&a).await?;
-    let handled = futures::future::join_all(
-        (0..5).map(|_| restarted.on_conversation_changed(&replayed)),
-    )
-    .await;
+    let handled =
+        futures::future::join_all((0..5).map(|_| restarted.on_conversation_changed(&replayed)))
+            .await;
     for h in handled {
         h.map_err(|e| anyhow::anyhow!("{e:?}"))?;
     }
