@@ -428,6 +428,16 @@ async fn each_automatic_message_goes_once_per_trigger_whatever_the_redeliveries(
         assert_eq!(c.assignee_agent_id, agent);
     }
 
+    // Bruno and Carla waited (seconds, not minutes): the estimate has a history now.
+    a.w.world.set_status(&agent, AgentStatus::Away).await?;
+    let diego = "5491155551004";
+    a.customer_writes(diego, "Diego", 2).await?;
+    a.exactly_once(
+        diego,
+        "No hay agentes disponibles: sos el número 1 (espera estimada: 1 min).",
+    )
+    .await?;
+
     // Each trigger counted once, whatever the redeliveries.
     let metrics = reqwest::get(format!("http://{}/metrics", a.w.world.suite.metrics))
         .await?
@@ -444,7 +454,7 @@ async fn each_automatic_message_goes_once_per_trigger_whatever_the_redeliveries(
     // With two replicas each process counts what it sent: the total is checked on embedded.
     if a.replica.is_none() {
         assert_eq!(sent("out_of_hours"), 1.0, "{metrics}");
-        assert_eq!(sent("no_agent_available"), 1.0);
+        assert_eq!(sent("no_agent_available"), 2.0);
         assert_eq!(sent("all_at_capacity"), 1.0);
         assert_eq!(sent("assigned"), 3.0);
     }

@@ -240,7 +240,9 @@ impl Routing {
         if candidates.is_empty() {
             return Ok(());
         }
-        self.automate(&org, &changed, &candidates)
+        let account = ChannelAccountId::parse(&m.channel_account_id)
+            .map_err(|e| drop(format!("bad channel account id: {e}")))?;
+        self.automate(&org, &account, &changed, &candidates)
             .await
             .map_err(|e| Unhandled::Retry(e.to_string()))
     }
@@ -248,19 +250,12 @@ impl Routing {
     async fn automate(
         &self,
         org: &OrganizationId,
+        account: &ChannelAccountId,
         changed: &Changed,
         candidates: &[Candidate],
     ) -> Result<(), RoutingError> {
-        let conv = match self.store.conversation(org, &changed.conversation_id).await {
-            Ok(c) => c,
-            // Gone with its organization: nothing to say to anyone.
-            Err(RoutingError::NotFound { .. }) => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        let config = self
-            .store
-            .automatic_messages(org, &conv.channel_account_id)
-            .await?;
+        // The number's settings first: most numbers send nothing, and then one read is all.
+        let config = self.store.automatic_messages(org, account).await?;
         let enabled = |kind: Kind| config.message(kind).enabled;
         if ![
             Kind::OutOfHours,
@@ -273,6 +268,12 @@ impl Routing {
         {
             return Ok(());
         }
+        let conv = match self.store.conversation(org, &changed.conversation_id).await {
+            Ok(c) => c,
+            // Gone with its organization: nothing to say to anyone.
+            Err(RoutingError::NotFound { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        };
         let schedule = if enabled(Kind::OutOfHours) {
             self.schedule_for(org, &conv.channel_account_id).await?
         } else {
