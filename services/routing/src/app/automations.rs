@@ -38,6 +38,48 @@ pub const AUTOMATIONS: ConsumerGroup = ConsumerGroup {
     topics: &[pb::ConversationChanged::TOPIC],
 };
 
+/// How long the consumer trusts a number's settings it read: every conversation change would
+/// otherwise cost a read, and most numbers send nothing. A change made through this replica
+/// applies at once; one made through another within this long.
+pub const SETTINGS_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Numbers' automatic-message settings as last read, with when.
+#[derive(Clone, Default)]
+pub struct SettingsCache(
+    std::sync::Arc<
+        std::sync::Mutex<
+            std::collections::HashMap<
+                (OrganizationId, ChannelAccountId),
+                (std::time::Instant, AutomaticMessages),
+            >,
+        >,
+    >,
+);
+
+impl SettingsCache {
+    fn get(&self, key: &(OrganizationId, ChannelAccountId)) -> Option<AutomaticMessages> {
+        let map = self.0.lock().ok()?;
+        map.get(key)
+            .filter(|(at, _)| at.elapsed() < SETTINGS_TTL)
+            .map(|(_, m)| m.clone())
+    }
+
+    fn put(&self, key: (OrganizationId, ChannelAccountId), value: AutomaticMessages) {
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() > 10_000 {
+                map.retain(|_, (at, _)| at.elapsed() < SETTINGS_TTL);
+            }
+            map.insert(key, (std::time::Instant::now(), value));
+        }
+    }
+
+    fn forget(&self, key: &(OrganizationId, ChannelAccountId)) {
+        if let Ok(mut map) = self.0.lock() {
+            map.remove(key);
+        }
+    }
+}
+
 /// Where the schedule in effect for a number comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HoursSource {
@@ -164,9 +206,12 @@ impl Routing {
                     .collect(),
             ));
         }
-        self.store
+        let saved = self
+            .store
             .put_automatic_messages(org, account, &config, self.clock.now_ms())
-            .await
+            .await?;
+        self.automations.forget(&(org.clone(), account.clone()));
+        Ok(saved)
     }
 
     /// The schedule in effect for a number: its override, else the organization's; None when
@@ -255,7 +300,15 @@ impl Routing {
         candidates: &[Candidate],
     ) -> Result<(), RoutingError> {
         // The number's settings first: most numbers send nothing, and then one read is all.
-        let config = self.store.automatic_messages(org, account).await?;
+        let key = (org.clone(), account.clone());
+        let config = match self.automations.get(&key) {
+            Some(config) => config,
+            None => {
+                let config = self.store.automatic_messages(org, account).await?;
+                self.automations.put(key, config.clone());
+                config
+            }
+        };
         let enabled = |kind: Kind| config.message(kind).enabled;
         if ![
             Kind::OutOfHours,
