@@ -43,28 +43,28 @@ pub const AUTOMATIONS: ConsumerGroup = ConsumerGroup {
 /// applies at once; one made through another within this long.
 pub const SETTINGS_TTL: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// A number of an organization.
+type NumberKey = (OrganizationId, ChannelAccountId);
+
 /// Numbers' automatic-message settings as last read, with when.
 #[derive(Clone, Default)]
 pub struct SettingsCache(
     std::sync::Arc<
         std::sync::Mutex<
-            std::collections::HashMap<
-                (OrganizationId, ChannelAccountId),
-                (std::time::Instant, AutomaticMessages),
-            >,
+            std::collections::HashMap<NumberKey, (std::time::Instant, AutomaticMessages)>,
         >,
     >,
 );
 
 impl SettingsCache {
-    fn get(&self, key: &(OrganizationId, ChannelAccountId)) -> Option<AutomaticMessages> {
+    fn get(&self, key: &NumberKey) -> Option<AutomaticMessages> {
         let map = self.0.lock().ok()?;
         map.get(key)
             .filter(|(at, _)| at.elapsed() < SETTINGS_TTL)
             .map(|(_, m)| m.clone())
     }
 
-    fn put(&self, key: (OrganizationId, ChannelAccountId), value: AutomaticMessages) {
+    fn put(&self, key: NumberKey, value: AutomaticMessages) {
         if let Ok(mut map) = self.0.lock() {
             if map.len() > 10_000 {
                 map.retain(|_, (at, _)| at.elapsed() < SETTINGS_TTL);
@@ -73,7 +73,7 @@ impl SettingsCache {
         }
     }
 
-    fn forget(&self, key: &(OrganizationId, ChannelAccountId)) {
+    fn forget(&self, key: &NumberKey) {
         if let Ok(mut map) = self.0.lock() {
             map.remove(key);
         }
