@@ -117,6 +117,9 @@ pub(crate) struct Snapshot {
     ticket_links: Vec<tk::TicketLink>,
     ticket_proposals: Vec<tk::TicketProposal>,
     close_policy: Option<tk::ClosePolicy>,
+    /// The organization's business hours, then each number's.
+    business_hours: Vec<Option<pb::BusinessHours>>,
+    automatic_messages: Vec<Option<pb::AutomaticMessages>>,
 }
 
 fn page() -> Option<PageRequest> {
@@ -366,7 +369,16 @@ pub(crate) async fn snapshot(
         .await?
         .into_inner()
         .policy;
+    let (business_hours, automatic_messages) = Box::pin(automations_of(
+        routing.clone(),
+        &org,
+        &admin,
+        accounts.iter().map(|a| a.id.clone()).collect(),
+    ))
+    .await?;
     Ok(Snapshot {
+        business_hours,
+        automatic_messages,
         tickets,
         ticket_actions,
         ticket_links,
@@ -412,16 +424,62 @@ pub(crate) async fn settled(
     f: &ChannelWorld,
     owner_contacts: &[String],
 ) -> anyhow::Result<Snapshot> {
-    let mut last = snapshot(f, owner_contacts).await?;
+    // Boxed: the snapshot's future is large, and every row of the table awaits this one.
+    let mut last = Box::pin(snapshot(f, owner_contacts)).await?;
     for _ in 0..40 {
         tokio::time::sleep(Duration::from_millis(150)).await;
-        let now = snapshot(f, owner_contacts).await?;
+        let now = Box::pin(snapshot(f, owner_contacts)).await?;
         if now == last {
             return Ok(now);
         }
         last = now;
     }
     anyhow::bail!("the organization never settled; last {last:?}")
+}
+
+/// The organization's business hours then each number's, and each number's automatic
+/// messages (boxed: the snapshot's future is large already).
+async fn automations_of(
+    mut routing: switchboard_proto::routing::v1::routing_service_client::RoutingServiceClient<
+        tonic::transport::Channel,
+    >,
+    org: &str,
+    admin: &str,
+    accounts: Vec<String>,
+) -> anyhow::Result<(
+    Vec<Option<pb::BusinessHours>>,
+    Vec<Option<pb::AutomaticMessages>>,
+)> {
+    let (org, admin) = (org.to_string(), admin.to_string());
+    let mut business_hours = Vec::new();
+    let mut automatic_messages = Vec::new();
+    for account in std::iter::once(String::new()).chain(accounts) {
+        business_hours.push(
+            routing
+                .get_business_hours(pb::GetBusinessHoursRequest {
+                    organization_id: org.clone(),
+                    actor_agent_id: admin.clone(),
+                    channel_account_id: account.clone(),
+                })
+                .await?
+                .into_inner()
+                .business_hours,
+        );
+        if !account.is_empty() {
+            automatic_messages.push(
+                routing
+                    .get_automatic_messages(pb::GetAutomaticMessagesRequest {
+                        organization_id: org.clone(),
+                        actor_agent_id: admin.clone(),
+                        channel_account_id: account,
+                    })
+                    .await?
+                    .into_inner()
+                    .automatic_messages,
+            );
+        }
+    }
+    Ok((business_hours, automatic_messages))
 }
 
 /// Runs one row's four checks.
@@ -711,6 +769,65 @@ fn mask(path: &str) -> Option<switchboard_proto::prost_types::FieldMask> {
 
 // ---- the table ----
 
+/// The rows of UpdateBusinessHours and UpdateAutomaticMessages.
+async fn automations_cases(f: &mut Fixture, account: &str) -> anyhow::Result<()> {
+    let (org, admin, account) = (f.org(), f.admin(), account.to_string());
+    let routing = f.w.world.routing.clone();
+    f.run(call!(
+        routing,
+        update_business_hours,
+        "RoutingService/UpdateBusinessHours",
+        |key, v| {
+            pb::UpdateBusinessHoursRequest {
+                request_id: key,
+                organization_id: org.clone(),
+                actor_agent_id: admin.clone(),
+                channel_account_id: account.clone(),
+                business_hours: Some(pb::BusinessHours {
+                    time_zone: of(
+                        v,
+                        &"Europe/Madrid".to_string(),
+                        &"America/Santiago".to_string(),
+                    ),
+                    days: vec![pb::DayHours {
+                        weekday: pb::Weekday::Monday as i32,
+                        intervals: vec![pb::TimeInterval {
+                            start_minute: 540,
+                            end_minute: 1080,
+                        }],
+                    }],
+                    ..Default::default()
+                }),
+            }
+        }
+    ))
+    .await?;
+    f.run(call!(
+        routing,
+        update_automatic_messages,
+        "RoutingService/UpdateAutomaticMessages",
+        |key, v| {
+            pb::UpdateAutomaticMessagesRequest {
+                request_id: key,
+                organization_id: org.clone(),
+                actor_agent_id: admin.clone(),
+                automatic_messages: Some(pb::AutomaticMessages {
+                    channel_account_id: account.clone(),
+                    // Stored off (variant 0), so no conversation of the table gets a message.
+                    assigned: Some(pb::AutomaticMessage {
+                        enabled: v == 1,
+                        text: "{{agent_name}} te atenderá.".into(),
+                    }),
+                    ..Default::default()
+                }),
+            }
+        }
+    ))
+    .await?;
+
+    Ok(())
+}
+
 async fn every_mutating_rpc_keeps_the_idempotency_promise(backend: Backend) -> anyhow::Result<()> {
     // No heartbeats are sent: agents stay as they are for the whole table (and the day skipped
     // at the end).
@@ -949,6 +1066,9 @@ async fn every_mutating_rpc_keeps_the_idempotency_promise(backend: Backend) -> a
         }
     ))
     .await?;
+
+    // ---- business hours and automatic messages (their own frame: this one is large) ----
+    Box::pin(automations_cases(&mut f, &account)).await?;
 
     // ---- campaigns and owners ----
     f.run(call!(

@@ -539,6 +539,48 @@ async fn another_organizations_ids_are_not_found(backend: Backend) -> anyhow::Re
             }),
         })
     );
+    not_found!(
+        seen,
+        "RoutingService/GetBusinessHours",
+        routing.get_business_hours(pb::GetBusinessHoursRequest {
+            organization_id: org.clone(),
+            actor_agent_id: admin.clone(),
+            channel_account_id: account.clone()
+        })
+    );
+    not_found!(
+        seen,
+        "RoutingService/UpdateBusinessHours",
+        routing.update_business_hours(pb::UpdateBusinessHoursRequest {
+            request_id: rid(),
+            organization_id: org.clone(),
+            actor_agent_id: admin.clone(),
+            channel_account_id: account.clone(),
+            business_hours: None,
+        })
+    );
+    not_found!(
+        seen,
+        "RoutingService/GetAutomaticMessages",
+        routing.get_automatic_messages(pb::GetAutomaticMessagesRequest {
+            organization_id: org.clone(),
+            actor_agent_id: admin.clone(),
+            channel_account_id: account.clone()
+        })
+    );
+    not_found!(
+        seen,
+        "RoutingService/UpdateAutomaticMessages",
+        routing.update_automatic_messages(pb::UpdateAutomaticMessagesRequest {
+            request_id: rid(),
+            organization_id: org.clone(),
+            actor_agent_id: admin.clone(),
+            automatic_messages: Some(pb::AutomaticMessages {
+                channel_account_id: account.clone(),
+                ..Default::default()
+            }),
+        })
+    );
     empty!(
         seen,
         "RoutingService/CreateCampaign",

@@ -1,6 +1,7 @@
 //! Suite-level integration tests: real services over real gRPC, on the embedded default (SQLite,
 //! in-process bus) and on the cluster setup (PostgreSQL, Redis). Every behaviour runs on both.
 
+mod automatic_messages;
 mod channel_contacts;
 mod channel_send;
 mod channel_support;

@@ -155,6 +155,8 @@ pub mod calls {
         switchboard_proto::routing::v1::DeleteCampaignRequest,
         switchboard_proto::routing::v1::AddContactOwnerRequest,
         switchboard_proto::routing::v1::RemoveContactOwnerRequest,
+        switchboard_proto::routing::v1::UpdateBusinessHoursRequest,
+        switchboard_proto::routing::v1::UpdateAutomaticMessagesRequest,
         switchboard_proto::routing::v1::StartConversationRequest,
         switchboard_proto::routing::v1::PickConversationRequest,
         switchboard_proto::routing::v1::OpenConversationRequest,

@@ -24,6 +24,7 @@ pub const CONSUMER_GROUPS: &[switchboard_runtime::bus::ConsumerGroup] = &[
     app::events::PRESENCE_EVENTS,
     app::tickets::TICKET_EVENTS,
     app::channel_routing::ACCOUNT_EVENTS,
+    app::automations::AUTOMATIONS,
 ];
 
 /// Runs the routing service on `listeners` until `shutdown`.

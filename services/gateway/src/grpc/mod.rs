@@ -5,6 +5,7 @@
 mod accounts;
 mod actions;
 mod contacts;
+mod hours;
 mod inbox;
 mod integrations;
 mod items;
@@ -983,6 +984,46 @@ impl GatewayService for GatewayGrpc {
     ) -> Result<Response<pb::ReplayWebhookDeliveryResponse>, Status> {
         let (scope, message) = self.ctx.enter(request).await?;
         integrations::replay_webhook_delivery(&self.ctx, &scope, message)
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_business_hours(
+        &self,
+        request: Request<pb::GetBusinessHoursRequest>,
+    ) -> Result<Response<pb::GetBusinessHoursResponse>, Status> {
+        let (scope, message) = self.ctx.enter(request).await?;
+        hours::get_business_hours(&self.ctx, &scope, message)
+            .await
+            .map(Response::new)
+    }
+
+    async fn update_business_hours(
+        &self,
+        request: Request<pb::UpdateBusinessHoursRequest>,
+    ) -> Result<Response<pb::UpdateBusinessHoursResponse>, Status> {
+        let (scope, message) = self.ctx.enter(request).await?;
+        hours::update_business_hours(&self.ctx, &scope, message)
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_automatic_messages(
+        &self,
+        request: Request<pb::GetAutomaticMessagesRequest>,
+    ) -> Result<Response<pb::GetAutomaticMessagesResponse>, Status> {
+        let (scope, message) = self.ctx.enter(request).await?;
+        hours::get_automatic_messages(&self.ctx, &scope, message)
+            .await
+            .map(Response::new)
+    }
+
+    async fn update_automatic_messages(
+        &self,
+        request: Request<pb::UpdateAutomaticMessagesRequest>,
+    ) -> Result<Response<pb::UpdateAutomaticMessagesResponse>, Status> {
+        let (scope, message) = self.ctx.enter(request).await?;
+        hours::update_automatic_messages(&self.ctx, &scope, message)
             .await
             .map(Response::new)
     }

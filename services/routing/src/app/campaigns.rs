@@ -122,7 +122,7 @@ impl Routing {
 
     /// The channel service owns accounts: another organization's or an unknown number is
     /// NOT_FOUND, as for any resource the caller may not see.
-    async fn require_account(
+    pub(crate) async fn require_account(
         &self,
         org: &OrganizationId,
         account: &ChannelAccountId,

@@ -125,6 +125,7 @@ impl Routing {
                     Consumer::Presence => app.on_presence_event(&event).await,
                     Consumer::Tickets => app.on_ticket_event(&event).await,
                     Consumer::ChannelAccounts => app.on_channel_account_deleted(&event).await,
+                    Consumer::Automations => app.on_conversation_changed(&event).await,
                 }
             },
         )
@@ -151,6 +152,7 @@ enum Consumer {
     Presence,
     Tickets,
     ChannelAccounts,
+    Automations,
 }
 
 impl Consumer {
@@ -158,16 +160,18 @@ impl Consumer {
         match group.name {
             n if n == super::tickets::TICKET_EVENTS.name => Self::Tickets,
             n if n == super::channel_routing::ACCOUNT_EVENTS.name => Self::ChannelAccounts,
+            n if n == super::automations::AUTOMATIONS.name => Self::Automations,
             _ => Self::Presence,
         }
     }
 
-    /// Presence events of one agent are handled in order; ticket pictures are version-gated
-    /// and account removals idempotent, so they may overlap.
+    /// Presence events of one agent are handled in order; ticket pictures are version-gated,
+    /// account removals idempotent and automatic messages claimed per trigger, so they may
+    /// overlap.
     fn concurrency(self) -> usize {
         match self {
             Self::Presence => 1,
-            Self::Tickets | Self::ChannelAccounts => 2,
+            Self::Tickets | Self::ChannelAccounts | Self::Automations => 2,
         }
     }
 
@@ -176,6 +180,7 @@ impl Consumer {
             Self::Presence => "routing.presence_event",
             Self::Tickets => "routing.ticket_event",
             Self::ChannelAccounts => "routing.channel_account_event",
+            Self::Automations => "routing.automation_event",
         }
     }
 }

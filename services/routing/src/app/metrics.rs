@@ -39,6 +39,7 @@ pub struct RoutingMetrics {
     assignments: IntCounterVec,
     transitions: IntCounterVec,
     queue_wait: Histogram,
+    automatic_messages: IntCounterVec,
 }
 
 impl RoutingMetrics {
@@ -66,7 +67,19 @@ impl RoutingMetrics {
                 "Seconds a conversation waited in a queue before an agent got it (routed, offered or picked)",
                 WAIT_BUCKETS,
             ),
+            automatic_messages: metrics.counter_vec(
+                "switchboard_routing_automatic_messages_total",
+                "Automatic messages (out_of_hours, no_agent_available, all_at_capacity, assigned) by outcome: sent, skipped (window closed, conversation ended, campaign reply, already sent to the contact today) or failed; each trigger counted once",
+                &["kind", "outcome"],
+            ),
         }
+    }
+
+    /// Records how one trigger's automatic message ended (`sent`, `skipped`, `failed`).
+    pub fn automatic_message(&self, kind: &str, outcome: &str) {
+        self.automatic_messages
+            .with_label_values(&[kind, outcome])
+            .inc();
     }
 
     /// Records a decision that started at `started`.

@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod agents;
+pub mod automations;
 pub mod campaigns;
 pub mod channel;
 pub mod channel_routing;
@@ -54,6 +55,9 @@ pub struct Routing {
     /// Milliseconds without a customer message after which a conversation expires.
     pub(crate) conversation_ttl_ms: i64,
     pub(crate) metrics: RoutingMetrics,
+    /// Numbers' automatic-message settings as the consumer last read them (see
+    /// `automations::SETTINGS_TTL`).
+    pub(crate) automations: automations::SettingsCache,
 }
 
 impl Routing {
@@ -74,6 +78,7 @@ impl Routing {
             clock,
             conversation_ttl_ms,
             metrics,
+            automations: automations::SettingsCache::default(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! Routing's domain model: plain types and rules, no transport or storage types.
 
+pub mod automations;
 pub mod config;
 pub mod conversation;
 pub mod decision;

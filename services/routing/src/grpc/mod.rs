@@ -3,6 +3,7 @@
 //! helpers they share in `fields` and the common conversions in `convert`.
 
 pub(crate) mod agents;
+mod automations;
 mod campaigns;
 mod channel_routing;
 pub(crate) mod conversations;
@@ -531,6 +532,46 @@ impl RoutingService for RoutingGrpc {
             work_items::cancel_work_item,
             request,
             "CancelWorkItem"
+        )
+    }
+
+    // ---- Business hours and automatic messages (automations.rs) ----
+
+    async fn get_business_hours(
+        &self,
+        request: Request<pb::GetBusinessHoursRequest>,
+    ) -> Result<Response<pb::GetBusinessHoursResponse>, Status> {
+        rpc!(self, automations::get_business_hours, request)
+    }
+
+    async fn update_business_hours(
+        &self,
+        request: Request<pb::UpdateBusinessHoursRequest>,
+    ) -> Result<Response<pb::UpdateBusinessHoursResponse>, Status> {
+        replay!(
+            self,
+            automations::update_business_hours,
+            request,
+            "UpdateBusinessHours"
+        )
+    }
+
+    async fn get_automatic_messages(
+        &self,
+        request: Request<pb::GetAutomaticMessagesRequest>,
+    ) -> Result<Response<pb::GetAutomaticMessagesResponse>, Status> {
+        rpc!(self, automations::get_automatic_messages, request)
+    }
+
+    async fn update_automatic_messages(
+        &self,
+        request: Request<pb::UpdateAutomaticMessagesRequest>,
+    ) -> Result<Response<pb::UpdateAutomaticMessagesResponse>, Status> {
+        replay!(
+            self,
+            automations::update_automatic_messages,
+            request,
+            "UpdateAutomaticMessages"
         )
     }
 }

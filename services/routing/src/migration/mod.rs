@@ -42,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(INDEX_WAITING_TEAMS),
             Box::new(switchboard_runtime::dead_letters::migration::CreateDeadLetters),
             Box::new(CONVERSATION_TICKETS),
+            Box::new(AUTOMATIC_MESSAGES),
         ]
     }
 }
@@ -109,5 +110,48 @@ const CONVERSATION_TICKETS: SqlMigration = SqlMigration {
         "ALTER TABLE conversations DROP COLUMN proposal_id",
         "ALTER TABLE conversations DROP COLUMN ticket_number",
         "ALTER TABLE conversations DROP COLUMN ticket_id",
+    ],
+};
+
+/// Business hours (the organization's under an empty `channel_account_id`, a number's override
+/// under its id), each number's automatic messages, and the claims of their triggers: one row
+/// per trigger key, inserted if absent by the consumer that sends, so a trigger sends at most
+/// once whatever the redeliveries or replicas. The claim keeps the rendered text, so a send
+/// repeated after a crash is the same request to channel (whose idempotency absorbs it).
+const AUTOMATIC_MESSAGES: SqlMigration = SqlMigration {
+    name: "m0008_business_hours_and_automatic_messages",
+    up: &[
+        "CREATE TABLE business_hours (
+            organization_id TEXT NOT NULL,
+            channel_account_id TEXT NOT NULL,
+            time_zone TEXT NOT NULL,
+            schedule TEXT NOT NULL,
+            updated_ms BIGINT NOT NULL,
+            PRIMARY KEY (organization_id, channel_account_id))",
+        "CREATE TABLE automatic_messages (
+            organization_id TEXT NOT NULL,
+            channel_account_id TEXT NOT NULL,
+            settings TEXT NOT NULL,
+            updated_ms BIGINT NOT NULL,
+            PRIMARY KEY (organization_id, channel_account_id))",
+        "CREATE TABLE automatic_message_claims (
+            organization_id TEXT NOT NULL,
+            trigger_key TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            conversation_id TEXT NOT NULL,
+            body TEXT NOT NULL,
+            state TEXT NOT NULL,
+            message_id TEXT NULL,
+            detail TEXT NOT NULL,
+            created_ms BIGINT NOT NULL,
+            updated_ms BIGINT NOT NULL,
+            PRIMARY KEY (organization_id, trigger_key))",
+        "CREATE INDEX automatic_message_claims_conversation \
+         ON automatic_message_claims (organization_id, conversation_id)",
+    ],
+    down: &[
+        "DROP TABLE automatic_message_claims",
+        "DROP TABLE automatic_messages",
+        "DROP TABLE business_hours",
     ],
 };

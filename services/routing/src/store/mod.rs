@@ -4,6 +4,7 @@
 //! the sweeper's reads across organizations are the only exception and live in `sweeps`.
 
 pub mod agents;
+pub mod automations;
 pub mod campaigns;
 pub mod channel_routing;
 pub mod conversations;
