@@ -12,6 +12,8 @@ pub mod live;
 pub mod migration;
 pub mod reports;
 
+use std::sync::Arc;
+
 use switchboard_proto::reporting::v1::reporting_service_server::ReportingServiceServer;
 use switchboard_runtime::{
     Infra, Service,
@@ -24,7 +26,8 @@ pub const SERVICE: Service = Service::Reporting;
 
 /// The consumer groups reporting reads; declared on the bus before any service starts so no
 /// event is published before its group exists.
-pub const CONSUMER_GROUPS: &[switchboard_runtime::bus::ConsumerGroup] = &[];
+pub const CONSUMER_GROUPS: &[switchboard_runtime::bus::ConsumerGroup] =
+    &[reports::consumer::FACT_EVENTS];
 
 /// Runs the reporting service on `listeners` until `shutdown`.
 pub async fn run(
@@ -34,10 +37,30 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let db = host::open_storage::<migration::Migrator>(&infra, SERVICE).await?;
     host::keep_vacuumed(&infra, &db, SERVICE, migration::HOT_TABLES, &shutdown);
-    let routes = tonic::service::Routes::new(ReportingServiceServer::new(
-        grpc::ReportingGrpc::new(db.clone()),
+    let reports = reports::Reports::new(
+        reports::store::Store::new(db.clone()),
+        Arc::new(reports::directory::GrpcDirectory::new(
+            infra.endpoints.clone(),
+        )),
+        Arc::new(reports::calendar::NoBusinessHours),
+    );
+    let report_consumers = tokio::spawn(reports.clone().run_consumers(
+        infra.bus.clone(),
+        infra.metrics.clone(),
+        format!(
+            "reporting-{}",
+            switchboard_runtime::ids::EventId::generate()
+        ),
+        switchboard_runtime::dead_letters::DeadLetterPolicy::new(
+            db.clone(),
+            infra.settings.outbox.dead_letter_after_attempts,
+        ),
+        shutdown.clone(),
     ));
-    host::serve(
+    let routes = tonic::service::Routes::new(ReportingServiceServer::new(
+        grpc::ReportingGrpc::new(db.clone()).with_reports(reports),
+    ));
+    let result = host::serve(
         &infra,
         SERVICE,
         listeners.grpc,
@@ -46,5 +69,7 @@ pub async fn run(
         None,
         shutdown,
     )
-    .await
+    .await;
+    let _ = report_consumers.await;
+    result
 }

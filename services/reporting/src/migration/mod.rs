@@ -4,7 +4,7 @@ use sea_orm_migration::prelude::*;
 use switchboard_runtime::outbox::dedup::CreateProcessedEvents;
 
 /// Tables whose rows churn: kept vacuumed on PostgreSQL.
-pub const HOT_TABLES: &[&str] = &["processed_events"];
+pub const HOT_TABLES: &[&str] = &["processed_events", "report_conversations"];
 
 /// Applies reporting's migrations in order.
 pub struct Migrator;
@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateProcessedEvents),
             Box::new(switchboard_runtime::idempotency::calls::CREATE_IDEMPOTENT_CALLS),
             Box::new(switchboard_runtime::dead_letters::migration::CreateDeadLetters),
+            Box::new(crate::reports::migration::CREATE_REPORT_FACTS),
         ]
     }
 }
