@@ -29,6 +29,7 @@ mod organizations;
 mod outbox;
 mod paging;
 mod presence;
+mod reporting_reports;
 mod routing_config;
 mod routing_contracts;
 mod routing_flow;

@@ -11,6 +11,7 @@ mod live;
 mod me;
 mod messages;
 mod people;
+mod reports;
 mod tickets;
 mod work_items;
 
@@ -871,6 +872,38 @@ impl GatewayService for GatewayGrpc {
     ) -> Result<Response<pb::UpdateClosePolicyResponse>, Status> {
         let (scope, message) = self.ctx.enter(request).await?;
         accounts::update_close_policy(&self.ctx, &scope, message)
+            .await
+            .map(Response::new)
+    }
+
+    // ---- Reports ----
+
+    async fn get_report(
+        &self,
+        request: Request<pb::GetReportRequest>,
+    ) -> Result<Response<pb::GetReportResponse>, Status> {
+        let (scope, message) = self.ctx.enter(request).await?;
+        reports::get_report(&self.ctx, &scope, message)
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_leaderboard(
+        &self,
+        request: Request<pb::GetLeaderboardRequest>,
+    ) -> Result<Response<pb::GetLeaderboardResponse>, Status> {
+        let (scope, message) = self.ctx.enter(request).await?;
+        reports::get_leaderboard(&self.ctx, &scope, message)
+            .await
+            .map(Response::new)
+    }
+
+    async fn export_report(
+        &self,
+        request: Request<pb::ExportReportRequest>,
+    ) -> Result<Response<pb::ExportReportResponse>, Status> {
+        let (scope, message) = self.ctx.enter(request).await?;
+        reports::export_report(&self.ctx, &scope, message)
             .await
             .map(Response::new)
     }

@@ -215,6 +215,7 @@ pub fn on_snapshot(previous: Option<Tracked>, s: &Snapshot) -> Applied {
     }
     let mut facts = Vec::new();
     let started = !t.is_known();
+    let previous_team = std::mem::take(&mut t.team_id);
     t.version = s.version;
     t.team_id = s.team_id.clone();
     t.channel_account_id = s.channel_account_id.clone();
@@ -257,13 +258,18 @@ pub fn on_snapshot(previous: Option<Tracked>, s: &Snapshot) -> Applied {
         } else {
             s.previous_holder.clone()
         };
+        // Counted for the team and agent it was taken from.
+        let mut dimensions = t.dims(&from_agent);
+        if !previous_team.is_empty() {
+            dimensions.team_id = previous_team;
+        }
         for n in t.transfers + 1..=s.transfer_count {
             facts.push(Fact {
                 kind: FactKind::Transferred,
                 occurrence: n,
                 instant_ms: s.changed_ms,
                 from_ms: None,
-                dimensions: t.dims(&from_agent),
+                dimensions: dimensions.clone(),
             });
         }
         t.transfers = s.transfer_count;
