@@ -1000,7 +1000,13 @@ async fn facts_arrive_from_real_webhooks_and_flows(backend: Backend) -> anyhow::
             c.assignee_agent_id == agent
         })
         .await?;
-    r.w.world.open(&agent, &conversation).await?;
+    // Routing may be applying the flow's own changes meanwhile (ABORTED): read again, retry.
+    let mut tries = 0;
+    while let Err(e) = r.w.world.open(&agent, &conversation).await {
+        tries += 1;
+        anyhow::ensure!(e.code() == tonic::Code::Aborted && tries < 20, "open: {e}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     r.w.channel
         .send_text_message(ch::SendTextMessageRequest {
             request_id: rid(),
@@ -1014,7 +1020,12 @@ async fn facts_arrive_from_real_webhooks_and_flows(backend: Backend) -> anyhow::
             reply_to_message_id: String::new(),
         })
         .await?;
-    r.w.world.close(&agent, &conversation).await?;
+    let mut tries = 0;
+    while let Err(e) = r.w.world.close(&agent, &conversation).await {
+        tries += 1;
+        anyhow::ensure!(e.code() == tonic::Code::Aborted && tries < 20, "close: {e}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let after = chrono::Utc::now() + chrono::Duration::minutes(1);
     let fmt =
         |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
