@@ -21,6 +21,7 @@ mod gateway_forwarding;
 mod gateway_inbox;
 mod gateway_limits;
 mod gateway_messages;
+mod gateway_reports;
 mod gateway_support;
 mod health;
 mod loadgen;
