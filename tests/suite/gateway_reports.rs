@@ -84,7 +84,7 @@ async fn operators_read_reports_through_the_gateway_and_agents_do_not(
         .totals
         .iter()
         .find(|t| t.key == agent.id)
-        .and_then(|t| t.figures.clone())
+        .and_then(|t| t.figures)
         .expect("Lucía's series");
     assert_eq!(counts(&lucia), [0, 1, 1, 0, 0, 0]);
     assert_eq!(stats(&lucia.queue_wait), (1, 60_000, 60_000, 60_000));

@@ -73,10 +73,7 @@ fn millis(d: &Option<switchboard_proto::prost_types::Duration>) -> i64 {
 
 /// (count, median, p90, mean) of a duration figure over the clock, in milliseconds.
 pub fn stats(d: &Option<pb::DurationFigure>) -> (i64, i64, i64, i64) {
-    let s = d
-        .as_ref()
-        .and_then(|d| d.all_hours.clone())
-        .unwrap_or_default();
+    let s = d.as_ref().and_then(|d| d.all_hours).unwrap_or_default();
     (s.count, millis(&s.median), millis(&s.p90), millis(&s.mean))
 }
 
@@ -291,7 +288,7 @@ impl ReportWorld {
 fn totals_by_key(r: &pb::GetReportResponse) -> Vec<(String, pb::ReportFigures)> {
     r.totals
         .iter()
-        .map(|t| (t.key.clone(), t.figures.clone().unwrap_or_default()))
+        .map(|t| (t.key.clone(), t.figures.unwrap_or_default()))
         .collect()
 }
 
@@ -478,7 +475,7 @@ async fn report_figures_match_a_hand_computed_fixture(backend: Backend) -> anyho
     assert_eq!(day.rows.len(), 2);
     assert_eq!(day.rows[0].bucket_label, "2026-11-02");
     assert_eq!(day.rows[0].bucket_start, Some(ts("2026-11-02T00:00:00Z")));
-    let t = day.totals[0].figures.clone().unwrap_or_default();
+    let t = day.totals[0].figures.unwrap_or_default();
     // started, assigned (c1, c2 twice, c3 twice, c5), closed, expired, transferred, timed out.
     assert_eq!(counts(&t), [5, 6, 3, 1, 1, 1]);
     // Queue waits 30, 60, 120, 180, 600 s: median 120; p90 at rank 3.6: 180 + 0.6·420 = 432;
@@ -501,11 +498,11 @@ async fn report_figures_match_a_hand_computed_fixture(backend: Backend) -> anyho
             .is_some_and(|d| d.business_hours.is_none()),
         "no business hours configured: unset"
     );
-    let d1 = day.rows[0].figures.clone().unwrap_or_default();
+    let d1 = day.rows[0].figures.unwrap_or_default();
     assert_eq!(counts(&d1), [4, 5, 2, 1, 1, 1]);
     // Day one's waits 30, 60, 120, 180 s: median 90; p90 at 2.7: 120 + 0.7·60 = 162; mean 97.5.
     assert_eq!(stats(&d1.queue_wait), (4, 90_000, 162_000, 97_500));
-    let d2 = day.rows[1].figures.clone().unwrap_or_default();
+    let d2 = day.rows[1].figures.unwrap_or_default();
     assert_eq!(counts(&d2), [1, 1, 1, 0, 0, 0]);
     assert_eq!(
         stats(&d2.resolution_time),
@@ -595,7 +592,7 @@ async fn report_figures_match_a_hand_computed_fixture(backend: Backend) -> anyho
     let only = r.report(q.clone()).await?;
     assert_eq!(only.rows.len(), 1, "one week: {:?}", only.rows);
     assert_eq!(only.rows[0].bucket_label, "2026-W45");
-    let f = only.totals[0].figures.clone().unwrap_or_default();
+    let f = only.totals[0].figures.unwrap_or_default();
     assert_eq!(counts(&f), [1, 2, 0, 1, 1, 0]);
     assert_eq!(
         stats(&f.first_response_time),
@@ -606,10 +603,7 @@ async fn report_figures_match_a_hand_computed_fixture(backend: Backend) -> anyho
         team_ids: vec![team_y.clone()],
         ..Default::default()
     });
-    let f = r.report(q).await?.totals[0]
-        .figures
-        .clone()
-        .unwrap_or_default();
+    let f = r.report(q).await?.totals[0].figures.unwrap_or_default();
     assert_eq!(counts(&f), [0, 1, 0, 1, 0, 0]);
     assert_eq!(
         stats(&f.first_response_time),
@@ -746,7 +740,7 @@ pub fn figure_fields(f: &pb::ReportFigures) -> Vec<String> {
         &f.resolution_time,
         &f.queue_wait,
     ] {
-        let d = d.clone().unwrap_or_default();
+        let d = (*d).unwrap_or_default();
         out.extend(stats_fields(d.all_hours.as_ref()));
         out.extend(stats_fields(d.business_hours.as_ref()));
     }
@@ -1039,7 +1033,7 @@ async fn facts_arrive_from_real_webhooks_and_flows(backend: Backend) -> anyhow::
             && f.conversations_closed == 1
             && stats(&f.first_response_time).0 == 1
         {
-            break (by.clone(), f.clone());
+            break (by.clone(), *f);
         }
         anyhow::ensure!(
             tokio::time::Instant::now() < deadline,

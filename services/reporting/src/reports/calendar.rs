@@ -51,3 +51,52 @@ pub fn business_ms(schedule: &Schedule, from_ms: i64, to_ms: i64) -> i64 {
         _ => 0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use switchboard_hours::{DayHours, Interval, ScheduleSpec, Weekday};
+
+    use super::*;
+
+    #[test]
+    fn a_span_counts_only_its_open_hours() {
+        let nine_to_five = Interval {
+            start_minute: 9 * 60,
+            end_minute: 17 * 60,
+        };
+        let schedule = Schedule::new(&ScheduleSpec {
+            time_zone: "Europe/Madrid".into(),
+            days: [Weekday::Mon, Weekday::Tue]
+                .into_iter()
+                .map(|weekday| DayHours {
+                    weekday,
+                    intervals: vec![nine_to_five],
+                })
+                .collect(),
+            holidays: vec![],
+        })
+        .expect("schedule");
+        let at = |s: &str| {
+            s.parse::<chrono::DateTime<chrono::Utc>>()
+                .expect("instant")
+                .timestamp_millis()
+        };
+        // Monday 16:00 → Tuesday 10:00 Madrid (CET, UTC+1): one hour Monday, one Tuesday.
+        assert_eq!(
+            business_ms(
+                &schedule,
+                at("2026-11-02T15:00:00Z"),
+                at("2026-11-03T09:00:00Z")
+            ),
+            2 * 3_600_000
+        );
+        assert_eq!(
+            business_ms(
+                &schedule,
+                at("2026-11-03T09:00:00Z"),
+                at("2026-11-02T15:00:00Z")
+            ),
+            0
+        );
+    }
+}

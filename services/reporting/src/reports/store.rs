@@ -58,7 +58,7 @@ fn placeholders(n: usize) -> String {
 
 impl FactQuery<'_> {
     /// `FROM … WHERE …` with its values, and the key expression.
-    fn from_where(&self, values: &mut Vec<Value>) -> (String, &'static str) {
+    fn sql_from_where(&self, values: &mut Vec<Value>) -> (String, &'static str) {
         let (join, key) = match self.breakdown {
             Breakdown::None => ("", "''"),
             Breakdown::Team => ("", "f.team_id"),
@@ -259,7 +259,7 @@ impl Store {
 
     async fn aggregates_in_sql(&self, q: &FactQuery<'_>) -> Result<Vec<Aggregate>, DbErr> {
         let mut values = Vec::new();
-        let (from_where, key) = q.from_where(&mut values);
+        let (from_where, key) = q.sql_from_where(&mut values);
         let thresholds = q
             .bucket_starts
             .iter()
@@ -305,7 +305,7 @@ impl Store {
 
     async fn aggregates_in_rust(&self, q: &FactQuery<'_>) -> Result<Vec<Aggregate>, DbErr> {
         let mut values = Vec::new();
-        let (from_where, key) = q.from_where(&mut values);
+        let (from_where, key) = q.sql_from_where(&mut values);
         let sql = format!(
             "SELECT f.instant_ms, {key} AS k, f.kind, f.value_ms, f.value_bh_ms {from_where}"
         );
