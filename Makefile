@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help run run-sim sim test test-rust browser-deps clients-check chart-check smoke lint fmt build migrate bench bench-soak bench-presence bench-search bench-gateway demo cluster clean
+.PHONY: help run run-sim sim test test-rust browser-deps clients-check chart-check smoke lint fmt build migrate bench bench-soak bench-presence bench-search bench-gateway bench-reports demo cluster clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ bench-presence: ## Presence reserve+release through gRPC vs raw Redis EVAL, as r
 
 bench-search: ## Ticket search p99 over 100,000 tickets through gRPC vs a raw GIN tsvector query, as ratios (BENCH_TICKETS=…)
 	scripts/with-test-services.sh $(CARGO) bench -p switchboard-tests --bench ticket_search
+
+bench-reports: ## GetReport p50/p99 over 1,000,000 conversations' facts through gRPC vs a raw aggregate SQL query, as ratios (BENCH_CONVERSATIONS=…)
+	scripts/with-test-services.sh $(CARGO) bench -p switchboard-tests --bench report_query
 
 bench-gateway: ## The same RPC through the gateway and directly to routing (latency and throughput), as ratios
 	scripts/with-test-services.sh $(CARGO) bench -p switchboard-tests --bench gateway_overhead

@@ -206,9 +206,14 @@ impl Schedule {
         })
     }
 
-    /// Seconds of `[from, to)` inside open hours (0 when `to <= from`). Walks the span day
-    /// by day.
+    /// Seconds of `[from, to)` inside open hours (0 when `to <= from`), whole seconds.
     pub fn business_duration(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+        self.business_duration_ms(from, to) / 1000
+    }
+
+    /// Milliseconds of `[from, to)` inside open hours (0 when `to <= from`). Walks the span
+    /// day by day.
+    pub fn business_duration_ms(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
         if to <= from {
             return 0;
         }
@@ -229,14 +234,14 @@ impl Schedule {
             current = match current {
                 Some((cs, ce)) if s <= ce => Some((cs, ce.max(e))),
                 Some((cs, ce)) => {
-                    total += (ce - cs).num_seconds();
+                    total += (ce - cs).num_milliseconds();
                     Some((s, e))
                 }
                 None => Some((s, e)),
             };
         }
         if let Some((cs, ce)) = current {
-            total += (ce - cs).num_seconds();
+            total += (ce - cs).num_milliseconds();
         }
         total
     }

@@ -13,6 +13,7 @@ mod live;
 mod me;
 mod messages;
 mod people;
+mod reports;
 mod supervision;
 mod tickets;
 mod work_items;
@@ -1024,6 +1025,36 @@ impl GatewayService for GatewayGrpc {
     ) -> Result<Response<pb::UpdateAutomaticMessagesResponse>, Status> {
         let (scope, message) = self.ctx.enter(request).await?;
         hours::update_automatic_messages(&self.ctx, &scope, message)
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_report(
+        &self,
+        request: Request<pb::GetReportRequest>,
+    ) -> Result<Response<pb::GetReportResponse>, Status> {
+        let (scope, message) = self.ctx.enter(request).await?;
+        reports::get_report(&self.ctx, &scope, message)
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_leaderboard(
+        &self,
+        request: Request<pb::GetLeaderboardRequest>,
+    ) -> Result<Response<pb::GetLeaderboardResponse>, Status> {
+        let (scope, message) = self.ctx.enter(request).await?;
+        reports::get_leaderboard(&self.ctx, &scope, message)
+            .await
+            .map(Response::new)
+    }
+
+    async fn export_report(
+        &self,
+        request: Request<pb::ExportReportRequest>,
+    ) -> Result<Response<pb::ExportReportResponse>, Status> {
+        let (scope, message) = self.ctx.enter(request).await?;
+        reports::export_report(&self.ctx, &scope, message)
             .await
             .map(Response::new)
     }

@@ -9,6 +9,8 @@ pub const HOT_TABLES: &[&str] = &[
     // Live figures: every event rewrites counter rows and a conversation row.
     "live_counters",
     "live_conversations",
+    // Reports: every event rewrites a conversation's state row.
+    "report_conversations",
 ];
 
 /// Applies reporting's migrations in order.
@@ -21,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(switchboard_runtime::idempotency::calls::CREATE_IDEMPOTENT_CALLS),
             Box::new(switchboard_runtime::dead_letters::migration::CreateDeadLetters),
             Box::new(crate::live::store::CREATE_LIVE_FIGURES),
+            Box::new(crate::reports::migration::CREATE_REPORT_FACTS),
         ]
     }
 }
