@@ -11,6 +11,7 @@ use switchboard_proto::{
     integrations::v1::{self as ig, integrations_service_client::IntegrationsServiceClient},
     presence::v1 as pr,
     prost::Message as _,
+    reporting::v1::{self as rp, reporting_service_client::ReportingServiceClient},
     routing::v1::{self as pb, explain_routing_request},
     ticketing::v1::{
         self as tk, link_conversation_request::Ticket as LinkTo,
@@ -42,6 +43,7 @@ fn tenant_rpcs() -> BTreeSet<String> {
                 "presence",
                 "ticketing",
                 "integrations",
+                "reporting",
             ]
             .iter()
             .any(|svc| file.package() == format!("switchboard.{svc}.v1"))
@@ -109,7 +111,7 @@ async fn another_organizations_ids_are_not_found(backend: Backend) -> anyhow::Re
             s.integrations.webhooks.allow_loopback = true;
             s.integrations.webhooks.dispatch_interval_ms = 50;
         },
-        &[Service::Integrations],
+        &[Service::Integrations, Service::Reporting],
     )
     .await?;
     // Organization A: a number, a team, an agent, a campaign, owners, a conversation a customer
@@ -1844,6 +1846,111 @@ async fn another_organizations_ids_are_not_found(backend: Backend) -> anyhow::Re
     anyhow::ensure!(
         receiver.requests().len() == 1,
         "A's endpoint got another POST"
+    );
+
+    // ---- reporting: A's team and number named in B's figures and reports show nothing of A ----
+    let mut reports = ReportingServiceClient::new(a.world.suite.channel(Service::Reporting).await?);
+    let figures_filter = || {
+        Some(rp::LiveFiguresFilter {
+            team_ids: vec![team.clone()],
+            channel_account_ids: vec![account.clone()],
+        })
+    };
+    empty!(
+        seen,
+        "ReportingService/GetLiveFigures",
+        reports.get_live_figures(rp::GetLiveFiguresRequest {
+            organization_id: org.clone(),
+            actor_agent_id: admin.clone(),
+            filter: figures_filter(),
+        }),
+        |r| r.teams.is_empty() && r.channel_accounts.is_empty()
+    );
+    {
+        let mut watch = reports
+            .watch_live_figures(rp::WatchLiveFiguresRequest {
+                organization_id: org.clone(),
+                actor_agent_id: admin.clone(),
+                filter: figures_filter(),
+                min_interval: None,
+            })
+            .await?
+            .into_inner();
+        let first = watch.message().await?.expect("the figures at once");
+        anyhow::ensure!(
+            first.teams.is_empty() && first.channel_accounts.is_empty(),
+            "ReportingService/WatchLiveFigures: another organization's figures {first:?}"
+        );
+        seen.insert("ReportingService/WatchLiveFigures".to_string());
+    }
+    let now = chrono::Utc::now();
+    let report = || rp::GetReportRequest {
+        organization_id: org.clone(),
+        actor_agent_id: admin.clone(),
+        time_range: Some(switchboard_proto::common::v1::TimeRange {
+            start_time: Some(switchboard_proto::prost_types::Timestamp {
+                seconds: (now - chrono::Duration::days(1)).timestamp(),
+                nanos: 0,
+            }),
+            end_time: Some(switchboard_proto::prost_types::Timestamp {
+                seconds: (now + chrono::Duration::days(1)).timestamp(),
+                nanos: 0,
+            }),
+        }),
+        granularity: rp::Granularity::Day as i32,
+        filter: Some(rp::ReportFilter {
+            team_ids: vec![team.clone()],
+            channel_account_ids: vec![account.clone()],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let nothing = |f: &Option<rp::ReportFigures>| {
+        f.as_ref().is_none_or(|f| {
+            f.conversations_started == 0
+                && f.conversations_assigned == 0
+                && f.conversations_closed == 0
+                && f.first_response_time
+                    .as_ref()
+                    .and_then(|d| d.all_hours)
+                    .is_none_or(|s| s.count == 0)
+        })
+    };
+    empty!(
+        seen,
+        "ReportingService/GetReport",
+        reports.get_report(report()),
+        |r| r
+            .rows
+            .iter()
+            .chain(&r.totals)
+            .all(|row| nothing(&row.figures))
+    );
+    let leaderboard = || rp::GetLeaderboardRequest {
+        organization_id: org.clone(),
+        actor_agent_id: admin.clone(),
+        time_range: report().time_range,
+        filter: report().filter,
+    };
+    empty!(
+        seen,
+        "ReportingService/GetLeaderboard",
+        reports.get_leaderboard(leaderboard()),
+        |r| r.rows.is_empty()
+    );
+    empty!(
+        seen,
+        "ReportingService/ExportReport",
+        reports.export_report(rp::ExportReportRequest {
+            report: Some(rp::export_report_request::Report::LeaderboardRequest(
+                leaderboard()
+            )),
+        }),
+        |r| String::from_utf8_lossy(&r.content)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .count()
+            <= 1
     );
 
     let after = settled(&a, &owners).await?;
