@@ -7,13 +7,13 @@ CARGO ?= cargo
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-10s %s\n", $$1, $$2}'
 
-run: ## Run all five services in one process on SQLite in ./data; seeds a demo organization once, prints a dev token and how to call the gateway
+run: ## Run all seven services in one process on SQLite in ./data; seeds a demo organization once, prints a dev token and how to call the gateway
 	$(CARGO) run -p switchboard -- serve --target all --demo
 
 demo: ## As make run, plus the Graph API simulator, an agent kept available and a scripted customer writing every 15 s
 	scripts/demo.sh
 
-cluster: ## The chart's distributed topology as local processes on PostgreSQL + Redis: 2 routing, 2 channel, gateway, presence, ticketing; Ctrl-C stops them
+cluster: ## The chart's distributed topology as local processes on PostgreSQL + Redis: 2 routing, 2 channel, gateway, presence, ticketing, reporting, integrations; Ctrl-C stops them
 	$(CARGO) build -p switchboard
 	scripts/cluster.sh
 

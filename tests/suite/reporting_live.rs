@@ -890,8 +890,15 @@ async fn shuffled_and_duplicated_changes_end_at_each_conversations_last_version(
     let mut env = switchboard_testkit::TestEnv::new(backend).await?;
     // A small pool per service: the shared PostgreSQL serves other suites at once.
     env.settings.database.max_connections = 4;
+    // Channel too: the reports consumer of the same service asks it for each new
+    // conversation's contact tags, and the embedded bus waits for every group's answer.
     let main = env
-        .start(&[Service::Presence, Service::Routing, Service::Reporting])
+        .start(&[
+            Service::Presence,
+            Service::Routing,
+            Service::Channel,
+            Service::Reporting,
+        ])
         .await?;
     let mut replicas = Vec::new();
     if backend == Backend::Cluster {
