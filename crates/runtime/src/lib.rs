@@ -17,6 +17,7 @@ pub mod ids;
 pub mod metrics;
 pub mod outbox;
 pub mod paging;
+pub mod roles;
 pub mod shutdown;
 pub mod telemetry;
 pub mod tenancy;

@@ -1,29 +1,16 @@
 //! Who may read live figures: the actor's role, asked of routing (which owns agents), behind a
 //! trait so the logic does not depend on gRPC. Known roles are cached briefly (positive
-//! answers only): a role change or a disabled agent takes effect within [`ROLE_CACHE_TTL`].
-
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
+//! answers only): a role change or a disabled agent takes effect within `switchboard_runtime::roles::ROLE_CACHE_TTL`.
 
 use async_trait::async_trait;
-use switchboard_proto::{
-    common::v1 as common,
-    routing::v1::{self as pb, routing_service_client::RoutingServiceClient},
-};
+use switchboard_proto::common::v1 as common;
+use switchboard_runtime::roles::AgentRoles;
 use switchboard_runtime::{
-    Service,
     clients::Endpoints,
-    errors,
     ids::{AgentId, OrganizationId},
 };
 
 use super::error::LiveError;
-
-/// How long a known agent's role is trusted without asking routing again.
-pub const ROLE_CACHE_TTL: Duration = Duration::from_secs(10);
 
 /// An agent's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -40,20 +27,16 @@ pub trait Directory: Send + Sync {
     async fn role(&self, org: &OrganizationId, agent: &AgentId) -> Result<Option<Role>, LiveError>;
 }
 
-type RoleCache = HashMap<(OrganizationId, AgentId), (Role, Instant)>;
-
 /// Routing over gRPC.
 #[derive(Clone)]
 pub struct RoutingDirectory {
-    endpoints: Endpoints,
-    roles: Arc<Mutex<RoleCache>>,
+    roles: AgentRoles,
 }
 
 impl RoutingDirectory {
     pub fn new(endpoints: Endpoints) -> Self {
         Self {
-            endpoints,
-            roles: Arc::default(),
+            roles: AgentRoles::new(endpoints),
         }
     }
 }
@@ -61,54 +44,15 @@ impl RoutingDirectory {
 #[async_trait]
 impl Directory for RoutingDirectory {
     async fn role(&self, org: &OrganizationId, agent: &AgentId) -> Result<Option<Role>, LiveError> {
-        let key = (org.clone(), agent.clone());
-        if let Ok(roles) = self.roles.lock()
-            && let Some((role, at)) = roles.get(&key)
-            && at.elapsed() < ROLE_CACHE_TTL
-        {
-            return Ok(Some(*role));
-        }
-        let channel = self
-            .endpoints
-            .channel(Service::Routing)
-            .map_err(|e| LiveError::Unavailable(format!("routing: {e}")))?;
-        let answer = RoutingServiceClient::new(channel)
-            .get_agent(pb::GetAgentRequest {
-                organization_id: org.to_string(),
-                agent_id: agent.to_string(),
-            })
-            .await;
-        let agent_pb = match answer {
-            Ok(r) => r.into_inner().agent,
-            Err(s)
-                if matches!(
-                    s.code(),
-                    tonic::Code::NotFound | tonic::Code::InvalidArgument
-                ) =>
-            {
-                None
-            }
-            Err(s) => {
-                return Err(LiveError::Unavailable(format!(
-                    "routing: {}",
-                    errors::from_status(&s)
-                )));
-            }
-        };
-        let Some(a) = agent_pb.filter(|a| !a.disabled && a.organization_id == org.as_str()) else {
-            return Ok(None);
-        };
-        let role = match common::Role::try_from(a.role).unwrap_or_default() {
+        let role = self
+            .roles
+            .role(org.as_str(), agent.as_str())
+            .await
+            .map_err(LiveError::Unavailable)?;
+        Ok(role.map(|r| match r {
             common::Role::Admin => Role::Admin,
             common::Role::Operator => Role::Operator,
             _ => Role::Agent,
-        };
-        if let Ok(mut roles) = self.roles.lock() {
-            if roles.len() > 10_000 {
-                roles.clear();
-            }
-            roles.insert(key, (role, Instant::now()));
-        }
-        Ok(Some(role))
+        }))
     }
 }

@@ -2,24 +2,15 @@
 //! Behind a trait, so the logic that needs them does not depend on gRPC. Roles are cached
 //! briefly (positive answers only), as ticketing does.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
-
 use async_trait::async_trait;
 use switchboard_proto::{
     channel::v1::{self as ch, channel_service_client::ChannelServiceClient},
     common::v1 as common,
-    routing::v1::{self as rt, routing_service_client::RoutingServiceClient},
 };
+use switchboard_runtime::roles::AgentRoles;
 use switchboard_runtime::{Service, clients::Endpoints, errors};
 
 use super::error::ReportsError;
-
-/// How long a known agent's role is trusted without asking routing again.
-pub const ROLE_CACHE_TTL: Duration = Duration::from_secs(10);
 
 /// An agent's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -38,20 +29,18 @@ pub trait Directory: Send + Sync {
     async fn contact_tags(&self, org: &str, contact: &str) -> Result<Vec<String>, ReportsError>;
 }
 
-type RoleCache = HashMap<(String, String), (Role, Instant)>;
-
 /// Routing and channel over gRPC.
 #[derive(Clone)]
 pub struct GrpcDirectory {
     endpoints: Endpoints,
-    roles: Arc<Mutex<RoleCache>>,
+    roles: AgentRoles,
 }
 
 impl GrpcDirectory {
     pub fn new(endpoints: Endpoints) -> Self {
         Self {
+            roles: AgentRoles::new(endpoints.clone()),
             endpoints,
-            roles: Arc::default(),
         }
     }
 }
@@ -63,51 +52,16 @@ fn unavailable(service: &str, status: &tonic::Status) -> ReportsError {
 #[async_trait]
 impl Directory for GrpcDirectory {
     async fn role(&self, org: &str, agent: &str) -> Result<Option<Role>, ReportsError> {
-        let key = (org.to_string(), agent.to_string());
-        if let Ok(roles) = self.roles.lock()
-            && let Some((role, at)) = roles.get(&key)
-            && at.elapsed() < ROLE_CACHE_TTL
-        {
-            return Ok(Some(*role));
-        }
-        let mut client = self
-            .endpoints
-            .channel(Service::Routing)
-            .map(RoutingServiceClient::new)
-            .map_err(|e| ReportsError::Unavailable(format!("routing: {e}")))?;
-        let answer = client
-            .get_agent(rt::GetAgentRequest {
-                organization_id: org.to_string(),
-                agent_id: agent.to_string(),
-            })
-            .await;
-        let found = match answer {
-            Ok(r) => r.into_inner().agent,
-            Err(s)
-                if matches!(
-                    s.code(),
-                    tonic::Code::NotFound | tonic::Code::InvalidArgument
-                ) =>
-            {
-                None
-            }
-            Err(s) => return Err(unavailable("routing", &s)),
-        };
-        let Some(a) = found.filter(|a| !a.disabled && a.organization_id == org) else {
-            return Ok(None);
-        };
-        let role = match common::Role::try_from(a.role).unwrap_or_default() {
+        let role = self
+            .roles
+            .role(org, agent)
+            .await
+            .map_err(ReportsError::Unavailable)?;
+        Ok(role.map(|r| match r {
             common::Role::Admin => Role::Admin,
             common::Role::Operator => Role::Operator,
             _ => Role::Agent,
-        };
-        if let Ok(mut roles) = self.roles.lock() {
-            if roles.len() > 10_000 {
-                roles.clear();
-            }
-            roles.insert(key, (role, Instant::now()));
-        }
-        Ok(Some(role))
+        }))
     }
 
     async fn contact_tags(&self, org: &str, contact: &str) -> Result<Vec<String>, ReportsError> {
