@@ -42,7 +42,7 @@ except ImportError as e:  # pragma: no cover - environment problem
     )
     sys.exit(2)
 
-NAMES = ("gateway", "channel", "routing", "presence", "ticketing", "integrations")
+NAMES = ("gateway", "channel", "routing", "presence", "ticketing", "reporting", "integrations")
 # Every service any server listed through reflection.
 LISTED_EVERYWHERE: set[str] = set()
 ALL_SERVICES = tuple(f"switchboard.{n}.v1.{n.capitalize()}Service" for n in NAMES)

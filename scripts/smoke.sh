@@ -116,12 +116,12 @@ fi
 
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/switchboard-smoke.XXXXXX")" || die "setup: mktemp failed"
 
-# Eight distinct free ports: all bound at once so none repeats.
-read -r GATEWAY_PORT CHANNEL_PORT ROUTING_PORT PRESENCE_PORT TICKETING_PORT INTEGRATIONS_PORT WEBHOOK_PORT METRICS_PORT < <(
+# Nine distinct free ports: all bound at once so none repeats.
+read -r GATEWAY_PORT CHANNEL_PORT ROUTING_PORT PRESENCE_PORT TICKETING_PORT REPORTING_PORT INTEGRATIONS_PORT WEBHOOK_PORT METRICS_PORT < <(
     python3 - <<'EOF'
 import socket
 socks = []
-for _ in range(8):
+for _ in range(9):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -131,7 +131,7 @@ for s in socks:
 EOF
 )
 [ -n "${METRICS_PORT:-}" ] || die "setup: could not pick free ports"
-log "ports: gateway=$GATEWAY_PORT channel=$CHANNEL_PORT routing=$ROUTING_PORT presence=$PRESENCE_PORT ticketing=$TICKETING_PORT integrations=$INTEGRATIONS_PORT webhook=$WEBHOOK_PORT metrics=$METRICS_PORT"
+log "ports: gateway=$GATEWAY_PORT channel=$CHANNEL_PORT routing=$ROUTING_PORT presence=$PRESENCE_PORT ticketing=$TICKETING_PORT reporting=$REPORTING_PORT integrations=$INTEGRATIONS_PORT webhook=$WEBHOOK_PORT metrics=$METRICS_PORT"
 
 # ---------------------------------------------------------------- start ---
 
@@ -148,6 +148,7 @@ env \
     SWITCHBOARD__ROUTING__PORT="$ROUTING_PORT" \
     SWITCHBOARD__PRESENCE__PORT="$PRESENCE_PORT" \
     SWITCHBOARD__TICKETING__PORT="$TICKETING_PORT" \
+    SWITCHBOARD__REPORTING__PORT="$REPORTING_PORT" \
     SWITCHBOARD__INTEGRATIONS__PORT="$INTEGRATIONS_PORT" \
     SWITCHBOARD__CHANNEL__WEBHOOK_PORT="$WEBHOOK_PORT" \
     SWITCHBOARD__SERVER__METRICS_PORT="$METRICS_PORT" \
@@ -162,6 +163,7 @@ ADDRS=(
     --addr "routing=127.0.0.1:$ROUTING_PORT"
     --addr "presence=127.0.0.1:$PRESENCE_PORT"
     --addr "ticketing=127.0.0.1:$TICKETING_PORT"
+    --addr "reporting=127.0.0.1:$REPORTING_PORT"
     --addr "integrations=127.0.0.1:$INTEGRATIONS_PORT"
 )
 
